@@ -1,0 +1,168 @@
+package org.dfq4j.rewrite.graph;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * An imported or built network: a SameDiff graph in NCHW with one float input placeholder, its
+ * named outputs, and what the graph itself cannot hold: activation ranges recorded in the source
+ * file, per-channel pre-activation statistics of folded BatchNorms, string properties and extra
+ * tensors (e.g. the anchors of a detection post-processing op that is not run inside the graph).
+ *
+ * <p>The maps are mutable and belong to the network; {@link #copy()} gives an independent network.
+ */
+public final class Network {
+
+    private final String name;
+    private final SameDiff sd;
+    private final String input;
+    private final long[] inputShape;
+    private final List<String> outputs;
+    private final Map<String, TensorRange> recordedRanges;
+    private final Map<String, ChannelStats> stats;
+    private final Map<String, String> properties;
+    private final Map<String, INDArray> attachments;
+
+    public Network(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs) {
+        this(name, sd, input, inputShape, outputs, new LinkedHashMap<>(), new LinkedHashMap<>(),
+                new LinkedHashMap<>(), new LinkedHashMap<>());
+    }
+
+    private Network(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs,
+                    Map<String, TensorRange> recordedRanges, Map<String, ChannelStats> stats,
+                    Map<String, String> properties, Map<String, INDArray> attachments) {
+        this.name = Objects.requireNonNull(name);
+        this.sd = Objects.requireNonNull(sd);
+        this.input = Objects.requireNonNull(input);
+        if (inputShape.length != 3) {
+            throw new IllegalArgumentException("input shape must be [C,H,W], got " + Arrays.toString(inputShape));
+        }
+        this.inputShape = inputShape.clone();
+        this.outputs = new ArrayList<>(outputs);
+        this.recordedRanges = recordedRanges;
+        this.stats = stats;
+        this.properties = properties;
+        this.attachments = attachments;
+        // SameDiff 1.0.0-M2.1's output cache returns stale arrays on repeated calls (measured: a
+        // softmax output alternated between two values on identical inputs); always recompute.
+        sd.setEnableCache(false);
+        for (String o : outputs) {
+            if (!sd.hasVariable(o)) {
+                throw new IllegalArgumentException("network output '" + o + "' is not a variable of the graph");
+            }
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public SameDiff sameDiff() {
+        return sd;
+    }
+
+    /** Name of the NCHW float input placeholder. */
+    public String input() {
+        return input;
+    }
+
+    /** Input shape without the batch dimension: [C, H, W]. */
+    public long[] inputShape() {
+        return inputShape.clone();
+    }
+
+    public List<String> outputs() {
+        return Collections.unmodifiableList(outputs);
+    }
+
+    /** Replaces an output name (a rewrite that bypasses the op producing an output calls this). */
+    public void replaceOutput(String old, String now) {
+        int i = outputs.indexOf(old);
+        if (i >= 0) {
+            outputs.set(i, now);
+        }
+    }
+
+    /** Activation ranges recorded in the model file, by variable name. */
+    public Map<String, TensorRange> recordedRanges() {
+        return recordedRanges;
+    }
+
+    /** Pre-activation statistics by the output variable of the weight layer they describe. */
+    public Map<String, ChannelStats> stats() {
+        return stats;
+    }
+
+    public Map<String, String> properties() {
+        return properties;
+    }
+
+    public Map<String, INDArray> attachments() {
+        return attachments;
+    }
+
+    /** Runs a batch [N, C, H, W] and returns every output. */
+    public Map<String, INDArray> run(INDArray batch) {
+        checkBatch(batch);
+        return sd.output(Map.of(input, batch), outputs);
+    }
+
+    /** Runs a batch and returns the named variables (outputs or intermediates). */
+    public Map<String, INDArray> run(INDArray batch, List<String> variables) {
+        checkBatch(batch);
+        return sd.output(Map.of(input, batch), variables);
+    }
+
+    /** Runs a batch and returns the first output. */
+    public INDArray output(INDArray batch) {
+        return run(batch).get(outputs.get(0));
+    }
+
+    private void checkBatch(INDArray batch) {
+        long[] s = batch.shape();
+        if (s.length != 4 || s[1] != inputShape[0] || s[2] != inputShape[1] || s[3] != inputShape[2]) {
+            throw new IllegalArgumentException("network '" + name + "' takes input [N," + inputShape[0] + ","
+                    + inputShape[1] + "," + inputShape[2] + "], got " + Arrays.toString(s));
+        }
+    }
+
+    /** An independent deep copy: graph, arrays and metadata. */
+    public Network copy() {
+        Map<String, INDArray> att = new LinkedHashMap<>();
+        attachments.forEach((k, v) -> att.put(k, v.dup()));
+        return new Network(name, sd.dup(), input, inputShape, outputs, new LinkedHashMap<>(recordedRanges),
+                new LinkedHashMap<>(stats), new LinkedHashMap<>(properties), att);
+    }
+
+    /** Same graph object, new name (for reports). */
+    public Network withName(String newName) {
+        return new Network(newName, sd, input, inputShape, outputs, recordedRanges, stats, properties, attachments);
+    }
+
+    /** Number of scalar parameters held in constants and trainable variables. */
+    public long parameterCount() {
+        long n = 0;
+        for (var v : sd.variables()) {
+            if (v.getVariableType() == org.nd4j.autodiff.samediff.VariableType.CONSTANT
+                    || v.getVariableType() == org.nd4j.autodiff.samediff.VariableType.VARIABLE) {
+                INDArray a = v.getArr();
+                if (a != null && a.dataType().isFPType()) {
+                    n += a.length();
+                }
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public String toString() {
+        return "Network[" + name + ", input " + Arrays.toString(inputShape) + ", outputs " + outputs + "]";
+    }
+}

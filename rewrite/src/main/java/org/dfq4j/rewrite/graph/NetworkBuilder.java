@@ -1,0 +1,228 @@
+package org.dfq4j.rewrite.graph;
+
+import java.util.List;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.enums.WeightsFormat;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Emits the canonical op forms every reader and builder in dfq4j produces, so that rewrite rules
+ * see one vocabulary:
+ *
+ * <ul>
+ *   <li>convolution: op {@code conv2d}, inputs (x, W[kH,kW,in,out], b[out]), NCHW; a bias always exists;
+ *   <li>depthwise: op {@code depthwise_conv2d}, inputs (x, W[kH,kW,C,mult], b[C*mult]), NCHW;
+ *   <li>fully connected: op {@code xw_plus_b}, inputs (x[N,in], W[in,out], b[out]);
+ *   <li>BatchNorm: op {@code batchnorm}, inputs (x, mean, var, gamma, beta), channel axis 1;
+ *   <li>asymmetric zero padding: a {@code pad} op before a VALID window.
+ * </ul>
+ *
+ * Weights and biases are constants named {@code <layer>/W} and {@code <layer>/b}; the layer's
+ * output variable is named after the layer.
+ */
+public final class NetworkBuilder {
+
+    private final String name;
+    private final SameDiff sd = SameDiff.create();
+    private final SDVariable input;
+    private final long[] inputShape;
+
+    public NetworkBuilder(String name, long channels, long height, long width) {
+        this.name = name;
+        this.inputShape = new long[] {channels, height, width};
+        this.input = sd.placeHolder("input", DataType.FLOAT, -1, channels, height, width);
+    }
+
+    public SameDiff sameDiff() {
+        return sd;
+    }
+
+    public SDVariable input() {
+        return input;
+    }
+
+    public SDVariable constant(String varName, INDArray value) {
+        return sd.constant(varName, value.castTo(DataType.FLOAT));
+    }
+
+    public SDVariable conv2d(String layer, SDVariable x, INDArray wHWIO, INDArray bias, int strideH, int strideW,
+                             Padding pad, int dilH, int dilW) {
+        requireRank(layer, wHWIO, 4);
+        long out = wHWIO.size(3);
+        x = padIfAsymmetric(layer, x, pad);
+        Conv2DConfig cfg = convConfig(wHWIO, strideH, strideW, pad, dilH, dilW);
+        SDVariable w = constant(layer + "/W", wHWIO);
+        SDVariable b = constant(layer + "/b", biasOrZeros(layer, bias, out));
+        return sd.cnn().conv2d(layer, x, w, b, cfg);
+    }
+
+    public SDVariable depthwiseConv2d(String layer, SDVariable x, INDArray wHWCM, INDArray bias, int strideH,
+                                      int strideW, Padding pad, int dilH, int dilW) {
+        requireRank(layer, wHWCM, 4);
+        long out = wHWCM.size(2) * wHWCM.size(3);
+        x = padIfAsymmetric(layer, x, pad);
+        Conv2DConfig cfg = convConfig(wHWCM, strideH, strideW, pad, dilH, dilW);
+        SDVariable w = constant(layer + "/W", wHWCM);
+        SDVariable b = constant(layer + "/b", biasOrZeros(layer, bias, out));
+        return sd.cnn().depthWiseConv2d(layer, x, w, b, cfg);
+    }
+
+    /** Fully connected: x[N,in] times W[in,out] plus b[out]. */
+    public SDVariable dense(String layer, SDVariable x, INDArray wInOut, INDArray bias) {
+        requireRank(layer, wInOut, 2);
+        SDVariable w = constant(layer + "/W", wInOut);
+        SDVariable b = constant(layer + "/b", biasOrZeros(layer, bias, wInOut.size(1)));
+        return sd.nn().linear(layer, x, w, b);
+    }
+
+    public SDVariable batchNorm(String layer, SDVariable x, INDArray mean, INDArray var, INDArray gamma,
+                                INDArray beta, double eps) {
+        return sd.nn().batchNorm(layer, x, constant(layer + "/mean", vec(mean)), constant(layer + "/var", vec(var)),
+                constant(layer + "/gamma", vec(gamma)), constant(layer + "/beta", vec(beta)), eps, 1);
+    }
+
+    public SDVariable relu(String n, SDVariable x) {
+        return sd.nn().relu(n, x, 0.0);
+    }
+
+    public SDVariable relu6(String n, SDVariable x) {
+        return sd.nn().relu6(n, x, 0.0);
+    }
+
+    public SDVariable leakyRelu(String n, SDVariable x, double alpha) {
+        return sd.nn().leakyRelu(n, x, alpha);
+    }
+
+    public SDVariable sigmoid(String n, SDVariable x) {
+        return sd.nn().sigmoid(n, x);
+    }
+
+    /** x * relu6(x + 3) / 6 (MobileNetV3's h-swish), built from primitive ops. */
+    public SDVariable hardSwish(String n, SDVariable x) {
+        SDVariable r = sd.nn().relu6(n + "/relu6", x.add(n + "/plus3", 3.0), 0.0);
+        return x.mul(n + "/mul", r).div(n, 6.0);
+    }
+
+    /** Softmax over the channel axis (1) for [N,C] or [N,C,H,W]. */
+    public SDVariable softmax(String n, SDVariable x) {
+        return sd.nn().softmax(n, x, 1);
+    }
+
+    public SDVariable add(String n, SDVariable a, SDVariable b) {
+        return sd.math().add(n, a, b);
+    }
+
+    public SDVariable mul(String n, SDVariable a, SDVariable b) {
+        return sd.math().mul(n, a, b);
+    }
+
+    public SDVariable concat(String n, int axis, SDVariable... xs) {
+        return sd.concat(n, axis, xs);
+    }
+
+    /** Average pooling; padded cells are excluded from the divisor (TensorFlow semantics). */
+    public SDVariable avgPool(String n, SDVariable x, int kH, int kW, int sH, int sW, Padding pad) {
+        return pool(n, x, kH, kW, sH, sW, pad, Pooling2D.Pooling2DType.AVG);
+    }
+
+    public SDVariable maxPool(String n, SDVariable x, int kH, int kW, int sH, int sW, Padding pad) {
+        return pool(n, x, kH, kW, sH, sW, pad, Pooling2D.Pooling2DType.MAX);
+    }
+
+    private SDVariable pool(String n, SDVariable x, int kH, int kW, int sH, int sW, Padding pad,
+                            Pooling2D.Pooling2DType type) {
+        if (pad.mode() == Padding.Mode.EXPLICIT && !pad.symmetric()) {
+            if (type == Pooling2D.Pooling2DType.AVG) {
+                throw new UnsupportedOperationException("layer '" + n + "': asymmetric explicit padding for average pooling");
+            }
+            x = zeroPad(n + "/pad", x, pad.top(), pad.bottom(), pad.left(), pad.right());
+            pad = Padding.VALID;
+        }
+        Pooling2DConfig cfg = Pooling2DConfig.builder().kH(kH).kW(kW).sH(sH).sW(sW)
+                .pH(pad.top()).pW(pad.left()).dH(1).dW(1)
+                .paddingMode(pad.mode() == Padding.Mode.SAME ? PaddingMode.SAME : PaddingMode.VALID)
+                .type(type).divisor(Pooling2D.Divisor.EXCLUDE_PADDING).extra(0).isNHWC(false).build();
+        return type == Pooling2D.Pooling2DType.AVG ? sd.cnn().avgPooling2d(n, x, cfg) : sd.cnn().maxPooling2d(n, x, cfg);
+    }
+
+    /** Global average pooling [N,C,H,W] to [N,C] (or [N,C,1,1] with keepDims). */
+    public SDVariable globalAvgPool(String n, SDVariable x, boolean keepDims) {
+        return sd.mean(n, x, keepDims, 2, 3);
+    }
+
+    /** Zero padding of the spatial axes of an NCHW tensor. */
+    public SDVariable zeroPad(String n, SDVariable x, int top, int bottom, int left, int right) {
+        INDArray p = Nd4j.createFromArray(new int[][] {{0, 0}, {0, 0}, {top, bottom}, {left, right}});
+        return sd.nn().pad(n, x, sd.constant(n + "/paddings", p), 0.0);
+    }
+
+    public SDVariable reshape(String n, SDVariable x, long... shape) {
+        return sd.reshape(n, x, shape);
+    }
+
+    /** [N, ...] to [N, prod(...)]. */
+    public SDVariable flatten(String n, SDVariable x, long features) {
+        return sd.reshape(n, x, -1, features);
+    }
+
+    /** Bilinear resize of an NCHW tensor (ND4J's resize works on NHWC, hence the permutes). */
+    public SDVariable resizeBilinear(String n, SDVariable x, int h, int w, boolean alignCorners, boolean halfPixel) {
+        SDVariable nhwc = sd.permute(n + "/nhwc", x, 0, 2, 3, 1);
+        SDVariable r = sd.image().resizeBiLinear(n + "/resized", nhwc, h, w, alignCorners, halfPixel);
+        return sd.permute(n, r, 0, 3, 1, 2);
+    }
+
+    public Network build(String... outputs) {
+        return new Network(name, sd, input.name(), inputShape, List.of(outputs));
+    }
+
+    public Network build(List<String> outputs, Map<String, TensorRange> ranges) {
+        Network n = new Network(name, sd, input.name(), inputShape, outputs);
+        n.recordedRanges().putAll(ranges);
+        return n;
+    }
+
+    private SDVariable padIfAsymmetric(String layer, SDVariable x, Padding pad) {
+        if (pad.mode() == Padding.Mode.EXPLICIT && !pad.symmetric()) {
+            return zeroPad(layer + "/pad", x, pad.top(), pad.bottom(), pad.left(), pad.right());
+        }
+        return x;
+    }
+
+    private static Conv2DConfig convConfig(INDArray w, int sH, int sW, Padding pad, int dH, int dW) {
+        boolean explicitSym = pad.mode() == Padding.Mode.EXPLICIT && pad.symmetric();
+        return Conv2DConfig.builder().kH(w.size(0)).kW(w.size(1)).sH(sH).sW(sW)
+                .pH(explicitSym ? pad.top() : 0).pW(explicitSym ? pad.left() : 0).dH(dH).dW(dW)
+                .paddingMode(pad.mode() == Padding.Mode.SAME ? PaddingMode.SAME : PaddingMode.VALID)
+                .dataFormat(Conv2DConfig.NCHW).weightsFormat(WeightsFormat.YXIO).build();
+    }
+
+    private static INDArray biasOrZeros(String layer, INDArray bias, long n) {
+        if (bias == null) {
+            return Nd4j.zeros(DataType.FLOAT, n);
+        }
+        if (bias.length() != n) {
+            throw new IllegalArgumentException("layer '" + layer + "': bias has " + bias.length() + " values, expected " + n);
+        }
+        return vec(bias);
+    }
+
+    private static INDArray vec(INDArray a) {
+        return a.reshape(a.length()).castTo(DataType.FLOAT);
+    }
+
+    private static void requireRank(String layer, INDArray w, int rank) {
+        if (w.rank() != rank) {
+            throw new IllegalArgumentException("layer '" + layer + "': weights must have rank " + rank + ", got shape "
+                    + java.util.Arrays.toString(w.shape()));
+        }
+    }
+}
