@@ -1,0 +1,198 @@
+package org.dfq4j.zoo.mobilenet;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.NetworkBuilder;
+import org.dfq4j.rewrite.graph.Padding;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * MobileNetV2 (Sandler et al. 2018) built natively in SameDiff with separate BatchNorm and ReLU6 ops,
+ * at any width multiplier and input size, with any weights.
+ *
+ * <p>{@link #synthetic} gives deterministic weights shaped like a trained, BN-folded network where it
+ * matters for quantization: BatchNorm scales (gamma) spread log-normally over about two orders of
+ * magnitude per layer, so that after folding the per-channel weight ranges are as unbalanced as those
+ * of real depthwise layers; and BatchNorm statistics calibrated on generated images, so every layer's
+ * pre-activation is ~N(beta, gamma^2) and the output depends on the input (an uncalibrated random
+ * network saturates and ignores it).
+ */
+public final class MobileNetV2Builder {
+
+    /** Inverted-residual settings: expansion t, output channels c, repeats n, first stride s. */
+    private static final int[][] BLOCKS = {
+        {1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1},
+    };
+
+    private final double width;
+    private final int resolution;
+    private final int classes;
+    private final long seed;
+    private final double gammaSpread;
+
+    private MobileNetV2Builder(double width, int resolution, int classes, long seed, double gammaSpread) {
+        if (width <= 0 || resolution < 32 || classes < 2) {
+            throw new IllegalArgumentException("MobileNetV2: width > 0, resolution >= 32 and classes >= 2 required");
+        }
+        this.width = width;
+        this.resolution = resolution;
+        this.classes = classes;
+        this.seed = seed;
+        this.gammaSpread = gammaSpread;
+    }
+
+    /**
+     * A synthetic MobileNetV2 with calibrated BatchNorm statistics.
+     *
+     * @param width       width multiplier (1.0 = the published network)
+     * @param resolution  input height and width
+     * @param classes     number of outputs
+     * @param seed        weights are a pure function of the seed
+     */
+    public static Network synthetic(double width, int resolution, int classes, long seed) {
+        return new MobileNetV2Builder(width, resolution, classes, seed, 1.1).build();
+    }
+
+    /** Channel count rounded as in the reference implementation (multiple of 8, at most 10% below). */
+    static int divisible(double v) {
+        int r = Math.max(8, (int) (v + 4) / 8 * 8);
+        return r < 0.9 * v ? r + 8 : r;
+    }
+
+    private Network build() {
+        Random rnd = new Random(seed);
+        NetworkBuilder b = new NetworkBuilder(String.format("mobilenet_v2_%.2f_%d_synthetic", width, resolution),
+                3, resolution, resolution);
+        List<String[]> bns = new ArrayList<>();
+        SDVariable features = features(b, rnd, bns);
+        long last = headChannels();
+        SDVariable pooled = b.globalAvgPool("pool", features, false);
+        INDArray fcW = gaussian(rnd, 1.0 / Math.sqrt(last), last, classes);
+        b.softmax("probabilities", b.dense("logits", pooled, fcW, gaussian(rnd, 0.1, classes)));
+        Network net = b.build("logits");
+        calibrate(net, bns, rnd.nextLong());
+        standardizeClassifier(net, pooled.name(), rnd.nextLong());
+        net.properties().put("format", "builtin");
+        net.properties().put("source", "MobileNetV2 builder, width " + width + ", seed " + seed);
+        return net;
+    }
+
+    private int headChannels() {
+        return width > 1.0 ? divisible(1280 * width) : 1280;
+    }
+
+    /** Stem, inverted-residual blocks and the 1x1 head conv: everything before pooling. */
+    private SDVariable features(NetworkBuilder b, Random rnd, List<String[]> bns) {
+        int in = divisible(32 * width);
+        SDVariable x = convBnRelu6(b, rnd, bns, "stem", b.input(), 3, in, 3, 2, true);
+        int block = 0;
+        for (int[] s : BLOCKS) {
+            int out = divisible(s[1] * width);
+            for (int i = 0; i < s[2]; i++) {
+                int stride = i == 0 ? s[3] : 1;
+                String p = "block" + (block++);
+                int hidden = in * s[0];
+                SDVariable h = x;
+                if (s[0] != 1) {
+                    h = convBnRelu6(b, rnd, bns, p + "/expand", h, in, hidden, 1, 1, true);
+                }
+                h = depthwiseBnRelu6(b, rnd, bns, p + "/depthwise", h, hidden, stride);
+                h = convBnRelu6(b, rnd, bns, p + "/project", h, hidden, out, 1, 1, false);
+                x = (stride == 1 && in == out) ? b.add(p + "/add", x, h) : h;
+                in = out;
+            }
+        }
+        return convBnRelu6(b, rnd, bns, "head", x, in, headChannels(), 1, 1, true);
+    }
+
+    private SDVariable convBnRelu6(NetworkBuilder b, Random rnd, List<String[]> bns, String name, SDVariable x,
+                                   int in, int out, int k, int stride, boolean relu6) {
+        INDArray w = gaussian(rnd, Math.sqrt(2.0 / (k * k * in)), k, k, in, out);
+        SDVariable c = b.conv2d(name, x, w, null, stride, stride, Padding.SAME, 1, 1);
+        return bnAct(b, rnd, bns, name, c, out, relu6);
+    }
+
+    private SDVariable depthwiseBnRelu6(NetworkBuilder b, Random rnd, List<String[]> bns, String name, SDVariable x,
+                                        int channels, int stride) {
+        INDArray w = gaussian(rnd, Math.sqrt(2.0 / 9), 3, 3, channels, 1);
+        SDVariable c = b.depthwiseConv2d(name, x, w, null, stride, stride, Padding.SAME, 1, 1);
+        return bnAct(b, rnd, bns, name, c, channels, true);
+    }
+
+    /**
+     * BatchNorm with log-normally spread gamma (the source of the per-channel imbalance after folding)
+     * and beta around +gamma/2 so that most ReLU6 units are active; mean/var are placeholders until
+     * {@link #calibrate}.
+     */
+    private SDVariable bnAct(NetworkBuilder b, Random rnd, List<String[]> bns, String name, SDVariable c, int ch,
+                             boolean relu6) {
+        float[] gamma = new float[ch];
+        float[] beta = new float[ch];
+        for (int i = 0; i < ch; i++) {
+            gamma[i] = (float) (0.7 * Math.exp(gammaSpread * rnd.nextGaussian()));
+            beta[i] = (float) (gamma[i] * (0.5 + 0.5 * rnd.nextGaussian()));
+        }
+        SDVariable bn = b.batchNorm(name + "/bn", c, Nd4j.zeros(DataType.FLOAT, ch), Nd4j.ones(DataType.FLOAT, ch),
+                Nd4j.createFromArray(gamma), Nd4j.createFromArray(beta), 1e-3);
+        bns.add(new String[] {c.name(), name + "/bn"});
+        return relu6 ? b.relu6(name + "/relu6", bn) : bn;
+    }
+
+    /**
+     * Sets each BatchNorm's mean and variance to the statistics of its input on generated images, in
+     * order. BN statistics do not depend on the resolution, so a copy of the feature extractor at a
+     * small resolution (same seed, same weights) is calibrated and its statistics copied over.
+     */
+    private void calibrate(Network net, List<String[]> bns, long imageSeed) {
+        int res = Math.min(resolution, 64);
+        NetworkBuilder cb = new NetworkBuilder("calibration", 3, res, res);
+        SDVariable features = new MobileNetV2Builder(width, res, classes, seed, gammaSpread)
+                .features(cb, new Random(seed), new ArrayList<>());
+        Network small = cb.build(features.name());
+        INDArray images = SyntheticImages.generate(6, 3, res, res, imageSeed);
+        for (String[] p : bns) {
+            INDArray pre = small.run(images, List.of(p[0])).get(p[0]);
+            INDArray mean = pre.mean(0, 2, 3).castTo(DataType.FLOAT);
+            INDArray var = pre.var(false, 0, 2, 3).castTo(DataType.FLOAT);
+            for (SameDiff g : List.of(small.sameDiff(), net.sameDiff())) {
+                g.getVariable(p[1] + "/mean").setArray(mean.dup());
+                g.getVariable(p[1] + "/var").setArray(var.dup());
+            }
+        }
+    }
+
+    /**
+     * Makes the classifier act on standardized features: W' = W / std(f) per feature and
+     * b' = b - W'^T mean(f), with f the pooled features of generated images. Without this, the logits
+     * are dominated by the features' common mean and every input gets the same class.
+     */
+    private void standardizeClassifier(Network net, String pooled, long imageSeed) {
+        INDArray images = SyntheticImages.generate(8, 3, resolution, resolution, imageSeed);
+        INDArray f = net.run(images, List.of(pooled)).get(pooled);
+        INDArray mean = f.mean(0);
+        INDArray std = f.std(false, 0).addi(1e-3);
+        SameDiff sd = net.sameDiff();
+        INDArray w = sd.getArrForVarName("logits/W").divColumnVector(std.reshape(std.length(), 1));
+        INDArray bias = sd.getArrForVarName("logits/b").sub(mean.reshape(1, mean.length()).mmul(w).reshape(classes));
+        sd.getVariable("logits/W").setArray(w.castTo(DataType.FLOAT));
+        sd.getVariable("logits/b").setArray(bias.castTo(DataType.FLOAT));
+    }
+
+    private static INDArray gaussian(Random rnd, double std, long... shape) {
+        long n = 1;
+        for (long s : shape) {
+            n *= s;
+        }
+        float[] v = new float[(int) n];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (std * rnd.nextGaussian());
+        }
+        return Nd4j.createFromArray(v).reshape(shape);
+    }
+}
