@@ -1,0 +1,75 @@
+package org.dfq4j.cli;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.TensorRange;
+import org.dfq4j.zoo.ModelFiles;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code dfq info}: the imported graph, op by op, with shapes and recorded quantization ranges. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "List the imported graph: ops in order with output shapes, parameter count, recorded ranges.")
+final class InfoCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "model file (.tflite, .onnx, TF.js model.json) or " + ModelFiles.BUILTIN_MOBILENET)
+    String model;
+
+    @Override
+    public Integer call() {
+        PrintStream out = System.out;
+        out.println(Backend.current().describe());
+        Network net = ModelFiles.read(model);
+        SameDiff sd = net.sameDiff();
+        List<String> outs = new ArrayList<>();
+        for (SameDiffOp op : sd.getOps().values()) {
+            outs.addAll(op.getOutputsOfOp());
+        }
+        long[] in = net.inputShape();
+        INDArray probe = Nd4j.zeros(DataType.FLOAT, 1, in[0], in[1], in[2]);
+        Map<String, INDArray> values = net.run(probe, outs);
+        out.printf("model: %s (%s)%n", net.name(), net.properties().getOrDefault("format", "?"));
+        out.printf("input: %s [N,%d,%d,%d] float%n", net.input(), in[0], in[1], in[2]);
+        out.printf("%4s  %-18s %-44s %-20s %s%n", "#", "op", "output", "shape", "weights / range");
+        int i = 0;
+        for (SameDiffOp op : sd.getOps().values()) {
+            String var = op.getOutputsOfOp().get(0);
+            INDArray v = values.get(var);
+            StringBuilder extra = new StringBuilder();
+            for (String input : op.getInputsToOp()) {
+                if (sd.isConstant(input) && sd.getArrForVarName(input) != null
+                        && sd.getArrForVarName(input).length() > 1 && input.endsWith("/W")) {
+                    extra.append("W").append(Arrays.toString(sd.getArrForVarName(input).shape()));
+                }
+            }
+            TensorRange r = net.recordedRanges().get(var);
+            if (r != null) {
+                extra.append(extra.length() > 0 ? " " : "").append("range ").append(r);
+            }
+            out.printf("%4d  %-18s %-44s %-20s %s%n", i++, op.getOp().opName(), abbreviate(var, 44),
+                    v == null ? "?" : Arrays.toString(v.shape()), extra);
+        }
+        out.printf("outputs: %s%n", net.outputs());
+        out.printf("ops: %d, parameters: %,d, recorded activation ranges: %d%n", sd.getOps().size(),
+                net.parameterCount(), net.recordedRanges().size());
+        net.properties().forEach((k, v) -> out.printf("property %s = %s%n", k, v));
+        net.attachments().forEach((k, v) -> out.printf("attachment %s %s%n", k, Arrays.toString(v.shape())));
+        return 0;
+    }
+
+    private static String abbreviate(String s, int n) {
+        return s.length() <= n ? s : "…" + s.substring(s.length() - n + 1);
+    }
+}

@@ -1,0 +1,73 @@
+package org.dfq4j.eval.runtime;
+
+import java.util.Map;
+import java.util.Properties;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Which ND4J backend the classpath loaded (CPU or CUDA), and on what device. The backend is chosen
+ * by the jar on the classpath (ServiceLoader), never by code: the Maven profile -Pcuda swaps it.
+ */
+public record Backend(String name, String device, int threads, boolean onednn) {
+
+    public static Backend current() {
+        Properties env = Nd4j.getExecutioner().getEnvironmentInformation();
+        String backend = String.valueOf(env.getOrDefault("backend", "unknown"));
+        boolean cuda = backend.toUpperCase().contains("CUDA");
+        int threads = parseInt(env.get("omp.threads"), Runtime.getRuntime().availableProcessors());
+        String device;
+        if (cuda) {
+            device = cudaDevice(env);
+        } else {
+            device = cpuModel() + ", " + threads + " threads";
+        }
+        boolean onednn = false;
+        try {
+            // The native ops holder lives in the backend jar, which this module only sees at run time.
+            Object holder = Class.forName("org.nd4j.nativeblas.NativeOpsHolder").getMethod("getInstance").invoke(null);
+            Object ops = holder.getClass().getMethod("getDeviceNativeOps").invoke(holder);
+            Object info = ops.getClass().getMethod("buildInfo").invoke(ops);
+            onednn = info != null && (info.toString().contains("HAVE_ONEDNN") || info.toString().contains("HAVE_MKLDNN"));
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            // build info is optional
+        }
+        return new Backend(cuda ? "CUDA" : "CPU", device, threads, onednn);
+    }
+
+    private static String cudaDevice(Properties env) {
+        Object devices = env.get("cuda.devicesInformation");
+        if (devices instanceof java.util.List<?> list && !list.isEmpty() && list.get(0) instanceof Map<?, ?> m) {
+            Object name = m.get("cuda.deviceName");
+            Object mem = m.get("cuda.totalMemory");
+            String memory = mem instanceof Number n ? String.format(", %.1f GiB", n.doubleValue() / (1L << 30)) : "";
+            return (name == null ? "GPU" : name.toString()) + memory;
+        }
+        return "GPU";
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux: fall through
+        }
+        return System.getProperty("os.arch");
+    }
+
+    private static int parseInt(Object o, int dflt) {
+        try {
+            return o == null ? dflt : Integer.parseInt(o.toString());
+        } catch (NumberFormatException e) {
+            return dflt;
+        }
+    }
+
+    /** One line for the top of every command's output. */
+    public String describe() {
+        return "backend: " + name + (onednn ? " (oneDNN)" : "") + " on " + device;
+    }
+}

@@ -1,0 +1,46 @@
+package org.dfq4j.zoo;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
+
+/**
+ * Opens a model by what its name says: a {@code .tflite} file, an {@code .onnx} file, a TF.js
+ * layers {@code model.json} (or the folder holding it), or {@code builtin:mobilenetv2} for the
+ * synthetic MobileNetV2 that needs no files.
+ */
+public final class ModelFiles {
+    public static final String BUILTIN_MOBILENET = "builtin:mobilenetv2";
+
+    private ModelFiles() {
+    }
+
+    public static Network read(String spec) {
+        if (spec.startsWith("builtin:")) {
+            if (!spec.equals(BUILTIN_MOBILENET)) {
+                throw new DfqException("unknown built-in model '" + spec + "': the built-in model is " + BUILTIN_MOBILENET);
+            }
+            return MobileNetV2Builder.synthetic(1.0, 224, 1000, 42);
+        }
+        Path p = Path.of(spec);
+        if (!Files.exists(p)) {
+            throw new DfqException("model file " + p + " does not exist: give a .tflite, .onnx or TF.js model.json");
+        }
+        if (Files.isDirectory(p)) {
+            Path json = p.resolve("model.json");
+            if (!Files.isRegularFile(json)) {
+                throw new DfqException("model folder " + p + " has no model.json: give a .tflite, .onnx or TF.js model.json");
+            }
+            p = json;
+        }
+        if (!Files.isReadable(p)) {
+            throw new DfqException("model file " + p + " is not readable: check its permissions");
+        }
+        String name = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        throw new DfqException("model file " + p + ": unrecognised format '" + name
+                + "' (expected .tflite, .onnx or a TF.js model.json)");
+    }
+}
