@@ -76,14 +76,14 @@ final class TfjsWeights {
         JsonNode paths = group.get("paths");
         JsonNode weights = group.get("weights");
         if (paths == null || !paths.isArray() || paths.size() == 0 || weights == null || !weights.isArray()) {
-            throw new DfqException(modelJson + ": weightsManifest group " + g + " needs 'paths' and 'weights' lists");
+            throw new DfqException(modelJson + ": weightsManifest[" + g + "] needs 'paths' and 'weights' lists");
         }
         List<String> shardNames = new ArrayList<>();
         for (JsonNode p : paths) {
             shardNames.add(p.asText());
         }
         ByteBuffer bytes = concatenate(modelJson, g, shardNames);
-        String where = modelJson + ": weight group " + g + " " + shardNames;
+        String where = modelJson + ": weightsManifest[" + g + "] " + shardNames;
         for (JsonNode w : weights) {
             String name = stripOutputSuffix(w.path("name").asText(""));
             if (name.isEmpty()) {
@@ -105,7 +105,7 @@ final class TfjsWeights {
         }
         if (bytes.hasRemaining()) {
             throw new DfqException(where + " holds " + bytes.limit() + " bytes but its weights take "
-                    + bytes.position() + "; the shard does not belong to this model.json");
+                    + bytes.position() + "; the shard is too long or does not belong to this model.json");
         }
     }
 
@@ -118,15 +118,15 @@ final class TfjsWeights {
             try {
                 parts[i] = Files.readAllBytes(shard);
             } catch (NoSuchFileException e) {
-                throw new DfqException(modelJson + ": weight shard " + shard + " (group " + g
-                        + ") is missing; keep the shards beside model.json");
+                throw new DfqException(modelJson + ": weight shard " + shard + " (weightsManifest[" + g + "]) is missing;"
+                        + " keep the shards beside model.json");
             } catch (IOException e) {
                 throw new DfqException(modelJson + ": cannot read weight shard " + shard + ": " + e.getMessage(), e);
             }
             total += parts[i].length;
         }
         if (total > Integer.MAX_VALUE) {
-            throw new DfqException(modelJson + ": weight group " + g + " is larger than 2 GiB");
+            throw new DfqException(modelJson + ": weightsManifest[" + g + "] is larger than 2 GiB");
         }
         ByteBuffer all = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
         for (byte[] p : parts) {
