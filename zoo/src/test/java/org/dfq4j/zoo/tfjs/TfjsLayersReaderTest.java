@@ -195,6 +195,78 @@ class TfjsLayersReaderTest {
         }
     }
 
+    /**
+     * input 10x10x2 -> Conv2D 3x3 dilation 2 valid tanh -> ReLU(max 6) -> AveragePooling2D 3/2 same;
+     * Add(pool, Activation sigmoid, ReLU(negative_slope)) -> DepthwiseConv2D 3x3 dilation 2 same ->
+     * Conv2D 2x2/2 same sigmoid (no bias) -> GlobalAveragePooling2D keepdims -> Reshape [4] -> Dense
+     * -> Softmax layer. The direct network uses ND4J's own dilated convolution, run without oneDNN
+     * (which fails on dilation), while the reader emits zero-inflated kernels.
+     */
+    @Test
+    void otherLayerKindsMatchTheSameNetworkBuiltDirectly() throws Exception {
+        INDArray k1 = random(-0.5, 0.5, 3, 3, 2, 3);
+        INDArray b1 = random(-0.2, 0.2, 3);
+        INDArray kd = random(-0.5, 0.5, 3, 3, 3, 1);
+        INDArray k2 = random(-0.5, 0.5, 2, 2, 3, 4);
+        INDArray kf = random(-0.5, 0.5, 4, 2);
+        INDArray bf = random(-0.2, 0.2, 2);
+        KerasModelWriter m = KerasModelWriter.functional(10, 10, 2);
+        ObjectNode c = m.layer("Conv2D", "conv2d_1", "input_1").put("filters", 3).put("activation", "tanh");
+        c.putArray("kernel_size").add(3).add(3);
+        c.putArray("dilation_rate").add(2).add(2);
+        m.weight("conv2d_1/kernel", k1);
+        m.weight("conv2d_1/bias", b1);
+        m.layer("ReLU", "re_lu_1", "conv2d_1").put("max_value", 6.0);
+        m.layer("AveragePooling2D", "average_pooling2d_1", "re_lu_1").put("pool_size", 3).put("strides", 2)
+                .put("padding", "same");
+        m.layer("Activation", "activation_1", "average_pooling2d_1").put("activation", "sigmoid");
+        m.layer("ReLU", "re_lu_2", "average_pooling2d_1").put("negative_slope", 0.2);
+        m.layer("Add", "add_1", "average_pooling2d_1", "activation_1", "re_lu_2");
+        ObjectNode d = m.layer("DepthwiseConv2D", "depthwise_conv2d_1", "add_1").put("padding", "same")
+                .put("use_bias", false).put("dilation_rate", 2);
+        d.putArray("kernel_size").add(3).add(3);
+        m.weight("depthwise_conv2d_1/depthwise_kernel", kd);
+        ObjectNode c2 = m.layer("Conv2D", "conv2d_2", "depthwise_conv2d_1").put("filters", 4).put("activation", "sigmoid")
+                .put("use_bias", false).put("padding", "same").put("strides", 2);
+        c2.putArray("kernel_size").add(2).add(2);
+        m.weight("conv2d_2/kernel", k2);
+        m.layer("GlobalAveragePooling2D", "global_average_pooling2d_1", "conv2d_2").put("keepdims", true);
+        m.layer("Reshape", "reshape_1", "global_average_pooling2d_1").putArray("target_shape").add(4);
+        m.layer("Dense", "dense_1", "reshape_1").put("units", 2);
+        m.weight("dense_1/kernel", kf);
+        m.weight("dense_1/bias", bf);
+        m.layer("Softmax", "softmax_1", "dense_1");
+        Network net = TfjsLayersReader.read(m.write(dir, "softmax_1"));
+
+        NetworkBuilder b = new NetworkBuilder("direct", 2, 10, 10);
+        SDVariable x = b.tanh("t", b.conv2d("c1", b.input(), k1, b1, 1, 1, Padding.VALID, 2, 2));
+        x = b.avgPool("ap", b.relu6("r6", x), 3, 3, 2, 2, Padding.SAME);
+        x = b.add("sum", b.add("sum0", x, b.sigmoid("sg", x)), b.leakyRelu("lk", x, 0.2));
+        x = b.depthwiseConv2d("dw", x, kd, null, 1, 1, Padding.SAME, 2, 2);
+        x = b.sigmoid("sg2", b.conv2d("c2", x, k2, null, 2, 2, Padding.SAME, 1, 1));
+        x = b.reshape("flat", b.globalAvgPool("gap", x, true), -1, 4);
+        b.softmax("prob", b.dense("fc", x, kf, bf));
+        Network direct = b.build("prob");
+
+        assertEquals(List.of("softmax_1"), net.outputs());
+        assertEquals(opCounts(direct), opCounts(net));
+        INDArray in = random(-1, 1, 2, 2, 10, 10);
+        Map<String, INDArray> got = net.run(in, List.of("add_1", "dense_1", "softmax_1"));
+        boolean helpers = Nd4j.getEnvironment().helpersAllowed();
+        Map<String, INDArray> want;
+        try {
+            Nd4j.getEnvironment().allowHelpers(false);
+            want = direct.run(in, List.of("sum", "fc", "prob"));
+        } finally {
+            Nd4j.getEnvironment().allowHelpers(helpers);
+        }
+        assertArrayEquals(new long[] {2, 3, 3, 3}, got.get("add_1").shape());
+        assertArrayEquals(new long[] {5, 5, 2, 3}, net.sameDiff().getArrForVarName("conv2d_1/W").shape());
+        assertTrue(want.get("sum").equalsWithEps(got.get("add_1"), 1e-5));
+        assertTrue(want.get("fc").equalsWithEps(got.get("dense_1"), 1e-5));
+        assertTrue(want.get("prob").equalsWithEps(got.get("softmax_1"), 1e-5));
+    }
+
     /** uint8 codes q mean min + scale * q; float16 is IEEE binary16. */
     @Test
     void quantizedWeightsAreDequantized() throws Exception {
