@@ -2,6 +2,7 @@ package org.dfq4j.zoo.tfjs;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -28,7 +29,7 @@ record KerasTopology(String name, KerasLayer input, List<KerasLayer> layers, Lis
         long[] s = input.longs(field);
         if (s.length != 4 || s[1] <= 0 || s[2] <= 0 || s[3] <= 0) {
             throw input.error("input shape must be a fixed-size image [null, H, W, C], got "
-                    + java.util.Arrays.toString(s).replace("-1", "null"));
+                    + Arrays.toString(s).replace("-1", "null"));
         }
         return new long[] {s[1], s[2], s[3]};
     }

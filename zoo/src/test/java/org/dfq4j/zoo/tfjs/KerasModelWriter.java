@@ -1,5 +1,6 @@
 package org.dfq4j.zoo.tfjs;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -123,7 +124,7 @@ final class KerasModelWriter {
             g++;
             ObjectNode entry = manifest.addObject();
             ArrayNode specs = entry.putArray("weights");
-            var bytes = new java.io.ByteArrayOutputStream();
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             for (Weight w : group) {
                 ObjectNode s = specs.addObject();
                 s.put("name", w.name());

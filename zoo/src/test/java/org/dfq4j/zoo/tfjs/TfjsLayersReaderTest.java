@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -28,7 +29,7 @@ class TfjsLayersReaderTest {
     Path dir;
 
     private INDArray random(double lo, double hi, long... shape) {
-        int n = (int) java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        int n = (int) Arrays.stream(shape).reduce(1, (a, b) -> a * b);
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             v[i] = (float) (lo + (hi - lo) * rnd.nextDouble());

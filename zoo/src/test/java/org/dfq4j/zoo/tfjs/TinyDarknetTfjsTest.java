@@ -21,6 +21,7 @@ import org.dfq4j.rewrite.SharedData;
 import org.dfq4j.rewrite.graph.Network;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -61,7 +62,7 @@ class TinyDarknetTfjsTest {
             files.add(cols[0]);
             expected.add(Integer.parseInt(cols[2]));
         }
-        INDArray batch = Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, files.size(), 3, SIZE, SIZE);
+        INDArray batch = Nd4j.create(DataType.FLOAT, files.size(), 3, SIZE, SIZE);
         for (int i = 0; i < files.size(); i++) {
             batch.putSlice(i, load(images.get().resolve(files.get(i))));
         }
