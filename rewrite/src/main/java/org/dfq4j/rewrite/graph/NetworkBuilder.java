@@ -105,6 +105,10 @@ public final class NetworkBuilder {
         return sd.nn().sigmoid(n, x);
     }
 
+    public SDVariable tanh(String n, SDVariable x) {
+        return sd.math().tanh(n, x);
+    }
+
     /** x * relu6(x + 3) / 6 (MobileNetV3's h-swish), built from primitive ops. */
     public SDVariable hardSwish(String n, SDVariable x) {
         SDVariable r = sd.nn().relu6(n + "/relu6", x.add(n + "/plus3", 3.0), 0.0);
@@ -166,6 +170,11 @@ public final class NetworkBuilder {
 
     public SDVariable reshape(String n, SDVariable x, long... shape) {
         return sd.reshape(n, x, shape);
+    }
+
+    /** Reorders the axes (e.g. NCHW to NHWC before a flatten that must follow a channels-last source). */
+    public SDVariable permute(String n, SDVariable x, int... dims) {
+        return sd.permute(n, x, dims);
     }
 
     /** [N, ...] to [N, prod(...)]. */

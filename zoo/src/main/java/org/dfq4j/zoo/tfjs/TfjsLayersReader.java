@@ -1,0 +1,68 @@
+package org.dfq4j.zoo.tfjs;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.Network;
+import org.nd4j.shade.jackson.core.JsonProcessingException;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+
+/**
+ * Reads a TensorFlow.js layers model: {@code model.json} (a Keras topology, Sequential or
+ * functional, plus a weights manifest) and its binary weight shards beside it, into an NCHW
+ * {@link Network}. Layers become the canonical ops of
+ * {@link org.dfq4j.rewrite.graph.NetworkBuilder} (BatchNormalization stays a separate batchnorm op;
+ * a layer's fused activation becomes its own op). The network's properties record
+ * {@code format=tfjs-layers} and {@code source=<path of model.json>}.
+ *
+ * <p>Bad JSON, a missing or wrongly sized shard, or an unsupported layer is a one-line
+ * {@link DfqException} naming the file.
+ */
+public final class TfjsLayersReader {
+
+    public static final String FORMAT = "tfjs-layers";
+
+    private TfjsLayersReader() {
+    }
+
+    public static Network read(Path modelJson) {
+        JsonNode root = parse(modelJson);
+        String format = root.path("format").asText("layers-model");
+        JsonNode topology = root.get("modelTopology");
+        if (format.equals("graph-model") || (topology != null && topology.has("node"))) {
+            throw new DfqException(modelJson + ": a TF.js graph model (a TensorFlow GraphDef); only TF.js layers"
+                    + " models (Keras topology) can be read");
+        }
+        if (topology == null || !topology.isObject()) {
+            throw new DfqException(modelJson + ": no modelTopology object; is this a TF.js layers model.json?");
+        }
+        KerasTopology keras = KerasTopology.parse(modelJson, topology);
+        TfjsWeights weights = TfjsWeights.load(modelJson, root.get("weightsManifest"));
+        Network net = KerasGraphBuilder.build(modelJson, keras, weights);
+        net.properties().put("format", FORMAT);
+        net.properties().put("source", modelJson.toString());
+        return net;
+    }
+
+    private static JsonNode parse(Path modelJson) {
+        try {
+            JsonNode root = new ObjectMapper().readTree(Files.readAllBytes(modelJson));
+            if (root == null || !root.isObject()) {
+                throw new DfqException(modelJson + ": not a JSON object; expected a TF.js model.json");
+            }
+            return root;
+        } catch (NoSuchFileException e) {
+            throw new DfqException(modelJson + ": file not found");
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new DfqException(modelJson + ": invalid JSON" + where + ": "
+                    + e.getOriginalMessage().replaceAll("\\s+", " "), e);
+        } catch (IOException e) {
+            throw new DfqException(modelJson + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+}
