@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Emits the canonical op forms every reader and builder in dfq4j produces, so that rewrite rules
@@ -58,8 +59,9 @@ public final class NetworkBuilder {
         requireRank(layer, wHWIO, 4);
         long out = wHWIO.size(3);
         x = padIfAsymmetric(layer, x, pad);
-        Conv2DConfig cfg = convConfig(wHWIO, strideH, strideW, pad, dilH, dilW);
-        SDVariable w = constant(layer + "/W", wHWIO);
+        INDArray kernel = undilated(wHWIO, dilH, dilW);
+        Conv2DConfig cfg = convConfig(kernel, strideH, strideW, pad);
+        SDVariable w = constant(layer + "/W", kernel);
         SDVariable b = constant(layer + "/b", biasOrZeros(layer, bias, out));
         return sd.cnn().conv2d(layer, x, w, b, cfg);
     }
@@ -69,8 +71,9 @@ public final class NetworkBuilder {
         requireRank(layer, wHWCM, 4);
         long out = wHWCM.size(2) * wHWCM.size(3);
         x = padIfAsymmetric(layer, x, pad);
-        Conv2DConfig cfg = convConfig(wHWCM, strideH, strideW, pad, dilH, dilW);
-        SDVariable w = constant(layer + "/W", wHWCM);
+        INDArray kernel = undilated(wHWCM, dilH, dilW);
+        Conv2DConfig cfg = convConfig(kernel, strideH, strideW, pad);
+        SDVariable w = constant(layer + "/W", kernel);
         SDVariable b = constant(layer + "/b", biasOrZeros(layer, bias, out));
         return sd.cnn().depthWiseConv2d(layer, x, w, b, cfg);
     }
@@ -206,10 +209,37 @@ public final class NetworkBuilder {
         return x;
     }
 
-    private static Conv2DConfig convConfig(INDArray w, int sH, int sW, Padding pad, int dH, int dW) {
+    /**
+     * The undilated kernel equivalent to {@code w} [kH,kW,a,b] with dilation (dH,dW): taps at multiples
+     * of the dilation, zeros between, size d*(k-1)+1. Same output and, as TF's SAME rule uses that
+     * effective size, the same padding. ND4J 1.0.0-M2.1's oneDNN convolution fails on every dilated
+     * convolution ("could not create a descriptor for a dilated convolution forward propagation
+     * primitive"), so no graph carries a dilation. Zero taps stay zero under quantization and do not
+     * change per-channel ranges or kernel sums, so the DFQ rewrites are unaffected.
+     */
+    static INDArray undilated(INDArray w, int dH, int dW) {
+        if (dH < 1 || dW < 1) {
+            throw new IllegalArgumentException("dilation must be positive, got " + dH + "," + dW);
+        }
+        if (dH == 1 && dW == 1) {
+            return w;
+        }
+        long kh = w.size(0);
+        long kw = w.size(1);
+        INDArray out = Nd4j.zeros(DataType.FLOAT, dH * (kh - 1) + 1, dW * (kw - 1) + 1, w.size(2), w.size(3));
+        for (long i = 0; i < kh; i++) {
+            for (long j = 0; j < kw; j++) {
+                out.get(NDArrayIndex.point(i * dH), NDArrayIndex.point(j * dW), NDArrayIndex.all(), NDArrayIndex.all())
+                        .assign(w.get(NDArrayIndex.point(i), NDArrayIndex.point(j), NDArrayIndex.all(), NDArrayIndex.all()));
+            }
+        }
+        return out;
+    }
+
+    private static Conv2DConfig convConfig(INDArray w, int sH, int sW, Padding pad) {
         boolean explicitSym = pad.mode() == Padding.Mode.EXPLICIT && pad.symmetric();
         return Conv2DConfig.builder().kH(w.size(0)).kW(w.size(1)).sH(sH).sW(sW)
-                .pH(explicitSym ? pad.top() : 0).pW(explicitSym ? pad.left() : 0).dH(dH).dW(dW)
+                .pH(explicitSym ? pad.top() : 0).pW(explicitSym ? pad.left() : 0).dH(1).dW(1)
                 .paddingMode(pad.mode() == Padding.Mode.SAME ? PaddingMode.SAME : PaddingMode.VALID)
                 .dataFormat(Conv2DConfig.NCHW).weightsFormat(WeightsFormat.YXIO).build();
     }

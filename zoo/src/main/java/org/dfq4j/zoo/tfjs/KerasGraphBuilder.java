@@ -11,10 +11,8 @@ import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
 import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.shade.jackson.databind.JsonNode;
 
 /**
@@ -24,8 +22,7 @@ import org.nd4j.shade.jackson.databind.JsonNode;
  * channel axes (-1 in Keras) map to axis 1. Flatten and Reshape keep Keras' NHWC element order
  * (a permute precedes them when the spatial size exceeds 1), so a following Dense's weights apply
  * unchanged. A fused {@code activation} becomes a separate op named {@code <layer>/<activation>},
- * so the weight layer's own output keeps the layer's name. A dilated convolution is emitted as the
- * equivalent undilated one with a zero-inflated kernel (see {@link #dilate}).
+ * so the weight layer's own output keeps the layer's name.
  */
 final class KerasGraphBuilder {
 
@@ -135,7 +132,7 @@ final class KerasGraphBuilder {
         Padding pad = padding(l);
         INDArray w = weights.require(l, "kernel", k[0], k[1], x.channels(), filters);
         INDArray bias = l.bool("use_bias", true) ? weights.require(l, "bias", filters) : null;
-        SDVariable y = nb.conv2d(l.name(), x.var(), dilate(w, d), bias, s[0], s[1], pad, 1, 1);
+        SDVariable y = nb.conv2d(l.name(), x.var(), w, bias, s[0], s[1], pad, d[0], d[1]);
         return fusedActivation(l, new Tensor(y, new long[] {filters, outSize(l, x.shape()[1], k[0], s[0], d[0], pad),
                 outSize(l, x.shape()[2], k[1], s[1], d[1], pad)}));
     }
@@ -151,7 +148,7 @@ final class KerasGraphBuilder {
         long out = x.channels() * mult;
         INDArray w = weights.require(l, "depthwise_kernel", k[0], k[1], x.channels(), mult);
         INDArray bias = l.bool("use_bias", true) ? weights.require(l, "bias", out) : null;
-        SDVariable y = nb.depthwiseConv2d(l.name(), x.var(), dilate(w, d), bias, s[0], s[1], pad, 1, 1);
+        SDVariable y = nb.depthwiseConv2d(l.name(), x.var(), w, bias, s[0], s[1], pad, d[0], d[1]);
         return fusedActivation(l, new Tensor(y, new long[] {out, outSize(l, x.shape()[1], k[0], s[0], d[0], pad),
                 outSize(l, x.shape()[2], k[1], s[1], d[1], pad)}));
     }
@@ -381,29 +378,6 @@ final class KerasGraphBuilder {
             throw l.error("cannot reshape " + keras(x) + " (" + x.size() + " values) to " + Arrays.toString(t));
         }
         return t;
-    }
-
-    /**
-     * The undilated kernel equivalent to {@code w} [kH,kW,a,b] with dilation d: taps at multiples of d,
-     * zeros between, size d*(k-1)+1. Same output and, as TF's SAME rule uses that effective size, the
-     * same padding. ND4J 1.0.0-M2.1's oneDNN convolution fails on every dilated convolution ("could
-     * not create a descriptor for a dilated convolution forward propagation primitive").
-     */
-    private static INDArray dilate(INDArray w, int[] d) {
-        if (d[0] == 1 && d[1] == 1) {
-            return w;
-        }
-        long kh = w.size(0);
-        long kw = w.size(1);
-        INDArray out = Nd4j.zeros(DataType.FLOAT, d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1, w.size(2), w.size(3));
-        for (long i = 0; i < kh; i++) {
-            for (long j = 0; j < kw; j++) {
-                out.get(NDArrayIndex.point(i * d[0]), NDArrayIndex.point(j * d[1]), NDArrayIndex.all(),
-                        NDArrayIndex.all()).assign(w.get(NDArrayIndex.point(i), NDArrayIndex.point(j),
-                        NDArrayIndex.all(), NDArrayIndex.all()));
-            }
-        }
-        return out;
     }
 
     private static Padding padding(KerasLayer l) {
