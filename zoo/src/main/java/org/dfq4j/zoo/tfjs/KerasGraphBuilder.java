@@ -11,6 +11,7 @@ import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
 import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.jackson.databind.JsonNode;
