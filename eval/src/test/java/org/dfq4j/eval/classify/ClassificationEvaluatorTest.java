@@ -20,6 +20,7 @@ import org.dfq4j.eval.data.ImageFolderDataset;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.metric.Fidelity;
 import org.dfq4j.eval.metric.ImagePrediction;
+import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
@@ -31,6 +32,8 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
  * End to end on a network whose scores are predictable from colours: a 1x1 convolution that keeps
@@ -93,6 +96,8 @@ class ClassificationEvaluatorTest {
         assertEquals(5 / r.wallSeconds(), r.imagesPerSecond(), 1e-9);
         assertEquals(Preprocessing.UNIT.toString(), r.preprocessing());
         assertEquals("colours", r.model());
+        assertEquals(classes.source(), r.classes());
+        assertEquals(images.toString(), r.dataset());
         // three batches: a progress line redrawn with \r, ending with the total and a newline
         String progress = err.toString(StandardCharsets.UTF_8);
         assertEquals(3, progress.chars().filter(c -> c == '\r').count(), progress);
@@ -147,7 +152,7 @@ class ClassificationEvaluatorTest {
     }
 
     @Test
-    void resultIsImmutable() {
+    void resultIsImmutableAndWritesAsJson() throws IOException {
         ClassificationResult r = ClassificationEvaluator.of(colourNetwork(), Preprocessing.UNIT, 5).withProgress(null)
                 .withRetainedLogits(true).evaluate(ImageFolderDataset.scan(images, classes));
         r.logits().orElseThrow().assign(7);
@@ -156,6 +161,11 @@ class ClassificationEvaluatorTest {
         Map<String, Object> m = r.toMap(true);
         assertEquals(5, m.get("images"));
         assertEquals(5, ((List<?>) m.get("predictions")).size());
+        JsonNode json = new ObjectMapper().readTree(JsonReport.toJson(m));
+        assertEquals(100.0, json.get("top1").asDouble());
+        assertEquals(Preprocessing.UNIT.toString(), json.get("preprocessing").asText());
+        assertEquals("red_1.png", json.get("predictions").get(3).get("file").asText());
+        assertEquals(2, json.get("predictions").get(3).get("top5").get(0).asInt());
     }
 
     @Test

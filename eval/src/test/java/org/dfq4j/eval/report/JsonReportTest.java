@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.dfq4j.rewrite.DfqException;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.shade.jackson.databind.JsonNode;
@@ -55,6 +58,18 @@ class JsonReportTest {
             assertEquals(List.of("result.json"), s.map(p -> p.getFileName().toString()).toList(),
                     "no temporary file may remain");
         }
+    }
+
+    @Test
+    void reportIsReadableByOthersLikeAnOrdinaryFile() throws IOException {
+        Path target = dir.resolve("result.json");
+        Assumptions.assumeTrue(Files.getFileStore(dir).supportsFileAttributeView(PosixFileAttributeView.class),
+                "not a POSIX file system; skipping");
+        JsonReport.write(target, Map.of("a", 1));
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-rw----"));
+        JsonReport.write(target, Map.of("a", 2));
+        assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
     }
 
     @Test
