@@ -6,6 +6,7 @@ import java.util.Locale;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
+import org.dfq4j.zoo.tfjs.TfjsLayersReader;
 
 /**
  * Opens a model by what its name says: a {@code .tflite} file, an {@code .onnx} file, a TF.js
@@ -40,6 +41,9 @@ public final class ModelFiles {
             throw new DfqException("model file " + p + " is not readable: check its permissions");
         }
         String name = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".json")) {
+            return TfjsLayersReader.read(p).withName(p.toAbsolutePath().getParent().getFileName().toString());
+        }
         throw new DfqException("model file " + p + ": unrecognised format '" + name
                 + "' (expected .tflite, .onnx or a TF.js model.json)");
     }

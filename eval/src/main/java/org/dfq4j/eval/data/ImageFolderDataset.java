@@ -49,7 +49,7 @@ public final class ImageFolderDataset {
      */
     public static ImageFolderDataset scan(Path directory, ClassList classes, int limit) {
         if (limit < 1) {
-            throw new DfqException("image limit must be at least 1, got " + limit);
+            throw new DfqException("--limit must be at least 1, got " + limit);
         }
         if (!Files.isDirectory(directory)) {
             throw new DfqException("image folder " + directory + " does not exist or is not a folder");
