@@ -1,0 +1,142 @@
+package org.dfq4j.rewrite.graph;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
+import org.dfq4j.rewrite.DfqException;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+
+/**
+ * Saves a {@link Network} (a rewritten graph included) to one file and loads it back with identical
+ * outputs: a zip holding the SameDiff graph ({@code graph.sd}, SameDiff's own format), the metadata
+ * ({@code network.json}: input, outputs, recorded ranges, statistics, properties) and the attachments
+ * ({@code attachments/<name>.npy}). Writes are atomic: a temporary file beside the target, then a rename.
+ */
+public final class NetworkFile {
+    public static final String EXTENSION = ".dfq";
+    private static final String GRAPH = "graph.sd";
+    private static final String META = "network.json";
+    private static final String ATTACHMENTS = "attachments/";
+
+    private NetworkFile() {
+    }
+
+    public static void save(Network net, Path target) {
+        Path dir = target.toAbsolutePath().getParent();
+        Path tmp = null;
+        try {
+            Files.createDirectories(dir);
+            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+            try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(tmp))) {
+                zip.putNextEntry(new ZipEntry(META));
+                zip.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(metadata(net)));
+                zip.closeEntry();
+                zip.putNextEntry(new ZipEntry(GRAPH));
+                ByteArrayOutputStream graph = new ByteArrayOutputStream();
+                net.sameDiff().save(graph, false);
+                graph.writeTo(zip);
+                zip.closeEntry();
+                List<String> names = new ArrayList<>(net.attachments().keySet());
+                for (int i = 0; i < names.size(); i++) {
+                    zip.putNextEntry(new ZipEntry(ATTACHMENTS + i + ".npy"));
+                    zip.write(Nd4j.toNpyByteArray(net.attachments().get(names.get(i))));
+                    zip.closeEntry();
+                }
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new DfqException("cannot write " + target + ": " + e.getMessage() + " (check the folder exists and is writable)", e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // best effort
+                }
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    public static Network load(Path file) {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        try (InputStream in = Files.newInputStream(file); ZipInputStream zip = new ZipInputStream(in)) {
+            for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
+                entries.put(e.getName(), zip.readAllBytes());
+            }
+        } catch (IOException e) {
+            throw new DfqException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        if (!entries.containsKey(META) || !entries.containsKey(GRAPH)) {
+            throw new DfqException(file + " is not a dfq network file (no " + META + " or " + GRAPH
+                    + "): save one with dfq eval --out PATH" + EXTENSION);
+        }
+        try {
+            Map<String, Object> m = new ObjectMapper().readValue(entries.get(META), Map.class);
+            SameDiff sd = SameDiff.load(new ByteArrayInputStream(entries.get(GRAPH)), false);
+            List<Number> shape = (List<Number>) m.get("inputShape");
+            Network net = new Network((String) m.get("name"), sd, (String) m.get("input"),
+                    shape.stream().mapToLong(Number::longValue).toArray(), (List<String>) m.get("outputs"));
+            ((Map<String, List<Number>>) m.get("recordedRanges")).forEach((k, v) ->
+                    net.recordedRanges().put(k, new TensorRange(v.get(0).doubleValue(), v.get(1).doubleValue())));
+            ((Map<String, Map<String, List<Number>>>) m.get("stats")).forEach((k, v) ->
+                    net.stats().put(k, new ChannelStats(doubles(v.get("mean")), doubles(v.get("std")))));
+            net.properties().putAll((Map<String, String>) m.get("properties"));
+            List<String> names = (List<String>) m.get("attachments");
+            for (int i = 0; i < names.size(); i++) {
+                byte[] npy = entries.get(ATTACHMENTS + i + ".npy");
+                if (npy == null) {
+                    throw new DfqException(file + ": attachment '" + names.get(i) + "' is missing; the file is damaged");
+                }
+                net.attachments().put(names.get(i), Nd4j.createNpyFromByteArray(npy));
+            }
+            return net;
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof DfqException d) {
+                throw d;
+            }
+            throw new DfqException(file + " is damaged and cannot be loaded: " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<String, Object> metadata(Network net) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", "dfq4j-network-1");
+        m.put("name", net.name());
+        m.put("input", net.input());
+        m.put("inputShape", net.inputShape());
+        m.put("outputs", net.outputs());
+        Map<String, double[]> ranges = new LinkedHashMap<>();
+        net.recordedRanges().forEach((k, v) -> ranges.put(k, new double[] {v.min(), v.max()}));
+        m.put("recordedRanges", ranges);
+        Map<String, Map<String, double[]>> stats = new LinkedHashMap<>();
+        net.stats().forEach((k, v) -> stats.put(k, Map.of("mean", v.mean(), "std", v.std())));
+        m.put("stats", stats);
+        m.put("properties", net.properties());
+        m.put("attachments", new ArrayList<>(net.attachments().keySet()));
+        return m;
+    }
+
+    private static double[] doubles(List<Number> l) {
+        return l.stream().mapToDouble(Number::doubleValue).toArray();
+    }
+}
