@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.enums.ImageResizeMethod;
 import org.nd4j.enums.WeightsFormat;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -104,6 +105,11 @@ public final class NetworkBuilder {
         return sd.nn().leakyRelu(n, x, alpha);
     }
 
+    /** min(max(x, lo), hi): a clip with bounds other than ReLU's or ReLU6's. */
+    public SDVariable clip(String n, SDVariable x, double lo, double hi) {
+        return sd.math().clipByValue(n, x, lo, hi);
+    }
+
     public SDVariable sigmoid(String n, SDVariable x) {
         return sd.nn().sigmoid(n, x);
     }
@@ -189,6 +195,18 @@ public final class NetworkBuilder {
     public SDVariable resizeBilinear(String n, SDVariable x, int h, int w, boolean alignCorners, boolean halfPixel) {
         SDVariable nhwc = sd.permute(n + "/nhwc", x, 0, 2, 3, 1);
         SDVariable r = sd.image().resizeBiLinear(n + "/resized", nhwc, h, w, alignCorners, halfPixel);
+        return sd.permute(n, r, 0, 3, 1, 2);
+    }
+
+    /**
+     * Nearest-neighbour resize of an NCHW tensor to h x w. For whole upsampling factors every pixel is
+     * repeated (h/H) x (w/W) times; readers use it only for those (ND4J's resize works on NHWC,
+     * hence the permutes).
+     */
+    public SDVariable resizeNearest(String n, SDVariable x, int h, int w) {
+        SDVariable nhwc = sd.permute(n + "/nhwc", x, 0, 2, 3, 1);
+        SDVariable size = sd.constant(n + "/size", Nd4j.createFromArray(h, w));
+        SDVariable r = sd.image().imageResize(n + "/resized", nhwc, size, false, false, ImageResizeMethod.ResizeNearest);
         return sd.permute(n, r, 0, 3, 1, 2);
     }
 

@@ -1,0 +1,782 @@
+package org.dfq4j.zoo.onnx;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BinaryOperator;
+import onnx.Onnx.AttributeProto;
+import org.dfq4j.rewrite.graph.NetworkBuilder;
+import org.dfq4j.rewrite.graph.Padding;
+import org.dfq4j.zoo.onnx.Value.GraphTensor;
+import org.dfq4j.zoo.onnx.Value.HostConstant;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * Converts ONNX nodes, in file order, into {@link NetworkBuilder} calls. Every ONNX tensor name maps
+ * to a {@link Value}: a graph tensor with its static shape, or a host constant. Ops whose inputs are
+ * all host constants (shape arithmetic) are evaluated by {@link ShapeArithmetic} and never reach the graph.
+ */
+final class OnnxConverter {
+
+    private final int opset;
+    private final NetworkBuilder b;
+    private final long declaredBatch;
+    private final Map<String, Integer> uses;
+    private final Map<String, Value> values = new HashMap<>();
+    /** MatMul output tensor -> the dense layer it became (its bias may absorb a following Add). */
+    private final Map<String, String> matMulLayers = new HashMap<>();
+    private final Set<String> names = new HashSet<>();
+
+    /**
+     * @param declaredBatch the batch size the file declares for its input, or 0 when symbolic
+     * @param uses          how many node inputs and graph outputs read each tensor name
+     */
+    OnnxConverter(int opset, NetworkBuilder b, long declaredBatch, Map<String, Integer> uses) {
+        this.opset = opset;
+        this.b = b;
+        this.declaredBatch = declaredBatch;
+        this.uses = uses;
+        names.add(b.input().name());
+    }
+
+    void defineInput(String onnxName, long[] chw) {
+        values.put(onnxName, new GraphTensor(b.input(), new long[] {-1, chw[0], chw[1], chw[2]}));
+    }
+
+    void defineConstant(String onnxName, INDArray value) {
+        values.put(onnxName, new HostConstant(value));
+    }
+
+    /** The value of a tensor name, or null when nothing produced it. */
+    Value lookup(String onnxName) {
+        return values.get(onnxName);
+    }
+
+    void convert(OnnxNode n) {
+        if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx")) {
+            throw n.error("op " + n.domain() + "." + n.opType() + " is not supported by the ONNX reader");
+        }
+        switch (n.opType()) {
+            case "Conv" -> conv(n);
+            case "BatchNormalization" -> batchNorm(n);
+            case "Relu" -> put(n, b.relu(layer(n), graph(n, 0).var()), graph(n, 0).shape());
+            case "Sigmoid" -> put(n, b.sigmoid(layer(n), graph(n, 0).var()), graph(n, 0).shape());
+            case "LeakyRelu" -> put(n, b.leakyRelu(layer(n), graph(n, 0).var(), n.real("alpha", 0.01f)),
+                    graph(n, 0).shape());
+            case "Clip" -> clip(n);
+            case "Add", "Sub", "Mul", "Div" -> arithmetic(n);
+            case "Concat" -> concat(n);
+            case "MaxPool", "AveragePool" -> pool(n);
+            case "GlobalAveragePool" -> globalAveragePool(n);
+            case "ReduceMean" -> reduceMean(n);
+            case "Gemm" -> gemm(n);
+            case "MatMul" -> matMul(n);
+            case "Flatten" -> flatten(n);
+            case "Reshape" -> reshape(n);
+            case "Softmax" -> softmax(n);
+            case "Pad" -> pad(n);
+            case "Resize", "Upsample" -> resize(n);
+            case "Identity", "Dropout" -> values.put(n.output(0), value(n, 0));
+            case "Constant" -> values.put(n.output(0), new HostConstant(constantValue(n)));
+            case "Shape" -> shape(n);
+            case "Gather" -> gather(n);
+            case "Unsqueeze", "Squeeze" -> squeezeOrUnsqueeze(n);
+            case "Cast" -> cast(n);
+            case "Slice" -> slice(n);
+            case "Transpose" -> values.put(n.output(0), new HostConstant(
+                    ShapeArithmetic.transpose(n, host(n, 0), n.integers("perm", null))));
+            case "ConstantOfShape" -> values.put(n.output(0), new HostConstant(ShapeArithmetic.constantOfShape(n,
+                    longs(n, 0), n.has("value") ? TensorDecoder.decode(n.attribute("value").getT(), n.where())
+                            : Nd4j.scalar(0f))));
+            default -> throw n.error("op " + n.opType() + " is not supported by the ONNX reader");
+        }
+    }
+
+    // ---- weight layers ----
+
+    private void conv(OnnxNode n) {
+        GraphTensor x = image(n);
+        INDArray w = floats(n, 1, 4);
+        INDArray bias = n.hasInput(2) ? floats(n, 2, 1) : null;
+        long channels = x.dim(1);
+        long out = w.size(0);
+        long group = n.integer("group", 1);
+        Window win = Window.of(n, x.dim(2), x.dim(3), w.size(2), w.size(3));
+        String name = layer(n);
+        SDVariable y;
+        int dH = win.dH();
+        int dW = win.dW();
+        if (dH > 1 || dW > 1) {
+            // ND4J 1.0.0-M2.1's oneDNN conv rejects every dilated convolution ("could not create a
+            // descriptor for a dilated convolution forward propagation primitive", measured), so the
+            // kernel is spread out with zeros instead: the same sums, dilation 1
+            w = dilate(w, dH, dW);
+            dH = 1;
+            dW = 1;
+        }
+        if (group == 1) {
+            if (w.size(1) != channels) {
+                throw n.error("weights take " + w.size(1) + " input channels, the input has " + channels);
+            }
+            // ONNX [out, in, kH, kW] -> [kH, kW, in, out]
+            INDArray hwio = w.permute(2, 3, 1, 0).dup('c');
+            y = b.conv2d(name, x.var(), hwio, bias, win.sH(), win.sW(), win.padding(), dH, dW);
+        } else if (group == channels && w.size(1) == 1 && out % channels == 0) {
+            long mult = out / channels;
+            // ONNX [C*m, 1, kH, kW], output channel c*m + j reads input channel c -> [kH, kW, C, m]
+            INDArray hwcm = w.reshape(channels, mult, w.size(2), w.size(3)).permute(2, 3, 0, 1).dup('c');
+            y = b.depthwiseConv2d(name, x.var(), hwcm, bias, win.sH(), win.sW(), win.padding(), dH, dW);
+        } else {
+            throw n.error("grouped convolution with group=" + group + " not supported (only group=1 and "
+                    + "depthwise group=channels)");
+        }
+        put(n, y, new long[] {-1, out, win.outH(), win.outW()});
+    }
+
+    /** ONNX weights [out, in, kH, kW] with dilation: [out, in, (kH-1)dH+1, (kW-1)dW+1], zeros between taps. */
+    private static INDArray dilate(INDArray w, int dH, int dW) {
+        long kH = w.size(2);
+        long kW = w.size(3);
+        INDArray spread = Nd4j.zeros(DataType.FLOAT, w.size(0), w.size(1), (kH - 1) * dH + 1, (kW - 1) * dW + 1);
+        for (long i = 0; i < kH; i++) {
+            for (long j = 0; j < kW; j++) {
+                spread.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i * dH), NDArrayIndex.point(j * dW))
+                        .assign(w.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i), NDArrayIndex.point(j)));
+            }
+        }
+        return spread;
+    }
+
+    private void gemm(OnnxNode n) {
+        GraphTensor a = matrix(n);
+        if (n.integer("transA", 0) != 0) {
+            throw n.error("transA=1 is not supported");
+        }
+        float alpha = n.real("alpha", 1f);
+        float beta = n.real("beta", 1f);
+        if (alpha != 1f || beta != 1f && n.hasInput(2)) {
+            throw n.error("alpha=" + alpha + ", beta=" + beta + " is not supported (only 1 and 1)");
+        }
+        INDArray bMat = floats(n, 1, 2);
+        // transB=1: B is [out, in] -> [in, out]
+        INDArray w = n.integer("transB", 0) != 0 ? bMat.transpose().dup('c') : bMat;
+        requireFeatures(n, a, w);
+        INDArray bias = null;
+        if (n.hasInput(2)) {
+            INDArray c = floats(n, 2, -1);
+            if (c.length() == 1) {
+                bias = Nd4j.valueArrayOf(new long[] {w.size(1)}, c.getFloat(0));
+            } else if (c.length() == w.size(1) && c.size(-1) == w.size(1)) {
+                bias = c.reshape(w.size(1));
+            } else {
+                throw n.error("bias C of shape " + Arrays.toString(c.shape()) + " does not broadcast to [N,"
+                        + w.size(1) + "] per row");
+            }
+        }
+        put(n, b.dense(layer(n), a.var(), w, bias), new long[] {-1, w.size(1)});
+    }
+
+    private void matMul(OnnxNode n) {
+        GraphTensor a = matrix(n);
+        INDArray w = floats(n, 1, 2);
+        requireFeatures(n, a, w);
+        String name = layer(n);
+        put(n, b.dense(name, a.var(), w, null), new long[] {-1, w.size(1)});
+        matMulLayers.put(n.output(0), name);
+    }
+
+    private void batchNorm(OnnxNode n) {
+        GraphTensor x = graph(n, 0);
+        for (int i = 1; i < n.outputCount(); i++) {
+            if (uses.getOrDefault(n.output(i), 0) > 0) {
+                throw n.error("training-mode BatchNormalization (its running statistics are used); export in eval mode");
+            }
+        }
+        long c = x.dim(1);
+        INDArray gamma = vector(n, 1, c);
+        INDArray beta = vector(n, 2, c);
+        INDArray mean = vector(n, 3, c);
+        INDArray var = vector(n, 4, c);
+        put(n, b.batchNorm(layer(n), x.var(), mean, var, gamma, beta, n.real("epsilon", 1e-5f)), x.shape());
+    }
+
+    // ---- activations and arithmetic ----
+
+    private void clip(OnnxNode n) {
+        GraphTensor x = graph(n, 0);
+        double lo = Double.NEGATIVE_INFINITY;
+        double hi = Double.POSITIVE_INFINITY;
+        if (opset < 11) {
+            lo = n.has("min") ? n.real("min", 0f) : lo;
+            hi = n.has("max") ? n.real("max", 0f) : hi;
+        } else {
+            lo = n.hasInput(1) ? scalar(n, 1) : lo;
+            hi = n.hasInput(2) ? scalar(n, 2) : hi;
+        }
+        // the opset<11 defaults are the float limits; treat them as no bound
+        lo = lo <= -Float.MAX_VALUE ? Double.NEGATIVE_INFINITY : lo;
+        hi = hi >= Float.MAX_VALUE ? Double.POSITIVE_INFINITY : hi;
+        String name = layer(n);
+        SDVariable y;
+        if (lo == 0 && hi == 6) {
+            y = b.relu6(name, x.var());
+        } else if (lo == 0 && hi == Double.POSITIVE_INFINITY) {
+            y = b.relu(name, x.var());
+        } else {
+            y = b.clip(name, x.var(), Math.max(lo, -Float.MAX_VALUE), Math.min(hi, Float.MAX_VALUE));
+        }
+        put(n, y, x.shape());
+    }
+
+    private void arithmetic(OnnxNode n) {
+        Value left = value(n, 0);
+        Value right = value(n, 1);
+        String op = n.opType();
+        if (left instanceof HostConstant l && right instanceof HostConstant r) {
+            values.put(n.output(0), new HostConstant(ShapeArithmetic.elementwise(n, l.array(), r.array())));
+            return;
+        }
+        boolean commutes = op.equals("Add") || op.equals("Mul");
+        if (!commutes && !(left instanceof GraphTensor && right instanceof HostConstant)) {
+            throw n.error(op + " is supported between a graph tensor and a constant (x " + op + " c) only");
+        }
+        GraphTensor x = left instanceof GraphTensor g ? g : (GraphTensor) right;
+        Value other = left instanceof GraphTensor ? right : left;
+        if (op.equals("Add") && other instanceof HostConstant c && absorbIntoDenseBias(n, n.input(left == x ? 0 : 1), x, c)) {
+            return;
+        }
+        String name = layer(n);
+        SDVariable y;
+        long[] shape;
+        if (other instanceof GraphTensor g) {
+            shape = broadcast(n, x.shape(), g.shape());
+            y = op.equals("Add") ? b.add(name, x.var(), g.var()) : b.mul(name, x.var(), g.var());
+        } else {
+            INDArray c = ((HostConstant) other).array();
+            if (ShapeArithmetic.isInteger(c)) {
+                ShapeArithmetic.requireNoBatch(n, c);
+            }
+            c = c.castTo(DataType.FLOAT);
+            // x - c = x + (-c); x / c = x * (1/c)
+            if (op.equals("Sub")) {
+                c = c.neg();
+            } else if (op.equals("Div")) {
+                c = Nd4j.ones(DataType.FLOAT, c.shape()).divi(c);
+            }
+            shape = broadcast(n, x.shape(), c.shape());
+            SDVariable k = b.constant(name + "/c", withRank(n, c, x.rank()));
+            y = op.equals("Add") || op.equals("Sub") ? b.add(name, x.var(), k) : b.mul(name, x.var(), k);
+        }
+        put(n, y, shape);
+    }
+
+    /** MatMul followed by Add of a bias vector: the bias goes into the dense layer's bias constant. */
+    private boolean absorbIntoDenseBias(OnnxNode n, String input, GraphTensor x, HostConstant c) {
+        String denseLayer = matMulLayers.get(input);
+        long out = x.dim(1);
+        INDArray bias = c.array();
+        if (denseLayer == null || uses.getOrDefault(input, 0) != 1 || ShapeArithmetic.isInteger(bias)
+                || bias.length() != out || bias.rank() > 2 || bias.size(-1) != out) {
+            return false;
+        }
+        b.sameDiff().getVariable(denseLayer + "/b").setArray(bias.castTo(DataType.FLOAT).reshape(out).dup());
+        matMulLayers.remove(input);
+        values.put(n.output(0), x);
+        return true;
+    }
+
+    private void concat(OnnxNode n) {
+        List<Value> parts = new ArrayList<>();
+        for (int i = 0; i < n.inputCount(); i++) {
+            parts.add(value(n, i));
+        }
+        long axis = n.integer("axis", Long.MIN_VALUE);
+        if (axis == Long.MIN_VALUE) {
+            throw n.error("axis attribute is missing");
+        }
+        if (parts.stream().allMatch(p -> p instanceof HostConstant)) {
+            List<INDArray> arrays = parts.stream().map(p -> ((HostConstant) p).array()).toList();
+            values.put(n.output(0), new HostConstant(ShapeArithmetic.concat(n, arrays, axis)));
+            return;
+        }
+        if (!parts.stream().allMatch(p -> p instanceof GraphTensor)) {
+            throw n.error("Concat of graph tensors with constants is not supported");
+        }
+        List<GraphTensor> xs = parts.stream().map(p -> (GraphTensor) p).toList();
+        long[] shape = xs.get(0).shape();
+        int ax = (int) ShapeArithmetic.normalizeAxis(n, axis, shape.length);
+        if (ax == 0) {
+            throw n.error("Concat along the batch axis is not supported");
+        }
+        long sum = 0;
+        for (GraphTensor x : xs) {
+            long[] s = x.shape();
+            s[ax] = shape[ax];
+            if (!Arrays.equals(s, shape)) {
+                throw n.error("Concat inputs of shapes " + xs + " disagree off axis " + ax);
+            }
+            sum += x.dim(ax);
+        }
+        shape[ax] = sum;
+        put(n, b.concat(layer(n), ax, xs.stream().map(GraphTensor::var).toArray(SDVariable[]::new)), shape);
+    }
+
+    // ---- pooling ----
+
+    private void pool(OnnxNode n) {
+        GraphTensor x = image(n);
+        Window win = Window.of(n, x.dim(2), x.dim(3), 0, 0);
+        if (win.dH() != 1 || win.dW() != 1) {
+            throw n.error("dilated pooling is not supported");
+        }
+        boolean avg = n.opType().equals("AveragePool");
+        if (avg && n.integer("count_include_pad", 0) != 0 && win.padsAnything()) {
+            throw n.error("count_include_pad=1 with padding is not supported (padded cells are excluded from "
+                    + "the average here); re-export with count_include_pad=0");
+        }
+        Padding pad = win.padding();
+        if (pad.mode() == Padding.Mode.EXPLICIT && !pad.symmetric()) {
+            if (!win.sameEquivalent()) {
+                throw n.error("asymmetric pooling pads " + pad + " are not supported");
+            }
+            pad = Padding.SAME;
+        }
+        String name = layer(n);
+        SDVariable y = avg ? b.avgPool(name, x.var(), win.kH(), win.kW(), win.sH(), win.sW(), pad)
+                : b.maxPool(name, x.var(), win.kH(), win.kW(), win.sH(), win.sW(), pad);
+        put(n, y, new long[] {-1, x.dim(1), win.outH(), win.outW()});
+    }
+
+    private void globalAveragePool(OnnxNode n) {
+        GraphTensor x = image(n);
+        put(n, b.globalAvgPool(layer(n), x.var(), true), new long[] {-1, x.dim(1), 1, 1});
+    }
+
+    private void reduceMean(OnnxNode n) {
+        GraphTensor x = image(n);
+        long[] axes = opset < 18 ? n.integers("axes", null) : (n.hasInput(1) ? longs(n, 1) : null);
+        Set<Long> ax = new HashSet<>();
+        for (long a : axes == null ? new long[0] : axes) {
+            ax.add(ShapeArithmetic.normalizeAxis(n, a, 4));
+        }
+        if (!ax.equals(Set.of(2L, 3L))) {
+            throw n.error("ReduceMean over axes " + Arrays.toString(axes) + " is not supported (only the spatial "
+                    + "axes 2,3 of an NCHW tensor)");
+        }
+        boolean keep = n.integer("keepdims", 1) != 0;
+        long[] shape = keep ? new long[] {-1, x.dim(1), 1, 1} : new long[] {-1, x.dim(1)};
+        put(n, b.globalAvgPool(layer(n), x.var(), keep), shape);
+    }
+
+    // ---- shape-changing ops ----
+
+    private void flatten(OnnxNode n) {
+        Value v = value(n, 0);
+        long axis = n.integer("axis", 1);
+        if (v instanceof HostConstant h) {
+            long[] s = h.array().shape();
+            int ax = (int) (axis < 0 ? axis + s.length : axis);
+            long lead = Arrays.stream(s, 0, ax).reduce(1, (p, q) -> p * q);
+            long rest = Arrays.stream(s, ax, s.length).reduce(1, (p, q) -> p * q);
+            values.put(n.output(0), new HostConstant(h.array().reshape(lead, rest)));
+            return;
+        }
+        GraphTensor x = (GraphTensor) v;
+        long ax = axis < 0 ? axis + x.rank() : axis;
+        if (ax != 1) {
+            throw n.error("Flatten with axis " + axis + " mixes the batch axis; only axis=1 is supported");
+        }
+        long features = Arrays.stream(x.shape(), 1, x.rank()).reduce(1, (p, q) -> p * q);
+        put(n, b.flatten(layer(n), x.var(), features), new long[] {-1, features});
+    }
+
+    private void reshape(OnnxNode n) {
+        Value v = value(n, 0);
+        long[] target = ShapeArithmetic.values(host(n, 1));
+        if (v instanceof HostConstant h) {
+            ShapeArithmetic.requireNoBatch(n, host(n, 1));
+            long[] shape = ShapeArithmetic.resolveReshape(n, h.array().shape(), target);
+            values.put(n.output(0), new HostConstant(ShapeArithmetic.reshapeExact(h.array().dup('c'), shape)));
+            return;
+        }
+        GraphTensor x = (GraphTensor) v;
+        long[] rest = perSampleTarget(n, x, target);
+        long[] shape = new long[rest.length + 1];
+        shape[0] = -1;
+        System.arraycopy(rest, 0, shape, 1, rest.length);
+        put(n, b.reshape(layer(n), x.var(), shape), shape);
+    }
+
+    /**
+     * The per-sample part of a Reshape target for a graph tensor. Axis 0 of the target must be the
+     * batch: the folded {@code Shape[0]}, a 0 (copy), the batch size the file declares, or a -1 when
+     * the other dims account for one whole sample.
+     */
+    private long[] perSampleTarget(OnnxNode n, GraphTensor x, long[] target) {
+        long[] t = target.clone();
+        long[] in = x.shape();
+        for (int i = 0; i < t.length; i++) {
+            if (t[i] == 0) {
+                if (i >= in.length) {
+                    throw n.error("Reshape target " + show(target) + " copies dim " + i + " of a rank-" + in.length + " input");
+                }
+                t[i] = i == 0 ? ShapeArithmetic.BATCH : in[i];
+            }
+            if (i > 0 && t[i] == ShapeArithmetic.BATCH) {
+                throw n.error("Reshape target " + show(target) + " moves the batch dimension; not supported");
+            }
+        }
+        long[] sample = Arrays.copyOfRange(in, 1, in.length);
+        long[] rest = Arrays.copyOfRange(t, 1, t.length);
+        boolean batchFirst = t.length > 0 && (t[0] == ShapeArithmetic.BATCH
+                || t[0] == -1 && Arrays.stream(rest).allMatch(d -> d > 0)
+                || declaredBatch > 0 && t[0] == declaredBatch);
+        if (!batchFirst) {
+            throw n.error("Reshape of " + show(in) + " to " + show(target) + " changes the batch dimension; not supported");
+        }
+        return ShapeArithmetic.resolveReshape(n, sample, rest);
+    }
+
+    private void squeezeOrUnsqueeze(OnnxNode n) {
+        boolean squeeze = n.opType().equals("Squeeze");
+        long[] axes = opset < 13 ? n.integers("axes", null) : (n.hasInput(1) ? longs(n, 1) : null);
+        if (axes == null && !squeeze) {
+            throw n.error("axes are missing");
+        }
+        Value v = value(n, 0);
+        if (v instanceof HostConstant h) {
+            INDArray a = h.array();
+            INDArray r = squeeze ? ShapeArithmetic.reshapeExact(a, ShapeArithmetic.squeezedShape(n, a.shape(), axes))
+                    : ShapeArithmetic.unsqueeze(n, a, axes);
+            values.put(n.output(0), new HostConstant(r));
+            return;
+        }
+        GraphTensor x = (GraphTensor) v;
+        long[] shape = squeeze ? ShapeArithmetic.squeezedShape(n, x.shape(), axes)
+                : ShapeArithmetic.unsqueezedShape(n, x.shape(), axes);
+        if (shape.length == 0 || shape[0] != -1 || Arrays.stream(shape, 1, shape.length).anyMatch(d -> d < 0)) {
+            throw n.error(n.opType() + " of axis 0 (the batch) is not supported");
+        }
+        put(n, b.reshape(layer(n), x.var(), shape), shape);
+    }
+
+    private void softmax(OnnxNode n) {
+        GraphTensor x = graph(n, 0);
+        int ax = (int) ShapeArithmetic.normalizeAxis(n, n.integer("axis", opset < 13 ? 1 : -1), x.rank());
+        // before opset 13 Softmax flattens everything from the axis on; that equals a channel
+        // softmax only when nothing follows the channel axis
+        boolean trailingOnes = Arrays.stream(x.shape(), 2, x.rank()).allMatch(d -> d == 1);
+        if (ax != 1 || opset < 13 && !trailingOnes) {
+            throw n.error("Softmax over axis " + n.integer("axis", opset < 13 ? 1 : -1) + " of shape " + show(x.shape())
+                    + " is not supported (only the channel axis)");
+        }
+        put(n, b.softmax(layer(n), x.var()), x.shape());
+    }
+
+    private void pad(OnnxNode n) {
+        GraphTensor x = image(n);
+        String mode = n.string("mode", "constant");
+        long[] pads = opset < 11 ? n.integers("pads", n.integers("paddings", null)) : longs(n, 1);
+        double fill = opset < 11 ? n.real("value", 0f) : (n.hasInput(2) ? scalar(n, 2) : 0);
+        if (n.hasInput(3)) {
+            throw n.error("Pad with an axes input is not supported");
+        }
+        if (pads == null || pads.length != 8) {
+            throw n.error("pads must have 8 values for a rank-4 input, got " + (pads == null ? "none" : show(pads)));
+        }
+        if (!mode.equals("constant") || fill != 0) {
+            throw n.error("only zero padding is supported, got mode=" + mode + " value=" + fill);
+        }
+        if (pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || Arrays.stream(pads).anyMatch(p -> p < 0)) {
+            throw n.error("only non-negative padding of the spatial axes is supported, got " + show(pads));
+        }
+        SDVariable y = b.zeroPad(layer(n), x.var(), (int) pads[2], (int) pads[6], (int) pads[3], (int) pads[7]);
+        put(n, y, new long[] {-1, x.dim(1), x.dim(2) + pads[2] + pads[6], x.dim(3) + pads[3] + pads[7]});
+    }
+
+    private void resize(OnnxNode n) {
+        GraphTensor x = image(n);
+        boolean upsample = n.opType().equals("Upsample");
+        String coord = upsample || opset < 11 ? "asymmetric" : n.string("coordinate_transformation_mode", "half_pixel");
+        INDArray scales;
+        long[] sizes = null;
+        if (upsample && opset < 9) {
+            float[] s = n.reals("scales");
+            scales = s == null ? null : Nd4j.createFromArray(s);
+        } else if (upsample || opset < 11) {
+            scales = host(n, 1);
+        } else {
+            scales = n.hasInput(2) ? host(n, 2) : null;
+            // sizes usually come from Shape(x)[0:2] ++ [h, w], so axis 0 may be the batch
+            sizes = n.hasInput(3) ? ShapeArithmetic.values(host(n, 3)) : null;
+        }
+        long outH;
+        long outW;
+        if (sizes != null && sizes.length > 0) {
+            if (sizes.length != 4 || sizes[1] != x.dim(1) || sizes[2] <= 0 || sizes[3] <= 0) {
+                throw n.error("sizes " + show(sizes) + " must be [N, C, H, W] with C unchanged");
+            }
+            outH = sizes[2];
+            outW = sizes[3];
+        } else if (scales != null && scales.length() == 4) {
+            if (scales.getDouble(0) != 1 || scales.getDouble(1) != 1) {
+                throw n.error("only spatial scaling is supported, got scales " + scales);
+            }
+            outH = (long) Math.floor(x.dim(2) * scales.getDouble(2));
+            outW = (long) Math.floor(x.dim(3) * scales.getDouble(3));
+        } else {
+            throw n.error("neither 4 scales nor 4 sizes are given");
+        }
+        String mode = n.string("mode", "nearest");
+        String name = layer(n);
+        SDVariable y;
+        if (mode.equals("linear") || mode.equals("bilinear")) {
+            boolean align = coord.equals("align_corners");
+            boolean half = coord.equals("half_pixel") || coord.equals("pytorch_half_pixel") && outH > 1 && outW > 1;
+            if (!align && !half && !coord.equals("asymmetric")) {
+                throw n.error("bilinear resize with coordinate_transformation_mode=" + coord + " is not supported");
+            }
+            y = b.resizeBilinear(name, x.var(), (int) outH, (int) outW, align, half);
+        } else if (mode.equals("nearest")) {
+            y = nearest(n, x, name, coord, outH, outW);
+        } else {
+            throw n.error("resize mode '" + mode + "' is not supported (linear and nearest are)");
+        }
+        put(n, y, new long[] {-1, x.dim(1), outH, outW});
+    }
+
+    /**
+     * Nearest upsampling by whole factors: every ONNX coordinate rule that PyTorch and TF emit
+     * (asymmetric + floor; half-pixel + round) then repeats each pixel factor times.
+     */
+    private SDVariable nearest(OnnxNode n, GraphTensor x, String name, String coord, long outH, long outW) {
+        String rounding = upsampleOrOld(n) ? "floor" : n.string("nearest_mode", "round_prefer_floor");
+        boolean repeats = coord.equals("asymmetric") && rounding.equals("floor")
+                || (coord.equals("half_pixel") || coord.equals("pytorch_half_pixel")) && rounding.startsWith("round_prefer");
+        if (!repeats || outH % x.dim(2) != 0 || outW % x.dim(3) != 0) {
+            throw n.error("nearest resize is supported for whole upsampling factors only (got " + show(x.shape())
+                    + " to " + outH + "x" + outW + ", " + coord + ", " + rounding + ")");
+        }
+        return b.resizeNearest(name, x.var(), (int) outH, (int) outW);
+    }
+
+    private boolean upsampleOrOld(OnnxNode n) {
+        return n.opType().equals("Upsample") || opset < 11;
+    }
+
+    // ---- host-only ops (shape arithmetic) ----
+
+    private INDArray constantValue(OnnxNode n) {
+        String where = n.where();
+        AttributeProto a;
+        if ((a = n.attribute("value")) != null) {
+            return TensorDecoder.decode(a.getT(), where);
+        } else if ((a = n.attribute("value_float")) != null) {
+            return Nd4j.scalar(a.getF());
+        } else if ((a = n.attribute("value_floats")) != null) {
+            return Nd4j.createFromArray(n.reals("value_floats"));
+        } else if ((a = n.attribute("value_int")) != null) {
+            return Nd4j.scalar(a.getI());
+        } else if (n.has("value_ints")) {
+            long[] v = n.integers("value_ints", null);
+            return TensorDecoder.longs(v, new long[] {v.length});
+        }
+        throw n.error("Constant without a supported value attribute");
+    }
+
+    private void shape(OnnxNode n) {
+        Value v = value(n, 0);
+        boolean graph = v instanceof GraphTensor;
+        long[] s = graph ? ((GraphTensor) v).shape() : ((HostConstant) v).array().shape();
+        INDArray r = ShapeArithmetic.shapeOf(s, graph, n.integer("start", 0), n.integer("end", s.length));
+        values.put(n.output(0), new HostConstant(r));
+    }
+
+    private void gather(OnnxNode n) {
+        INDArray data = host(n, 0);
+        values.put(n.output(0), new HostConstant(ShapeArithmetic.gather(n, data, host(n, 1), n.integer("axis", 0))));
+    }
+
+    private void cast(OnnxNode n) {
+        Value v = value(n, 0);
+        long to = n.integer("to", 0);
+        if (v instanceof GraphTensor) {
+            if (to != onnx.Onnx.TensorProto.DataType.FLOAT_VALUE) {
+                throw n.error("Cast of a graph tensor to type " + to + " is not supported");
+            }
+            values.put(n.output(0), v);
+            return;
+        }
+        values.put(n.output(0), new HostConstant(ShapeArithmetic.cast(n, ((HostConstant) v).array(), to)));
+    }
+
+    private void slice(OnnxNode n) {
+        INDArray data = host(n, 0);
+        long[] starts;
+        long[] ends;
+        long[] axes;
+        long[] steps = null;
+        if (opset < 10) {
+            starts = n.integers("starts", null);
+            ends = n.integers("ends", null);
+            axes = n.integers("axes", null);
+        } else {
+            starts = longs(n, 1);
+            ends = longs(n, 2);
+            axes = n.hasInput(3) ? longs(n, 3) : null;
+            steps = n.hasInput(4) ? longs(n, 4) : null;
+        }
+        if (starts == null || ends == null) {
+            throw n.error("starts or ends are missing");
+        }
+        values.put(n.output(0), new HostConstant(ShapeArithmetic.slice(n, data, starts, ends, axes, steps)));
+    }
+
+    // ---- inputs, outputs, names ----
+
+    private Value value(OnnxNode n, int i) {
+        String name = n.input(i);
+        Value v = values.get(name);
+        if (v == null) {
+            throw n.error(name.isEmpty() ? "required input " + i + " is missing"
+                    : "input '" + name + "' is not produced by any earlier node (file damaged or not topologically sorted)");
+        }
+        return v;
+    }
+
+    private GraphTensor graph(OnnxNode n, int i) {
+        if (value(n, i) instanceof GraphTensor g) {
+            return g;
+        }
+        throw n.error("input '" + n.input(i) + "' is a constant; this op is supported on graph tensors only");
+    }
+
+    /** Input 0 as an NCHW image tensor. */
+    private GraphTensor image(OnnxNode n) {
+        GraphTensor x = graph(n, 0);
+        if (x.rank() != 4) {
+            throw n.error("expects an NCHW (rank-4) input, got shape " + show(x.shape()));
+        }
+        return x;
+    }
+
+    /** Input 0 as an [N, features] matrix. */
+    private GraphTensor matrix(OnnxNode n) {
+        GraphTensor x = graph(n, 0);
+        if (x.rank() != 2) {
+            throw n.error("expects an [N, features] input, got shape " + show(x.shape()) + " (rank " + x.rank() + ")");
+        }
+        return x;
+    }
+
+    private INDArray host(OnnxNode n, int i) {
+        if (value(n, i) instanceof HostConstant h) {
+            return h.array();
+        }
+        throw n.error("input '" + n.input(i) + "' must be a constant (initializer or folded shape arithmetic)");
+    }
+
+    /** A real-valued constant input of the given rank (-1: any). */
+    private INDArray floats(OnnxNode n, int i, int rank) {
+        INDArray a = host(n, i);
+        if (ShapeArithmetic.isInteger(a) || rank >= 0 && a.rank() != rank) {
+            throw n.error("input '" + n.input(i) + "' must be a float tensor of rank " + rank + ", got "
+                    + a.dataType() + " " + show(a.shape()));
+        }
+        return a.castTo(DataType.FLOAT);
+    }
+
+    private INDArray vector(OnnxNode n, int i, long length) {
+        INDArray a = floats(n, i, -1);
+        if (a.length() != length) {
+            throw n.error("input '" + n.input(i) + "' has " + a.length() + " values, expected " + length);
+        }
+        return a.reshape(length);
+    }
+
+    private long[] longs(OnnxNode n, int i) {
+        INDArray a = host(n, i);
+        ShapeArithmetic.requireNoBatch(n, a);
+        return ShapeArithmetic.values(a);
+    }
+
+    private double scalar(OnnxNode n, int i) {
+        INDArray a = host(n, i);
+        if (a.length() != 1) {
+            throw n.error("input '" + n.input(i) + "' must be a single value, got shape " + show(a.shape()));
+        }
+        return a.getDouble(0);
+    }
+
+    private void requireFeatures(OnnxNode n, GraphTensor a, INDArray w) {
+        if (w.size(0) != a.dim(1)) {
+            throw n.error("weights take " + w.size(0) + " features, the input has " + a.dim(1));
+        }
+    }
+
+    private void put(OnnxNode n, SDVariable y, long[] shape) {
+        values.put(n.output(0), new GraphTensor(y, shape));
+    }
+
+    /** A fresh SameDiff name for the node's layer, derived from the ONNX node name. */
+    private String layer(OnnxNode n) {
+        String base = n.name().replace(':', '_');
+        while (base.startsWith("/")) {
+            base = base.substring(1);
+        }
+        if (base.isEmpty()) {
+            base = n.opType();
+        }
+        String name = base;
+        for (int k = 2; names.contains(name) || b.sameDiff().hasVariable(name); k++) {
+            name = base + "_" + k;
+        }
+        names.add(name);
+        return name;
+    }
+
+    /** NumPy broadcasting of two shapes where -1 (the batch) on one side meets 1 or -1 on the other. */
+    private static long[] broadcast(OnnxNode n, long[] graphShape, long[] other) {
+        if (other.length > graphShape.length) {
+            throw n.error("operand of shape " + show(other) + " has more axes than the tensor " + show(graphShape));
+        }
+        long[] out = graphShape.clone();
+        int off = graphShape.length - other.length;
+        BinaryOperator<Long> merge = (p, q) -> p.equals(q) || q == 1 ? p : p == 1 ? q : null;
+        for (int i = 0; i < other.length; i++) {
+            Long m = merge.apply(out[off + i], other[i]);
+            if (m == null || off + i == 0 && m != -1) {
+                throw n.error("shapes " + show(graphShape) + " and " + show(other) + " do not broadcast");
+            }
+            out[off + i] = m;
+        }
+        return out;
+    }
+
+    /** The constant with leading 1s up to {@code rank}, so it broadcasts against a graph tensor. */
+    private static INDArray withRank(OnnxNode n, INDArray c, int rank) {
+        if (c.rank() >= rank) {
+            return c;
+        }
+        long[] s = new long[rank];
+        Arrays.fill(s, 1);
+        System.arraycopy(c.shape(), 0, s, rank - c.rank(), c.rank());
+        return c.reshape(s);
+    }
+
+    private static String show(long[] shape) {
+        StringBuilder s = new StringBuilder("[");
+        for (int i = 0; i < shape.length; i++) {
+            s.append(i > 0 ? "," : "").append(shape[i] == ShapeArithmetic.BATCH ? "N" : String.valueOf(shape[i]));
+        }
+        return s.append(']').toString();
+    }
+}

@@ -1,0 +1,148 @@
+package org.dfq4j.zoo.onnx;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import onnx.Onnx.AttributeProto;
+import onnx.Onnx.GraphProto;
+import onnx.Onnx.ModelProto;
+import onnx.Onnx.NodeProto;
+import onnx.Onnx.OperatorSetIdProto;
+import onnx.Onnx.TensorProto;
+import onnx.Onnx.TensorShapeProto;
+import onnx.Onnx.TypeProto;
+import onnx.Onnx.ValueInfoProto;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.shade.protobuf.ByteString;
+
+/** Writes small ONNX models with the protobuf builders, for tests that need no Python. */
+final class OnnxModelWriter {
+
+    private final int opset;
+    private final GraphProto.Builder graph = GraphProto.newBuilder().setName("test");
+    private int counter;
+
+    OnnxModelWriter(int opset) {
+        this.opset = opset;
+    }
+
+    int opset() {
+        return opset;
+    }
+
+    /** A float input; a dim of -1 is written as the symbolic dim "N", "H", ... by position. */
+    OnnxModelWriter input(String name, long... dims) {
+        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+        String[] symbols = {"N", "C", "H", "W"};
+        for (int i = 0; i < dims.length; i++) {
+            shape.addDim(dims[i] < 0 ? TensorShapeProto.Dimension.newBuilder().setDimParam(symbols[i])
+                    : TensorShapeProto.Dimension.newBuilder().setDimValue(dims[i]));
+        }
+        graph.addInput(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(shape))));
+        return this;
+    }
+
+    OnnxModelWriter output(String name) {
+        graph.addOutput(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))));
+        return this;
+    }
+
+    /** A float initializer stored as little-endian raw_data, as exporters do. */
+    String floats(String name, INDArray value) {
+        graph.addInitializer(floatTensor(name, value));
+        return name;
+    }
+
+    /** An int64 initializer stored in the typed int64_data field. */
+    String longs(String name, long... values) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE)
+                .addDims(values.length);
+        for (long v : values) {
+            t.addInt64Data(v);
+        }
+        graph.addInitializer(t);
+        return name;
+    }
+
+    /** A Constant node holding a tensor; returns its output name. */
+    String constant(INDArray value) {
+        String out = "const_" + (counter++);
+        graph.addNode(NodeProto.newBuilder().setOpType("Constant").setName(out).addOutput(out)
+                .addAttribute(AttributeProto.newBuilder().setName("value").setType(AttributeProto.AttributeType.TENSOR)
+                        .setT(value.dataType().isFPType() ? floatTensor("", value) : longTensor(value))));
+        return out;
+    }
+
+    /** A node with one output named after it; returns the output name. */
+    String node(String op, String name, List<String> inputs, AttributeProto... attributes) {
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addOutput(name + "_out");
+        for (AttributeProto a : attributes) {
+            n.addAttribute(a);
+        }
+        graph.addNode(n);
+        return name + "_out";
+    }
+
+    static AttributeProto ints(String name, long... v) {
+        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+        for (long x : v) {
+            a.addInts(x);
+        }
+        return a.build();
+    }
+
+    static AttributeProto integer(String name, long v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+    }
+
+    static AttributeProto real(String name, float v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+    }
+
+    static AttributeProto string(String name, String v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
+                .setS(ByteString.copyFromUtf8(v)).build();
+    }
+
+    ModelProto build() {
+        return ModelProto.newBuilder().setIrVersion(7).setProducerName("dfq4j-test")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
+                .setGraph(graph).build();
+    }
+
+    Path write(Path file) throws IOException {
+        Files.write(file, build().toByteArray());
+        return file;
+    }
+
+    private static TensorProto floatTensor(String name, INDArray value) {
+        INDArray f = value.castTo(DataType.FLOAT).dup('c');
+        ByteBuffer buf = ByteBuffer.allocate(4 * (int) f.length()).order(ByteOrder.LITTLE_ENDIAN);
+        for (float x : f.data().asFloat()) {
+            buf.putFloat(x);
+        }
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
+                .setRawData(ByteString.copyFrom(buf.array()));
+        for (long d : f.shape()) {
+            t.addDims(d);
+        }
+        return t.build();
+    }
+
+    private static TensorProto longTensor(INDArray value) {
+        TensorProto.Builder t = TensorProto.newBuilder().setDataType(TensorProto.DataType.INT64_VALUE);
+        for (long d : value.shape()) {
+            t.addDims(d);
+        }
+        for (long i = 0; i < value.length(); i++) {
+            t.addInt64Data(value.getLong(i));
+        }
+        return t.build();
+    }
+}
