@@ -5,7 +5,9 @@ import java.nio.file.Path;
 import java.util.Locale;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.NetworkFile;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
+import org.dfq4j.zoo.onnx.OnnxReader;
 import org.dfq4j.zoo.tfjs.TfjsLayersReader;
 
 /**
@@ -41,10 +43,22 @@ public final class ModelFiles {
             throw new DfqException("model file " + p + " is not readable: check its permissions");
         }
         String name = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".onnx")) {
+            return OnnxReader.read(p).withName(stem(p));
+        }
+        if (name.endsWith(NetworkFile.EXTENSION)) {
+            return NetworkFile.load(p);
+        }
         if (name.endsWith(".json")) {
             return TfjsLayersReader.read(p).withName(p.toAbsolutePath().getParent().getFileName().toString());
         }
         throw new DfqException("model file " + p + ": unrecognised format '" + name
-                + "' (expected .tflite, .onnx or a TF.js model.json)");
+                + "' (expected .tflite, .onnx, " + NetworkFile.EXTENSION + " or a TF.js model.json)");
+    }
+
+    private static String stem(Path p) {
+        String n = p.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot > 0 ? n.substring(0, dot) : n;
     }
 }

@@ -17,7 +17,6 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Converts ONNX nodes, in file order, into {@link NetworkBuilder} calls. Every ONNX tensor name maps
@@ -114,14 +113,6 @@ final class OnnxConverter {
         SDVariable y;
         int dH = win.dH();
         int dW = win.dW();
-        if (dH > 1 || dW > 1) {
-            // ND4J 1.0.0-M2.1's oneDNN conv rejects every dilated convolution ("could not create a
-            // descriptor for a dilated convolution forward propagation primitive", measured), so the
-            // kernel is spread out with zeros instead: the same sums, dilation 1
-            w = dilate(w, dH, dW);
-            dH = 1;
-            dW = 1;
-        }
         if (group == 1) {
             if (w.size(1) != channels) {
                 throw n.error("weights take " + w.size(1) + " input channels, the input has " + channels);
@@ -139,20 +130,6 @@ final class OnnxConverter {
                     + "depthwise group=channels)");
         }
         put(n, y, new long[] {-1, out, win.outH(), win.outW()});
-    }
-
-    /** ONNX weights [out, in, kH, kW] with dilation: [out, in, (kH-1)dH+1, (kW-1)dW+1], zeros between taps. */
-    private static INDArray dilate(INDArray w, int dH, int dW) {
-        long kH = w.size(2);
-        long kW = w.size(3);
-        INDArray spread = Nd4j.zeros(DataType.FLOAT, w.size(0), w.size(1), (kH - 1) * dH + 1, (kW - 1) * dW + 1);
-        for (long i = 0; i < kH; i++) {
-            for (long j = 0; j < kW; j++) {
-                spread.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i * dH), NDArrayIndex.point(j * dW))
-                        .assign(w.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(i), NDArrayIndex.point(j)));
-            }
-        }
-        return spread;
     }
 
     private void gemm(OnnxNode n) {
