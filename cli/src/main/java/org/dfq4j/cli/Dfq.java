@@ -25,37 +25,43 @@ public final class Dfq implements Runnable {
 
     /** Runs the command line and returns the exit code (0 ok, 1 internal error, 2 user error). */
     public static int execute(String... args) {
+        return execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** As {@link #execute(String...)}, with the given output and error streams. */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Dfq());
+        cl.setOut(out);
+        cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            PrintWriter err = commandLine.getErr();
-            if (ex instanceof DfqException) {
-                err.println("dfq: error: " + ex.getMessage());
-                err.flush();
-                return 2;
+            PrintWriter e = commandLine.getErr();
+            Throwable user = ex;
+            while (user != null && !(user instanceof DfqException)) {
+                user = user.getCause();
             }
-            Throwable root = ex;
-            while (root.getCause() instanceof DfqException) {
-                root = root.getCause();
-            }
-            if (root instanceof DfqException) {
-                err.println("dfq: error: " + root.getMessage());
-                err.flush();
+            if (user != null) {
+                commandLine.getOut().flush();
+                e.println("dfq: error: " + user.getMessage());
+                e.flush();
                 return 2;
             }
             if (Boolean.getBoolean("dfq.debug")) {
-                ex.printStackTrace(err);
+                ex.printStackTrace(e);
             }
-            err.println("dfq: internal error: " + ex + " (run with JAVA_OPTS=-Ddfq.debug=true for the stack trace)");
-            err.flush();
+            e.println("dfq: internal error: " + ex + " (run with JAVA_OPTS=-Ddfq.debug=true for the stack trace)");
+            e.flush();
             return 1;
         });
         cl.setParameterExceptionHandler((ex, a) -> {
-            PrintWriter err = ex.getCommandLine().getErr();
-            err.println("dfq: " + ex.getMessage());
-            err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
-            err.flush();
+            PrintWriter e = ex.getCommandLine().getErr();
+            e.println("dfq: " + ex.getMessage());
+            e.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            e.flush();
             return 2;
         });
-        return cl.execute(args);
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
     }
 }

@@ -1,6 +1,6 @@
 package org.dfq4j.cli;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,6 +15,8 @@ import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.zoo.ModelFiles;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -22,6 +24,9 @@ import picocli.CommandLine.Option;
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Evaluate a classifier on labelled photographs (<synset>_<name>.JPEG).")
 final class EvalCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "PATH",
             description = "model file (.tflite, .onnx, TF.js model.json) or " + ModelFiles.BUILTIN_MOBILENET)
@@ -49,7 +54,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintStream out = System.out;
+        PrintWriter out = spec.commandLine().getOut();
         Backend backend = run.apply();
         out.println(backend.describe());
         Preprocessing pre = Preprocessing.parse(preprocess);

@@ -1,6 +1,6 @@
 package org.dfq4j.cli;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,6 +16,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 /** {@code dfq info}: the imported graph, op by op, with shapes and recorded quantization ranges. */
@@ -23,13 +25,16 @@ import picocli.CommandLine.Option;
         description = "List the imported graph: ops in order with output shapes, parameter count, recorded ranges.")
 final class InfoCommand implements Callable<Integer> {
 
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--model", required = true, paramLabel = "PATH",
             description = "model file (.tflite, .onnx, TF.js model.json) or " + ModelFiles.BUILTIN_MOBILENET)
     String model;
 
     @Override
     public Integer call() {
-        PrintStream out = System.out;
+        PrintWriter out = spec.commandLine().getOut();
         out.println(Backend.current().describe());
         Network net = ModelFiles.read(model);
         SameDiff sd = net.sameDiff();

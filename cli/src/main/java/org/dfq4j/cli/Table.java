@@ -1,6 +1,6 @@
 package org.dfq4j.cli;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,7 +23,7 @@ final class Table {
         return this;
     }
 
-    void print(PrintStream out) {
+    void print(PrintWriter out) {
         int cols = header.length;
         for (String[] r : rows) {
             cols = Math.max(cols, r.length);
