@@ -20,13 +20,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.shade.protobuf.ByteString;
 
 /** Writes small ONNX models with the protobuf builders, for tests that need no Python. */
-final class OnnxModelWriter {
+public final class OnnxModelWriter {
 
     private final int opset;
     private final GraphProto.Builder graph = GraphProto.newBuilder().setName("test");
     private int counter;
 
-    OnnxModelWriter(int opset) {
+    public OnnxModelWriter(int opset) {
         this.opset = opset;
     }
 
@@ -35,7 +35,7 @@ final class OnnxModelWriter {
     }
 
     /** A float input; a dim of -1 is written as the symbolic dim "N", "H", ... by position. */
-    OnnxModelWriter input(String name, long... dims) {
+    public OnnxModelWriter input(String name, long... dims) {
         TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
         String[] symbols = {"N", "C", "H", "W"};
         for (int i = 0; i < dims.length; i++) {
@@ -47,20 +47,20 @@ final class OnnxModelWriter {
         return this;
     }
 
-    OnnxModelWriter output(String name) {
+    public OnnxModelWriter output(String name) {
         graph.addOutput(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
                 .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))));
         return this;
     }
 
     /** A float initializer stored as little-endian raw_data, as exporters do. */
-    String floats(String name, INDArray value) {
+    public String floats(String name, INDArray value) {
         graph.addInitializer(floatTensor(name, value));
         return name;
     }
 
     /** An int64 initializer stored in the typed int64_data field. */
-    String longs(String name, long... values) {
+    public String longs(String name, long... values) {
         TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE)
                 .addDims(values.length);
         for (long v : values) {
@@ -71,7 +71,7 @@ final class OnnxModelWriter {
     }
 
     /** A Constant node holding a tensor; returns its output name. */
-    String constant(INDArray value) {
+    public String constant(INDArray value) {
         String out = "const_" + (counter++);
         graph.addNode(NodeProto.newBuilder().setOpType("Constant").setName(out).addOutput(out)
                 .addAttribute(AttributeProto.newBuilder().setName("value").setType(AttributeProto.AttributeType.TENSOR)
@@ -80,7 +80,7 @@ final class OnnxModelWriter {
     }
 
     /** A node with one output named after it; returns the output name. */
-    String node(String op, String name, List<String> inputs, AttributeProto... attributes) {
+    public String node(String op, String name, List<String> inputs, AttributeProto... attributes) {
         NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addOutput(name + "_out");
         for (AttributeProto a : attributes) {
             n.addAttribute(a);
@@ -89,7 +89,7 @@ final class OnnxModelWriter {
         return name + "_out";
     }
 
-    static AttributeProto ints(String name, long... v) {
+    public static AttributeProto ints(String name, long... v) {
         AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
         for (long x : v) {
             a.addInts(x);
@@ -97,26 +97,26 @@ final class OnnxModelWriter {
         return a.build();
     }
 
-    static AttributeProto integer(String name, long v) {
+    public static AttributeProto integer(String name, long v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
     }
 
-    static AttributeProto real(String name, float v) {
+    public static AttributeProto real(String name, float v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
     }
 
-    static AttributeProto string(String name, String v) {
+    public static AttributeProto string(String name, String v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
                 .setS(ByteString.copyFromUtf8(v)).build();
     }
 
-    ModelProto build() {
+    public ModelProto build() {
         return ModelProto.newBuilder().setIrVersion(7).setProducerName("dfq4j-test")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
                 .setGraph(graph).build();
     }
 
-    Path write(Path file) throws IOException {
+    public Path write(Path file) throws IOException {
         Files.write(file, build().toByteArray());
         return file;
     }

@@ -1,0 +1,126 @@
+package org.dfq4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.dfq4j.zoo.onnx.OnnxModelWriter;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Bad input gets a one-line error naming the thing, a non-zero exit, and the input file untouched. */
+class CliErrorsTest {
+
+    @TempDir
+    static Path dir;
+    static Path model;
+    static Path classes;
+
+    /** A tiny valid classifier: 1x1 conv, global average pool, Gemm; 3x8x8 input, 2 classes. */
+    @BeforeAll
+    static void tinyModel() throws Exception {
+        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
+        String c = m.node("Conv", "conv", List.of("x", m.floats("w", Nd4j.rand(DataType.FLOAT, 4, 3, 1, 1))));
+        String p = m.node("GlobalAveragePool", "pool", List.of(c));
+        String f = m.node("Flatten", "flat", List.of(p));
+        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", Nd4j.rand(DataType.FLOAT, 2, 4))),
+                OnnxModelWriter.integer("transB", 1)));
+        model = m.write(dir.resolve("tiny.onnx"));
+        classes = Files.writeString(dir.resolve("classes.txt"), "n01\nn02\n");
+    }
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Run dfq(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Dfq.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static void assertOneLineError(Run r, String names) {
+        assertEquals(2, r.code(), "exit code; stderr: " + r.err());
+        List<String> lines = r.err().lines().toList();
+        assertEquals(1, lines.size(), "one line expected: " + r.err());
+        assertTrue(lines.get(0).startsWith("dfq: error: "), lines.get(0));
+        assertTrue(lines.get(0).contains(names), "error should name " + names + ": " + lines.get(0));
+    }
+
+    private static Path imagesWith(String name, byte[] content) throws Exception {
+        Path d = Files.createTempDirectory(dir, "images");
+        Files.write(d.resolve(name), content);
+        return d;
+    }
+
+    @Test
+    void truncatedModel() throws Exception {
+        byte[] all = Files.readAllBytes(model);
+        Path cut = Files.write(dir.resolve("cut.onnx"), Arrays.copyOf(all, all.length / 2));
+        byte[] before = Files.readAllBytes(cut);
+        assertOneLineError(dfq("info", "--model", cut.toString()), "cut.onnx");
+        assertEquals(Arrays.toString(before), Arrays.toString(Files.readAllBytes(cut)), "input file modified");
+    }
+
+    @Test
+    void randomBytesModel() throws Exception {
+        byte[] junk = new byte[4096];
+        new Random(5).nextBytes(junk);
+        for (String name : List.of("junk.onnx", "junk.tflite", "junk.dfq")) {
+            Path p = Files.write(dir.resolve(name), junk);
+            assertOneLineError(dfq("info", "--model", p.toString()), name);
+        }
+    }
+
+    @Test
+    void missingModelAndUnknownFormat() throws Exception {
+        assertOneLineError(dfq("info", "--model", dir.resolve("nothing.onnx").toString()), "nothing.onnx");
+        Path txt = Files.writeString(dir.resolve("model.txt"), "hello");
+        assertOneLineError(dfq("info", "--model", txt.toString()), "model.txt");
+    }
+
+    @Test
+    void unknownOp() throws Exception {
+        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
+        m.output(m.node("Einsum", "mystery", List.of("x")));
+        Path p = m.write(dir.resolve("einsum.onnx"));
+        Run r = dfq("info", "--model", p.toString());
+        assertOneLineError(r, "einsum.onnx");
+        assertTrue(r.err().contains("Einsum"), r.err());
+    }
+
+    @Test
+    void folderWithoutImages() throws Exception {
+        Path empty = Files.createTempDirectory(dir, "empty");
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", empty.toString(),
+                "--labels", classes.toString()), empty.getFileName().toString());
+    }
+
+    @Test
+    void imageThatIsNotAnImage() throws Exception {
+        byte[] junk = new byte[2000];
+        new Random(9).nextBytes(junk);
+        Path images = imagesWith("n01_fake.JPEG", junk);
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", images.toString(),
+                "--labels", classes.toString()), "n01_fake.JPEG");
+    }
+
+    @Test
+    void impossibleOptions() {
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", dir.toString(),
+                "--labels", classes.toString(), "--batch", "0"), "--batch");
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", dir.toString(),
+                "--labels", classes.toString(), "--preprocess", "crop=banana"), "crop");
+        Run r = dfq("eval", "--model");
+        assertEquals(2, r.code());
+    }
+}
