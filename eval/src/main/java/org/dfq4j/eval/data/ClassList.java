@@ -1,0 +1,112 @@
+package org.dfq4j.eval.data;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import org.dfq4j.rewrite.DfqException;
+
+/**
+ * The class id (e.g. an ImageNet synset) of each model output: line i of a class file is the id of
+ * output i, so any class order works. Only the first whitespace-separated word of a line counts
+ * ({@code n01440764 tench, Tinca tinca} gives {@code n01440764}); blank lines at the end are ignored.
+ */
+public final class ClassList {
+
+    private final String source;
+    private final List<String> ids;
+    private final Map<String, Integer> index;
+
+    private ClassList(String source, List<String> ids) {
+        this.source = source;
+        this.ids = List.copyOf(ids);
+        Map<String, Integer> m = new HashMap<>();
+        for (int i = 0; i < this.ids.size(); i++) {
+            Integer previous = m.put(this.ids.get(i), i);
+            if (previous != null) {
+                throw new DfqException("class file " + source + " lists '" + this.ids.get(i) + "' twice (lines "
+                        + (previous + 1) + " and " + (i + 1) + "); each class id must appear once");
+            }
+        }
+        this.index = Collections.unmodifiableMap(m);
+    }
+
+    /** Classes given in code; {@code source} names them in messages. */
+    public static ClassList of(String source, List<String> ids) {
+        if (ids.isEmpty()) {
+            throw new DfqException("class list " + source + " is empty");
+        }
+        return new ClassList(source, ids);
+    }
+
+    /**
+     * Reads a class file.
+     *
+     * @throws DfqException when the file is missing, unreadable, empty, has a blank line before its
+     *     last class, or lists a class twice
+     */
+    public static ClassList read(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new DfqException("class file " + file + " does not exist; give a file whose line i is the class id"
+                    + " of output i");
+        }
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new DfqException("class file " + file + " cannot be read: " + e.getMessage(), e);
+        }
+        int end = lines.size();
+        while (end > 0 && lines.get(end - 1).isBlank()) {
+            end--;
+        }
+        if (end == 0) {
+            throw new DfqException("class file " + file + " is empty; line i must be the class id of output i");
+        }
+        List<String> ids = new ArrayList<>(end);
+        for (int i = 0; i < end; i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty()) {
+                throw new DfqException("class file " + file + " has an empty line " + (i + 1)
+                        + "; line i must be the class id of output i");
+            }
+            ids.add(line.split("\\s+", 2)[0]);
+        }
+        return new ClassList(file.toString(), ids);
+    }
+
+    /** Where the classes came from (a file name), for messages and reports. */
+    public String source() {
+        return source;
+    }
+
+    public int size() {
+        return ids.size();
+    }
+
+    /** The class id of output i. */
+    public String id(int output) {
+        return ids.get(output);
+    }
+
+    public List<String> ids() {
+        return ids;
+    }
+
+    /** The output index of a class id, if listed. */
+    public OptionalInt indexOf(String id) {
+        Integer i = index.get(id);
+        return i == null ? OptionalInt.empty() : OptionalInt.of(i);
+    }
+
+    @Override
+    public String toString() {
+        return "ClassList[" + source + ", " + ids.size() + " classes]";
+    }
+}

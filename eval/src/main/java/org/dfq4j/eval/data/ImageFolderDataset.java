@@ -1,0 +1,144 @@
+package org.dfq4j.eval.data;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.dfq4j.rewrite.DfqException;
+
+/**
+ * An ImageNet-style folder of labelled photographs: files {@code <classId>_<anything>.JPEG} (also
+ * .jpg, .jpeg, .png, .bmp, any case) whose class id is the text before the first '_' (the whole
+ * name without extension when there is no '_'), mapped to output indices by a {@link ClassList}.
+ *
+ * <p>Photographs are in file-name order. Other files, hidden files and sub-folders are ignored. A
+ * photograph whose class the class list lacks is an error, never skipped silently.
+ */
+public final class ImageFolderDataset {
+
+    /** File extensions (lower case) of the photographs a folder is scanned for. */
+    public static final Set<String> EXTENSIONS = Set.of("jpeg", "jpg", "png", "bmp");
+
+    private final Path directory;
+    private final ClassList classes;
+    private final List<LabeledImage> images;
+
+    private ImageFolderDataset(Path directory, ClassList classes, List<LabeledImage> images) {
+        this.directory = directory;
+        this.classes = classes;
+        this.images = List.copyOf(images);
+    }
+
+    /** Every photograph of a folder. */
+    public static ImageFolderDataset scan(Path directory, ClassList classes) {
+        return scan(directory, classes, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The first {@code limit} photographs of a folder in file-name order. Every photograph of the
+     * folder is checked against the class list, also those beyond the limit.
+     *
+     * @throws DfqException when the folder is missing, holds no photograph, or a photograph's class
+     *     is not in the class list; or when limit is below 1
+     */
+    public static ImageFolderDataset scan(Path directory, ClassList classes, int limit) {
+        if (limit < 1) {
+            throw new DfqException("image limit must be at least 1, got " + limit);
+        }
+        if (!Files.isDirectory(directory)) {
+            throw new DfqException("image folder " + directory + " does not exist or is not a folder");
+        }
+        List<Path> files = photographs(directory);
+        if (files.isEmpty()) {
+            throw new DfqException("image folder " + directory + " holds no photographs (" + String.join(", ",
+                    EXTENSIONS.stream().sorted().toList()) + "); name them <class>_<anything>.JPEG");
+        }
+        List<LabeledImage> images = new ArrayList<>(files.size());
+        Path firstUnknown = null;
+        int unknown = 0;
+        for (Path f : files) {
+            String id = classIdOf(f.getFileName().toString());
+            OptionalInt label = classes.indexOf(id);
+            if (label.isEmpty()) {
+                if (unknown++ == 0) {
+                    firstUnknown = f;
+                }
+            } else {
+                images.add(new LabeledImage(f, id, label.getAsInt()));
+            }
+        }
+        if (unknown > 0) {
+            throw new DfqException(unknown + " photograph(s) in " + directory + " have a class that " + classes.source()
+                    + " does not list, first: " + firstUnknown.getFileName() + " (class '"
+                    + classIdOf(firstUnknown.getFileName().toString())
+                    + "'); name photographs <class>_<anything> with a class of the class file, or use the class file"
+                    + " of this model");
+        }
+        return new ImageFolderDataset(directory, classes, images.subList(0, Math.min(limit, images.size())));
+    }
+
+    private static List<Path> photographs(Path directory) {
+        try (Stream<Path> s = Files.list(directory)) {
+            return s.filter(p -> {
+                String n = p.getFileName().toString();
+                return !n.startsWith(".") && EXTENSIONS.contains(extension(n)) && Files.isRegularFile(p);
+            }).sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
+        } catch (IOException e) {
+            throw new DfqException("image folder " + directory + " cannot be listed: " + e.getMessage(), e);
+        }
+    }
+
+    private static String extension(String fileName) {
+        int dot = fileName.lastIndexOf('.');
+        return dot < 0 ? "" : fileName.substring(dot + 1).toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The class id in a photograph's file name: the text before the first '_', or the name without
+     * its extension when there is no '_'.
+     */
+    public static String classIdOf(String fileName) {
+        int underscore = fileName.indexOf('_');
+        if (underscore >= 0) {
+            return fileName.substring(0, underscore);
+        }
+        int dot = fileName.lastIndexOf('.');
+        return dot < 0 ? fileName : fileName.substring(0, dot);
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    public ClassList classes() {
+        return classes;
+    }
+
+    /** The photographs, in file-name order. */
+    public List<LabeledImage> images() {
+        return images;
+    }
+
+    public int size() {
+        return images.size();
+    }
+
+    public List<Path> files() {
+        return images.stream().map(LabeledImage::file).toList();
+    }
+
+    public int[] labels() {
+        return images.stream().mapToInt(LabeledImage::label).toArray();
+    }
+
+    @Override
+    public String toString() {
+        return "ImageFolderDataset[" + directory + ", " + images.size() + " photographs, " + classes + "]";
+    }
+}

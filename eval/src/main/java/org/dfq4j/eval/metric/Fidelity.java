@@ -1,0 +1,75 @@
+package org.dfq4j.eval.metric;
+
+import java.util.Arrays;
+import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.shade.guava.base.Preconditions;
+
+/**
+ * How closely a test run (e.g. an 8-bit simulated network) follows a reference run (FP32) on the
+ * same photographs: signal-to-quantization-noise ratio of the outputs and top-1 agreement.
+ */
+public final class Fidelity {
+
+    private Fidelity() {
+    }
+
+    /**
+     * SQNR in dB: {@code 10 log10(sum(ref^2) / sum((ref - test)^2))}, summed in double over all
+     * elements. +infinity when the outputs are identical.
+     */
+    public static double sqnrDb(INDArray reference, INDArray test) {
+        Sqnr s = new Sqnr();
+        s.add(reference, test);
+        return s.db();
+    }
+
+    /** Percentage (0..100) of photographs with the same top-1 output in both runs (same files, same order). */
+    public static double top1AgreementPercent(List<ImagePrediction> reference, List<ImagePrediction> test) {
+        Preconditions.checkArgument(!reference.isEmpty(), "no predictions");
+        Preconditions.checkArgument(reference.size() == test.size(), "runs differ in size: %s vs %s",
+                reference.size(), test.size());
+        int same = 0;
+        for (int i = 0; i < reference.size(); i++) {
+            ImagePrediction r = reference.get(i);
+            ImagePrediction t = test.get(i);
+            Preconditions.checkArgument(r.file().equals(t.file()), "runs differ at photograph %s: %s vs %s", i,
+                    r.file(), t.file());
+            if (r.top1() == t.top1()) {
+                same++;
+            }
+        }
+        return 100.0 * same / reference.size();
+    }
+
+    /** SQNR accumulated over batches, so that whole runs need not be kept in memory. */
+    public static final class Sqnr {
+        private double signal;
+        private double noise;
+        private long count;
+
+        /** Adds a batch of reference and test outputs of the same shape. */
+        public void add(INDArray reference, INDArray test) {
+            Preconditions.checkArgument(Arrays.equals(reference.shape(), test.shape()),
+                    "shapes differ: %s vs %s", Arrays.toString(reference.shape()), Arrays.toString(test.shape()));
+            double[] r = reference.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+            double[] t = test.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+            for (int i = 0; i < r.length; i++) {
+                double d = r[i] - t[i];
+                signal += r[i] * r[i];
+                noise += d * d;
+            }
+            count += r.length;
+        }
+
+        /** The SQNR in dB so far; +infinity when no difference was seen. */
+        public double db() {
+            Preconditions.checkState(count > 0, "no outputs added");
+            if (noise == 0) {
+                return Double.POSITIVE_INFINITY;
+            }
+            return 10 * Math.log10(signal / noise);
+        }
+    }
+}
