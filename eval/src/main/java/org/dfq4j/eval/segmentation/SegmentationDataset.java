@@ -24,8 +24,8 @@ import org.dfq4j.rewrite.DfqException;
  *       {@code ImageSets/Segmentation/<split>.txt};
  *   <li>{@link #pairedFolder}: one folder of {@code <name>.<ext>} photographs and
  *       {@code <name>_mask.<ext>} masks; photographs without a mask are not part of the dataset;
- *   <li>{@link #photographs}: photographs only, without ground truth, for measuring an 8-bit
- *       model against its FP32 reference.
+ *   <li>{@link #photographs}: photographs only (files named {@code *_mask.*} left out), without
+ *       ground truth, for measuring an 8-bit model against its FP32 reference.
  * </ul>
  *
  * Masks are read when evaluated ({@link LabelMask#read}); a mask whose size differs from its
@@ -104,7 +104,7 @@ public final class SegmentationDataset {
         Map<String, Path> masks = new LinkedHashMap<>();
         for (Path f : imageFiles(directory)) {
             String stem = stem(f);
-            boolean isMask = stem.endsWith(MASK_SUFFIX) && stem.length() > MASK_SUFFIX.length();
+            boolean isMask = isMask(stem);
             String name = isMask ? stem.substring(0, stem.length() - MASK_SUFFIX.length()) : stem;
             Path previous = (isMask ? masks : photos).put(name, f);
             if (previous != null) {
@@ -133,14 +133,17 @@ public final class SegmentationDataset {
     }
 
     /**
-     * Every photograph of a folder, without masks (ground truth), in file-name order.
+     * Every photograph of a folder, without masks (ground truth), in file-name order; files whose
+     * name ends in {@value #MASK_SUFFIX} are masks and left out.
      *
      * @throws DfqException when the folder is missing or holds no photograph
      */
     public static SegmentationDataset photographs(Path directory) {
         List<SegmentationSample> samples = new ArrayList<>();
         for (Path f : imageFiles(directory)) {
-            samples.add(new SegmentationSample(stem(f), f, Optional.empty()));
+            if (!isMask(stem(f))) {
+                samples.add(new SegmentationSample(stem(f), f, Optional.empty()));
+            }
         }
         if (samples.isEmpty()) {
             throw new DfqException("folder " + directory + " holds no photographs (" + String.join(", ",
@@ -161,6 +164,10 @@ public final class SegmentationDataset {
         } catch (IOException e) {
             throw new DfqException("image folder " + directory + " cannot be listed: " + e.getMessage(), e);
         }
+    }
+
+    private static boolean isMask(String stem) {
+        return stem.endsWith(MASK_SUFFIX) && stem.length() > MASK_SUFFIX.length();
     }
 
     private static String extension(String fileName) {
