@@ -141,8 +141,8 @@ public final class ClassificationEvaluator {
         double wall = (System.nanoTime() - start) / 1e9;
         Optional<INDArray> logits = retainLogits
                 ? Optional.of(Nd4j.concat(0, kept.toArray(new INDArray[0]))) : Optional.empty();
-        return new ClassificationResult(modelName, dataset.directory().toString(), preprocessing.toString(),
-                batchSize, predictions.size(), Accuracy.topKPercent(predictions, 1),
+        return new ClassificationResult(modelName, dataset.directory().toString(), dataset.classes().source(),
+                preprocessing.toString(), batchSize, predictions.size(), Accuracy.topKPercent(predictions, 1),
                 Accuracy.topKPercent(predictions, RANKED), wall, forwardNanos / 1e9, predictions, logits);
     }
 

@@ -14,6 +14,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * @param model the evaluated model's name
  * @param dataset where the photographs came from
+ * @param classes where the class list came from (the class file)
  * @param preprocessing the canonical preprocessing spec
  * @param top1 top-1 accuracy in percent
  * @param top5 top-5 accuracy in percent
@@ -22,13 +23,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param predictions per photograph, in dataset order: label and the five best outputs
  * @param logits the scores [images, K] when the run kept them (for SQNR against another run)
  */
-public record ClassificationResult(String model, String dataset, String preprocessing, int batchSize, int images,
-                                   double top1, double top5, double wallSeconds, double forwardSeconds,
-                                   List<ImagePrediction> predictions, Optional<INDArray> logits) {
+public record ClassificationResult(String model, String dataset, String classes, String preprocessing,
+                                   int batchSize, int images, double top1, double top5, double wallSeconds,
+                                   double forwardSeconds, List<ImagePrediction> predictions, Optional<INDArray> logits) {
 
     public ClassificationResult {
         Objects.requireNonNull(model);
         Objects.requireNonNull(dataset);
+        Objects.requireNonNull(classes);
         Objects.requireNonNull(preprocessing);
         predictions = List.copyOf(predictions);
         logits = logits.map(INDArray::dup);
@@ -59,13 +61,14 @@ public record ClassificationResult(String model, String dataset, String preproce
     }
 
     /**
-     * The result as a JSON-ready map: provenance, metrics, timings and, when asked, one entry per
+     * The result as a JSON-ready map (serialize this, not the record, which holds an INDArray): provenance, metrics, timings and, when asked, one entry per
      * photograph (file, label, top5). The logits are never included.
      */
     public Map<String, Object> toMap(boolean withPredictions) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", model);
         m.put("dataset", dataset);
+        m.put("classes", classes);
         m.put("preprocessing", preprocessing);
         m.put("batchSize", batchSize);
         m.put("images", images);

@@ -9,6 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.nd4j.shade.jackson.core.JsonProcessingException;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
@@ -58,6 +62,7 @@ public final class JsonReport {
         try {
             Files.createDirectories(dir);
             tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
+            keepReadable(tmp, absolute);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer buf = ByteBuffer.wrap(json);
@@ -83,5 +88,18 @@ public final class JsonReport {
                 }
             }
         }
+    }
+
+    /**
+     * Temporary files are created owner-only (rw-------); the report gets the permissions of the file
+     * it replaces, or rw-r--r-- like an ordinary new file.
+     */
+    private static void keepReadable(Path tmp, Path target) throws IOException {
+        if (!Files.getFileStore(tmp).supportsFileAttributeView(PosixFileAttributeView.class)) {
+            return;
+        }
+        Set<PosixFilePermission> perms = Files.exists(target) ? Files.getPosixFilePermissions(target)
+                : PosixFilePermissions.fromString("rw-r--r--");
+        Files.setPosixFilePermissions(tmp, perms);
     }
 }
