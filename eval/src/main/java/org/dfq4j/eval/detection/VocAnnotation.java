@@ -18,6 +18,7 @@ import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 import org.w3c.dom.NodeList;
 import org.xml.sax.SAXException;
+import org.xml.sax.helpers.DefaultHandler;
 
 /**
  * Reads one Pascal VOC annotation file ({@code Annotations/<id>.xml}): the photograph's file name
@@ -116,7 +117,7 @@ public final class VocAnnotation {
             f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
             f.setExpandEntityReferences(false);
             DocumentBuilder b = f.newDocumentBuilder();
-            b.setErrorHandler(null);
+            b.setErrorHandler(new DefaultHandler()); // throws on fatal errors, prints nothing
             return b.parse(xml.toFile());
         } catch (SAXException | IOException e) {
             throw new DfqException("annotation " + xml + " is not well-formed XML: " + e.getMessage(), e);
