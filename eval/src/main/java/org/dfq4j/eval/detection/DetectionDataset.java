@@ -9,8 +9,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.dfq4j.eval.segmentation.ImageSize;
+import org.dfq4j.eval.segmentation.SegmentationDataset;
 import org.dfq4j.rewrite.DfqException;
 
 /**
@@ -21,7 +23,7 @@ import org.dfq4j.rewrite.DfqException;
  *       {@code JPEGImages}, all annotations or those of {@code ImageSets/Main/<split>.txt};
  *   <li>{@link #coco}: a COCO instances JSON file and the folder of its images;
  *   <li>{@link #photographs}: a folder of photographs without ground truth, for measuring an 8-bit
- *       model against its FP32 reference.
+ *       model against its FP32 reference (segmentation masks, {@code *_mask.*}, left out).
  * </ul>
  */
 public final class DetectionDataset {
@@ -101,7 +103,8 @@ public final class DetectionDataset {
     }
 
     /**
-     * Every photograph of a folder, without ground truth, in file-name order.
+     * Every photograph of a folder, without ground truth, in file-name order; files named
+     * {@code <name>_mask.<ext>} are segmentation masks and left out.
      *
      * @throws DfqException when the folder is missing, holds no photograph, or one is unreadable
      */
@@ -111,9 +114,13 @@ public final class DetectionDataset {
         }
         List<AnnotatedImage> images = new ArrayList<>();
         for (Path f : list(directory, n -> !n.startsWith(".") && EXTENSIONS.contains(extension(n)))) {
-            ImageSize s = ImageSize.read(f);
             String n = f.getFileName().toString();
-            images.add(new AnnotatedImage(n.substring(0, n.lastIndexOf('.')), f, s.width(), s.height(), List.of()));
+            String stem = n.substring(0, n.lastIndexOf('.'));
+            if (stem.endsWith(SegmentationDataset.MASK_SUFFIX)) {
+                continue;
+            }
+            ImageSize s = ImageSize.read(f);
+            images.add(new AnnotatedImage(stem, f, s.width(), s.height(), List.of()));
         }
         if (images.isEmpty()) {
             throw new DfqException("folder " + directory + " holds no photographs (" + String.join(", ",
@@ -122,7 +129,7 @@ public final class DetectionDataset {
         return new DetectionDataset(directory.toString(), images, false);
     }
 
-    private static List<Path> list(Path dir, java.util.function.Predicate<String> name) {
+    private static List<Path> list(Path dir, Predicate<String> name) {
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> name.test(p.getFileName().toString()) && Files.isRegularFile(p))
                     .sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();

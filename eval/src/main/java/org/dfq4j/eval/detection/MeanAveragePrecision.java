@@ -1,6 +1,7 @@
 package org.dfq4j.eval.detection;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -140,7 +141,7 @@ public final class MeanAveragePrecision {
             precision[n] = (double) tp / (tp + fp);
             n++;
         }
-        return averagePrecision(java.util.Arrays.copyOf(recall, n), java.util.Arrays.copyOf(precision, n));
+        return averagePrecision(Arrays.copyOf(recall, n), Arrays.copyOf(precision, n));
     }
 
     /**

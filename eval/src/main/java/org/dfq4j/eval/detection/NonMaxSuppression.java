@@ -1,6 +1,7 @@
 package org.dfq4j.eval.detection;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import org.nd4j.shade.guava.base.Preconditions;
@@ -47,6 +48,6 @@ public final class NonMaxSuppression {
                 }
             }
         }
-        return n == selected.length ? selected : java.util.Arrays.copyOf(selected, n);
+        return n == selected.length ? selected : Arrays.copyOf(selected, n);
     }
 }

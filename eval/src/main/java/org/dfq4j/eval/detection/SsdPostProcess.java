@@ -135,7 +135,7 @@ public final class SsdPostProcess {
             throw new DfqException("SSD box encodings " + Arrays.toString(b) + " are not [N, " + anchorCount
                     + ", 4] for the " + anchorCount + " anchors");
         }
-        int columns = (int) s[s.length - 1];
+        int columns = s.length == 3 ? (int) s[2] : -1;
         if (s.length != 3 || s[0] != b[0] || s[1] != anchorCount
                 || (columns != options.numClasses() && columns != options.numClasses() + 1)) {
             throw new DfqException("SSD class scores " + Arrays.toString(s) + " are not [" + b[0] + ", "

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
 import javax.xml.XMLConstants;
@@ -104,8 +105,8 @@ public final class VocAnnotation {
 
     private static OptionalInt classId(String name, LabelMap labels) {
         OptionalInt id = labels.idOf(name);
-        if (id.isEmpty() && VOC_TO_COCO.containsKey(name.toLowerCase(java.util.Locale.ROOT))) {
-            id = labels.idOf(VOC_TO_COCO.get(name.toLowerCase(java.util.Locale.ROOT)));
+        if (id.isEmpty() && VOC_TO_COCO.containsKey(name.toLowerCase(Locale.ROOT))) {
+            id = labels.idOf(VOC_TO_COCO.get(name.toLowerCase(Locale.ROOT)));
         }
         return id;
     }

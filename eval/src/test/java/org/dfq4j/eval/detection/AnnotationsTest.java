@@ -156,6 +156,19 @@ class AnnotationsTest {
     }
 
     @Test
+    void photographFolderWithoutGroundTruthLeavesMasksOut() {
+        TestImages.write(TestImages.solid(6, 4, 0), "png", dir.resolve("b.png"));
+        TestImages.write(TestImages.solid(6, 4, 0), "png", dir.resolve("b_mask.png"));
+        TestImages.write(TestImages.solid(3, 5, 0), "bmp", dir.resolve("a.bmp"));
+        DetectionDataset ds = DetectionDataset.photographs(dir);
+        assertFalse(ds.hasGroundTruth());
+        assertEquals(List.of("a", "b"), ds.images().stream().map(AnnotatedImage::name).toList());
+        assertEquals(3, ds.images().get(0).width());
+        assertEquals(5, ds.images().get(0).height());
+        assertTrue(ds.images().get(0).objects().isEmpty());
+    }
+
+    @Test
     void sharedSsdLabelFile() {
         var file = SharedData.file("models/coco_labels_ssd.txt");
         Assumptions.assumeTrue(file.isPresent(), SharedData.missing("models/coco_labels_ssd.txt"));

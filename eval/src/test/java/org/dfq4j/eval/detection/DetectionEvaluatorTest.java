@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.function.Function;
 import org.dfq4j.eval.TestImages;
 import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.rewrite.DfqException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,6 +86,8 @@ class DetectionEvaluatorTest {
         assertEquals(0.375, r.meanAp(), 1e-12);
         assertEquals(Map.of("cat", 0.0, "dog", 0.75), r.classAp());
         assertEquals(37.5, (double) r.toMap(false, null).get("mAP"), 1e-9);
+        String json = JsonReport.toJson(r.toMap(true, LabelMap.of("l", List.of("???", "cat", "dog"))));
+        assertTrue(json.contains("\"dog\" : 75.0") && json.contains("\"class\" : \"dog\""), json);
     }
 
     /**

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import org.dfq4j.eval.TestImages;
 import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.rewrite.DfqException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -74,6 +75,8 @@ class SegmentationEvaluatorTest {
         assertEquals(0, first.classAt(4, 5));
         assertTrue(r.imagesPerSecond() > 0);
         assertEquals(100 * 31.0 / 32, (double) r.toMap().get("meanIou"), 1e-9);
+        String json = JsonReport.toJson(r.toMap());
+        assertTrue(json.contains("\"red\" : 96.875"), json);
     }
 
     /**
