@@ -40,11 +40,6 @@ public record ChannelDistribution(List<ClippedNormal> channels) {
         return channels.stream().mapToDouble(ClippedNormal::mean).toArray();
     }
 
-    /** Var[x_c] per channel. */
-    public double[] variances() {
-        return channels.stream().mapToDouble(ClippedNormal::variance).toArray();
-    }
-
     /** Every channel clipped to [lo, hi]. */
     public ChannelDistribution clip(double lo, double hi) {
         return new ChannelDistribution(channels.stream().map(c -> c.clip(lo, hi)).toList());

@@ -2,7 +2,6 @@ package org.dfq4j.rewrite.quant;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +27,8 @@ import org.nd4j.linalg.api.ops.DynamicCustomOp;
  *       clip) at that constant; leakyrelu: moment-matched normal;
  *   <li>add: means add, variances add (independent branches); concat on axis 1: channels concatenate;
  *   <li>zero padding, average and max pooling, global average pooling ({@code reduce_mean} over 2,3),
- *       identity and a flatten to [N, k]: unchanged (an approximation for padding and pooling).
+ *       identity, activation fake quantization and a flatten to [N, k]: unchanged (an approximation
+ *       for padding, pooling and fake quantization).
  * </ul>
  *
  * Any other op, the network input and a weight layer without statistics give an unknown
@@ -72,11 +72,6 @@ public final class ChannelDistributions {
             return null;
         }
         return unknown.getOrDefault(var, "'" + var + "' is not produced by a modelled op");
-    }
-
-    /** All variables with a known distribution. */
-    public Map<String, ChannelDistribution> known() {
-        return Collections.unmodifiableMap(known);
     }
 
     /**
@@ -127,7 +122,7 @@ public final class ChannelDistributions {
             case "minimum", "maximum" -> clipByConstant(g, type, in);
             case "add" -> input(g, in.get(0)).plus(input(g, in.get(1)));
             case "concat" -> concat(g, f, in);
-            case "pad", "avgpool2d", "maxpool2d", "identity" -> input(g, in.get(0));
+            case "pad", "avgpool2d", "maxpool2d", "identity", "fake_quant_with_min_max_vars" -> input(g, in.get(0));
             case "reduce_mean" -> globalMean(g, f, in);
             case "reshape" -> flatten(g, f, in);
             default -> throw new Unknown("op '" + op + "' (" + type + ") is not modelled");

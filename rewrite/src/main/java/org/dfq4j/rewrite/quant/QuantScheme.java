@@ -71,11 +71,6 @@ public record QuantScheme(int bits, boolean symmetric, boolean perChannel, int c
         return qMax() - qMin() + 1;
     }
 
-    /** The same scheme at another bit width. */
-    public QuantScheme withBits(int b) {
-        return new QuantScheme(b, symmetric, perChannel, channelAxis);
-    }
-
     /** Short description, e.g. "8-bit asymmetric per-tensor" or "4-bit symmetric per-channel". */
     @Override
     public String toString() {

@@ -32,10 +32,6 @@ public final class QuantizeWeights implements Transform {
         this.scheme = scheme;
     }
 
-    public QuantScheme scheme() {
-        return scheme;
-    }
-
     @Override
     public void apply(GraphEditor editor, RewriteLog log) {
         String done = editor.network().properties().get(PROPERTY);

@@ -148,6 +148,17 @@ class CorrectBiasAnalyticallyTest {
     }
 
     @Test
+    void inputMeansPassThroughActivationFakeQuant() {
+        Network net = net(5);
+        Rewritten r = Pipeline.of(new InsertFakeQuant(8, RangeSource.batchNorm(6, new org.dfq4j.rewrite.graph.TensorRange(-4, 4))),
+                new CorrectBiasAnalytically(W4)).run(net);
+        RewriteLog.Entry summary = r.log().entries("CorrectBiasAnalytically").get(
+                r.log().entries("CorrectBiasAnalytically").size() - 1);
+        assertEquals(3, summary.number("corrected"));
+        assertEquals(List.of("c1"), summary.targets());
+    }
+
+    @Test
     void refusesQuantizedWeights() {
         Network net = net(4);
         Pipeline p = Pipeline.of(new QuantizeWeights(W4), new CorrectBiasAnalytically(W4));
