@@ -29,6 +29,9 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class InsertFakeQuant implements Transform {
 
+    /** The SameDiff op type this transform inserts. */
+    public static final String OP = "fake_quant_with_min_max_vars";
+
     private final QuantScheme scheme;
     private final RangeSource source;
 
@@ -62,6 +65,11 @@ public final class InsertFakeQuant implements Transform {
         List<String> left = new ArrayList<>();
         for (RangeSource.PointRange pr : ranges) {
             String t = pr.point().tensor();
+            String consumer = g.soleConsumer(t);
+            if (consumer != null && g.opType(consumer).equals(OP)) {
+                log.add(name(), "skipped: already fake-quantized", List.of(t));
+                continue;
+            }
             if (!pr.known()) {
                 left.add(t);
                 log.add(name(), "left float: " + pr.note(), List.of(t), Map.of("source", source.name()));

@@ -2,6 +2,7 @@ package org.dfq4j.rewrite.quant;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
@@ -96,6 +97,9 @@ public sealed interface RangeSource permits RangeSource.BatchNorm, RangeSource.R
     /** mean +- n sigma of the propagated BatchNorm statistics, clipped per channel by the activation. */
     record BatchNorm(double sigmas, TensorRange inputRange) implements RangeSource {
 
+        private static final Set<String> RANGE_PRESERVING =
+                Set.of("reshape", "permute", "identity", "pad", "maxpool2d", "avgpool2d");
+
         public BatchNorm {
             if (!(sigmas > 0) || Double.isInfinite(sigmas)) {
                 throw new DfqException("activation range 'bn': the number of standard deviations must be > 0, got "
@@ -164,9 +168,6 @@ public sealed interface RangeSource permits RangeSource.BatchNorm, RangeSource.R
             }
             return null;
         }
-
-        private static final java.util.Set<String> RANGE_PRESERVING =
-                java.util.Set.of("reshape", "permute", "identity", "pad", "maxpool2d", "avgpool2d");
 
         private static String whyNot(GraphView g, ChannelDistributions d, String t) {
             String op = g.producer(t);

@@ -23,7 +23,7 @@ class InsertFakeQuantTest {
 
     private static long fakeQuantOps(Network net) {
         GraphView g = GraphView.of(net);
-        return g.ops().stream().filter(op -> g.opType(op).equals("fake_quant_with_min_max_vars")).count();
+        return g.ops().stream().filter(op -> g.opType(op).equals(InsertFakeQuant.OP)).count();
     }
 
     @Test
@@ -39,6 +39,8 @@ class InsertFakeQuantTest {
         assertTrue(err < 1e-3, "16-bit relative error " + err);
         assertTrue(err > 0, "fake quant changed nothing");
         assertEquals(0, fakeQuantOps(c.net()), "the input network is left unchanged");
+        Rewritten twice = Pipeline.of(new InsertFakeQuant(16, BN), new InsertFakeQuant(8, BN)).run(c.net());
+        assertEquals(8, fakeQuantOps(twice.network()), "a second insertion finds every point quantized");
     }
 
     @Test
