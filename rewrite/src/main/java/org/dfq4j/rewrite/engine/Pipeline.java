@@ -1,0 +1,49 @@
+package org.dfq4j.rewrite.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.dfq4j.rewrite.graph.Network;
+
+/**
+ * A list of transforms run in order on a copy of a network, checking after each that the graph is
+ * well-formed. Rules join a pipeline wrapped in a {@link RewriteDriver}.
+ */
+public final class Pipeline {
+
+    private final List<Transform> transforms;
+
+    public Pipeline(List<? extends Transform> transforms) {
+        this.transforms = List.copyOf(transforms);
+    }
+
+    public static Pipeline of(Transform... transforms) {
+        return new Pipeline(List.of(transforms));
+    }
+
+    /** This pipeline followed by one more transform. */
+    public Pipeline then(Transform t) {
+        List<Transform> all = new ArrayList<>(transforms);
+        all.add(t);
+        return new Pipeline(all);
+    }
+
+    public List<Transform> transforms() {
+        return transforms;
+    }
+
+    /** Runs every transform on a copy of {@code network}; the argument is left unchanged. */
+    public Rewritten run(Network network) {
+        GraphEditor editor = new GraphEditor(network.copy());
+        RewriteLog log = new RewriteLog();
+        for (Transform t : transforms) {
+            t.apply(editor, log);
+            WellFormedness.require(editor.view(), t.name());
+        }
+        return new Rewritten(editor.network(), log);
+    }
+
+    @Override
+    public String toString() {
+        return "Pipeline" + transforms.stream().map(Transform::name).toList();
+    }
+}

@@ -1,0 +1,226 @@
+package org.dfq4j.rewrite.transform;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.dfq4j.rewrite.engine.GraphEditor;
+import org.dfq4j.rewrite.engine.RewriteLog;
+import org.dfq4j.rewrite.engine.Transform;
+import org.dfq4j.rewrite.graph.ChannelStats;
+import org.dfq4j.rewrite.graph.WeightLayer;
+import org.dfq4j.rewrite.view.GraphView;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Cross-layer equalization (METHOD.md section 2). For every pair W1 -> (ReLU | LeakyReLU | per-channel
+ * clip | zero pad | avg/max pool | global avg pool)* -> W2 joined by single consumers, output channel i
+ * of W1 is divided by s_i and input channel i of W2 multiplied by s_i, with
+ * s_i = sqrt(r1_i / r2_i) and r = max|w| over the channel; afterwards both ranges are sqrt(r1_i r2_i).
+ * A depthwise conv between two convs is the second layer of one pair and the first of the next, so it
+ * is scaled on both sides. All pairs are swept repeatedly until max |log s| falls below a threshold or
+ * an iteration cap is reached. Channels with a zero range on either side keep s = 1.
+ *
+ * <p>ReLU6 stops a chain, unless {@code keepRelu6}: then each ReLU6 between two layers of a pair
+ * becomes ReLU followed by a per-channel clip min(x, t) with t = 6, and t_i is divided by s_i whenever
+ * channel i is scaled (white paper: min(max(x, 0), 6 / s_i)), which keeps FP32 outputs unchanged.
+ * The first layer's pre-activation statistics are divided by s.
+ */
+public final class CrossLayerEqualization implements Transform {
+
+    // W2 f(W1 x + b1) = (W2 S) f(S^-1 W1 x + S^-1 b1) for f(s x) = s f(x), s > 0 (ReLU, LeakyReLU, pooling, zero pad)
+
+    public static final double DEFAULT_THRESHOLD = 1e-4;
+    public static final int DEFAULT_MAX_ITERATIONS = 500;
+
+    private final boolean keepRelu6;
+    private final double threshold;
+    private final int maxIterations;
+
+    /** ReLU6 stops pairs; threshold 1e-4 on max |log s|, at most 500 sweeps. */
+    public CrossLayerEqualization() {
+        this(false, DEFAULT_THRESHOLD, DEFAULT_MAX_ITERATIONS);
+    }
+
+    public CrossLayerEqualization(boolean keepRelu6, double threshold, int maxIterations) {
+        if (!(threshold > 0) || maxIterations < 1) {
+            throw new IllegalArgumentException("CLE needs threshold > 0 and maxIterations >= 1, got " + threshold
+                    + ", " + maxIterations);
+        }
+        this.keepRelu6 = keepRelu6;
+        this.threshold = threshold;
+        this.maxIterations = maxIterations;
+    }
+
+    /** Default threshold and cap, ReLU6 kept as a per-channel clip. */
+    public static CrossLayerEqualization keepingRelu6() {
+        return new CrossLayerEqualization(true, DEFAULT_THRESHOLD, DEFAULT_MAX_ITERATIONS);
+    }
+
+    @Override
+    public void apply(GraphEditor editor, RewriteLog log) {
+        if (keepRelu6) {
+            clipRelu6BetweenPairs(editor, log);
+        }
+        GraphView g = editor.view();
+        LayerPair.Search search = LayerPair.findAll(g, PerChannelOp.SCALE_COMMUTING);
+        search.unpaired().forEach((layer, why) -> log.add(name(), "not equalized: " + why, List.of(layer)));
+        List<LayerPair> pairs = search.pairs();
+        if (pairs.isEmpty()) {
+            log.add(name(), "no layer pairs to equalize");
+            return;
+        }
+        LayerEdits edits = new LayerEdits(editor);
+        List<double[]> total = new ArrayList<>();
+        List<double[]> spreadBefore = new ArrayList<>();
+        for (LayerPair p : pairs) {
+            double[] ones = new double[edits.weights(p.first()).outChannels()];
+            java.util.Arrays.fill(ones, 1);
+            total.add(ones);
+            spreadBefore.add(new double[] {spread(edits.weights(p.first()).outAbsMax()),
+                    spread(edits.weights(p.second()).inAbsMax())});
+        }
+        int iterations = 0;
+        double maxLog = Double.POSITIVE_INFINITY;
+        while (iterations < maxIterations && maxLog >= threshold) {
+            maxLog = 0;
+            for (int k = 0; k < pairs.size(); k++) {
+                maxLog = Math.max(maxLog, equalize(pairs.get(k), edits, total.get(k)));
+            }
+            iterations++;
+        }
+        for (int k = 0; k < pairs.size(); k++) {
+            logPair(g, log, pairs.get(k), edits, total.get(k), spreadBefore.get(k));
+            String out = pairs.get(k).first().output();
+            ChannelStats st = editor.network().stats().get(out);
+            if (st != null) {
+                editor.setStats(out, st.divide(total.get(k)));
+            }
+        }
+        edits.commit();
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("pairs", pairs.size());
+        v.put("iterations", iterations);
+        v.put("converged", maxLog < threshold);
+        v.put("maxAbsLogScale", maxLog);
+        v.put("threshold", threshold);
+        v.put("range", "max|w| per channel");
+        log.add(name(), "equalized " + pairs.size() + " layer pairs", List.of(), v);
+    }
+
+    /** One equalization step of a pair; returns max |log s_i|. */
+    private static double equalize(LayerPair p, LayerEdits edits, double[] total) {
+        LayerWeights w1 = edits.weights(p.first());
+        LayerWeights w2 = edits.weights(p.second());
+        double[] r1 = w1.outAbsMax();
+        double[] r2 = w2.inAbsMax();
+        int n = r1.length;
+        double[] s = new double[n];
+        double[] inv = new double[n];
+        double maxLog = 0;
+        for (int i = 0; i < n; i++) {
+            s[i] = r1[i] > 0 && r2[i] > 0 ? Math.sqrt(r1[i] / r2[i]) : 1;
+            if (!(s[i] > 0) || Double.isInfinite(s[i])) {
+                throw new IllegalStateException("CLE scale of channel " + i + " of '" + p.first().output() + "' is "
+                        + s[i] + " (ranges " + r1[i] + ", " + r2[i] + ")");
+            }
+            inv[i] = 1 / s[i];
+            total[i] *= s[i];
+            maxLog = Math.max(maxLog, Math.abs(Math.log(s[i])));
+        }
+        w1.scaleOut(inv);
+        double[] b1 = edits.bias(p.first());
+        for (int i = 0; i < n; i++) {
+            b1[i] *= inv[i];
+        }
+        w2.scaleIn(s);
+        for (PerChannelOp op : p.between()) {
+            if (op.kind() == PerChannelOp.Kind.CLIP) {
+                double[] t = edits.vector(op.clipConstant());
+                for (int i = 0; i < n; i++) {
+                    t[i] *= inv[i];
+                }
+            }
+        }
+        return maxLog;
+    }
+
+    private void logPair(GraphView g, RewriteLog log, LayerPair p, LayerEdits edits, double[] total,
+                         double[] spreadBefore) {
+        double min = Double.POSITIVE_INFINITY;
+        double max = 0;
+        for (double s : total) {
+            min = Math.min(min, s);
+            max = Math.max(max, s);
+        }
+        double[] r1 = edits.weights(p.first()).outAbsMax();
+        double[] r2 = edits.weights(p.second()).inAbsMax();
+        double mismatch = 1;
+        for (int i = 0; i < r1.length; i++) {
+            if (r1[i] > 0 && r2[i] > 0) {
+                mismatch = Math.max(mismatch, Math.max(r1[i] / r2[i], r2[i] / r1[i]));
+            }
+        }
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("channels", r1.length);
+        v.put("minScale", min);
+        v.put("maxScale", max);
+        v.put("rangeSpread1Before", spreadBefore[0]);
+        v.put("rangeSpread1After", spread(r1));
+        v.put("rangeSpread2Before", spreadBefore[1]);
+        v.put("rangeSpread2After", spread(r2));
+        v.put("maxRangeRatioAfter", mismatch);
+        log.add(name(), "equalized " + p.describe(g), p.layers(), v);
+    }
+
+    /** max / min over the nonzero channel ranges (1 when none). */
+    private static double spread(double[] r) {
+        double min = Double.POSITIVE_INFINITY;
+        double max = 0;
+        for (double x : r) {
+            if (x > 0) {
+                min = Math.min(min, x);
+                max = Math.max(max, x);
+            }
+        }
+        return max > 0 ? max / min : 1;
+    }
+
+    /** Replaces each ReLU6 inside a would-be pair by ReLU and a per-channel clip at 6. */
+    private void clipRelu6BetweenPairs(GraphEditor editor, RewriteLog log) {
+        GraphView g = editor.view();
+        Set<PerChannelOp.Kind> allowed = EnumSet.copyOf(PerChannelOp.SCALE_COMMUTING);
+        allowed.add(PerChannelOp.Kind.RELU6);
+        Set<String> done = new HashSet<>();
+        int count = 0;
+        for (LayerPair p : LayerPair.findAll(g, allowed).pairs()) {
+            boolean flat = p.first().kind() == WeightLayer.Kind.DENSE;
+            for (PerChannelOp op : p.between()) {
+                if (op.kind() == PerChannelOp.Kind.FLATTEN_POOLED || (op.kind() == PerChannelOp.Kind.GLOBAL_AVG_POOL
+                        && !Boolean.TRUE.equals(g.sameDiffOp(op.op()).getOp().propertiesForFunction().get("keepDims")))) {
+                    flat = true;
+                }
+                if (op.kind() != PerChannelOp.Kind.RELU6 || !done.add(op.op())) {
+                    continue;
+                }
+                long c = p.first().outChannels(g.sameDiff());
+                long[] shape = flat ? new long[] {1, c} : new long[] {1, c, 1, 1};
+                String out = g.output(op.op());
+                String limit = editor.addConstant(out + "/clip", Nd4j.valueArrayOf(shape, 6f));
+                editor.replaceOp(op.op(), x -> {
+                    SameDiff sd = x.getSameDiff();
+                    SDVariable relu = sd.nn().relu(editor.freshName(out + "/relu"), x, 0);
+                    return sd.math().min(relu, sd.getVariable(limit));
+                });
+                count++;
+            }
+        }
+        log.add(name(), "kept relu6 as relu + per-channel clip min(x, 6/s) on " + count + " activations", List.of(),
+                Map.of("count", count));
+    }
+}

@@ -1,0 +1,92 @@
+package org.dfq4j.rewrite.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.Padding;
+import org.dfq4j.rewrite.pattern.Match;
+import org.dfq4j.rewrite.pattern.Pattern;
+import org.dfq4j.rewrite.pattern.Patterns;
+import org.dfq4j.rewrite.testing.SyntheticNets;
+import org.dfq4j.rewrite.transform.ReplaceRelu6;
+import org.dfq4j.rewrite.view.GraphView;
+import org.junit.jupiter.api.Test;
+
+class RewriteDriverTest {
+
+    private static Network twoRelu6() {
+        SyntheticNets n = new SyntheticNets("driver", 5, 2, 4);
+        var b = n.builder();
+        var a = b.relu6("a", n.conv("c1", n.input(), 1, 2, 3, 1, Padding.VALID));
+        var a2 = b.relu6("a2", n.conv("c2", a, 1, 3, 3, 1, Padding.VALID));
+        return b.build(a2.name());
+    }
+
+    @Test
+    void reachesAFixpointOnACopyAndLogsTheCount() {
+        Network original = twoRelu6();
+        Rewritten r = RewriteDriver.of(new ReplaceRelu6()).run(original);
+        GraphView g = GraphView.of(r.network());
+        assertTrue(g.isWellFormed(), g.problems().toString());
+        assertEquals(0, g.ops().stream().filter(o -> g.opType(o).equals("relu6")).count());
+        assertEquals(2, GraphView.of(original).ops().stream()
+                .filter(o -> GraphView.of(original).opType(o).equals("relu6")).count(), "the input is untouched");
+        List<RewriteLog.Entry> entries = r.log().entries("ReplaceRelu6");
+        assertEquals(3, entries.size());
+        assertEquals(2.0, entries.get(2).number("count"));
+        // a second run has nothing left to do
+        Rewritten again = RewriteDriver.of(new ReplaceRelu6()).run(r.network());
+        assertEquals(0.0, again.log().entries("ReplaceRelu6").get(0).number("count"));
+    }
+
+    @Test
+    void aRuleThatChangesNothingIsABug() {
+        Rule lazy = new Rule() {
+            @Override
+            public Pattern pattern() {
+                return Patterns.op("relu6");
+            }
+
+            @Override
+            public void rewrite(Match match, GraphEditor editor, RewriteLog log) {
+            }
+        };
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> RewriteDriver.of(lazy).run(twoRelu6()));
+        assertTrue(e.getMessage().contains("changed nothing"), e.getMessage());
+    }
+
+    @Test
+    void aRuleThatNeverConvergesHitsTheBound() {
+        Rule forever = new Rule() {
+            @Override
+            public Pattern pattern() {
+                return Patterns.op("relu6");
+            }
+
+            @Override
+            public void rewrite(Match match, GraphEditor editor, RewriteLog log) {
+                editor.replaceOp(match.anchor(), x -> x.getSameDiff().nn().relu6(x, 0));
+            }
+        };
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> new RewriteDriver(List.of(forever), 5).run(twoRelu6()));
+        assertTrue(e.getMessage().startsWith("no fixpoint after 5 rewrites"), e.getMessage());
+    }
+
+    @Test
+    void aPipelineRunsTransformsInOrderOnACopy() {
+        Network original = twoRelu6();
+        Transform mark = (editor, log) -> log.add("Mark", "ran", List.of(), java.util.Map.of("ops",
+                editor.view().ops().size()));
+        Rewritten r = Pipeline.of(mark, RewriteDriver.of(new ReplaceRelu6()), mark).run(original);
+        List<RewriteLog.Entry> all = r.log().entries();
+        assertEquals("Mark", all.get(0).step());
+        assertEquals("Mark", all.get(all.size() - 1).step());
+        assertEquals(all.get(0).number("ops"), all.get(all.size() - 1).number("ops"));
+        assertTrue(r.network() != original);
+    }
+}

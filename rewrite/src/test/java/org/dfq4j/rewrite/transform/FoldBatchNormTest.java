@@ -1,0 +1,91 @@
+package org.dfq4j.rewrite.transform;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.dfq4j.rewrite.engine.RewriteDriver;
+import org.dfq4j.rewrite.engine.Rewritten;
+import org.dfq4j.rewrite.graph.ChannelStats;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.Padding;
+import org.dfq4j.rewrite.testing.SyntheticNets;
+import org.dfq4j.rewrite.view.GraphView;
+import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+class FoldBatchNormTest {
+
+    /** conv -> bn -> relu -> depthwise -> bn -> relu6 -> gap -> dense -> bn (output). */
+    private static SyntheticNets convDepthwiseDense() {
+        SyntheticNets n = new SyntheticNets("fold", 11, 3, 8);
+        var b = n.builder();
+        SDVariable x = b.relu("r1", n.calibratedBatchNorm("bn1", n.conv("conv1", n.input(), 3, 3, 6, 1, Padding.SAME)));
+        x = b.relu6("r2", n.calibratedBatchNorm("bn2", n.depthwise("dw", x, 3, 6, 2, 2, Padding.SAME)));
+        x = b.globalAvgPool("gap", x, false);
+        n.calibratedBatchNorm("bn3", n.dense("fc", x, 12, 5));
+        return n;
+    }
+
+    @Test
+    void foldingIsExactAndRecordsStatistics() {
+        SyntheticNets n = convDepthwiseDense();
+        Network net = n.builder().build("bn3");
+        INDArray expected = net.output(n.calibration());
+        INDArray gamma1 = net.sameDiff().getArrForVarName("bn1/gamma").dup();
+        INDArray beta1 = net.sameDiff().getArrForVarName("bn1/beta").dup();
+
+        Rewritten r = RewriteDriver.of(new FoldBatchNorm()).run(net);
+        Network folded = r.network();
+        GraphView g = GraphView.of(folded);
+        assertTrue(g.isWellFormed(), g.problems().toString());
+        assertEquals(0, g.ops().stream().filter(o -> g.opType(o).equals("batchnorm")).count());
+        assertEquals(List.of("fc"), folded.outputs());
+        assertTrue(SyntheticNets.relativeError(folded.output(n.calibration()), expected) < 1e-5);
+
+        ChannelStats s1 = folded.stats().get("conv1");
+        assertArrayEquals(beta1.castTo(DataType.DOUBLE).toDoubleVector(), s1.mean(), 0);
+        assertArrayEquals(abs(gamma1.castTo(DataType.DOUBLE).toDoubleVector()), s1.std(), 0);
+        assertEquals(12, folded.stats().get("dw").channels());
+        assertEquals(5, folded.stats().get("fc").channels());
+
+        assertEquals(3.0, r.log().entries("FoldBatchNorm").get(3).number("count"));
+        assertEquals(List.of("dw", "bn2"), r.log().entries("FoldBatchNorm").get(1).targets());
+    }
+
+    @Test
+    void theFoldedPreActivationHasTheRecordedStatistics() {
+        SyntheticNets n = convDepthwiseDense();
+        Network folded = RewriteDriver.of(new FoldBatchNorm()).run(n.builder().build("bn3")).network();
+        // calibrated BN: on the calibration batch the folded pre-activation has mean beta and std |gamma|
+        INDArray pre = folded.run(n.calibration(), List.of("conv1")).get("conv1").castTo(DataType.DOUBLE);
+        ChannelStats s = folded.stats().get("conv1");
+        assertArrayEquals(s.mean(), pre.mean(0, 2, 3).toDoubleVector(), 1e-3);
+        assertArrayEquals(s.std(), pre.std(false, 0, 2, 3).toDoubleVector(), 1e-2);
+    }
+
+    @Test
+    void aLayerOutputWithAnotherConsumerIsNotFolded() {
+        SyntheticNets n = new SyntheticNets("fanout", 12, 2, 5);
+        var b = n.builder();
+        SDVariable c = n.conv("conv", n.input(), 3, 2, 4, 1, Padding.SAME);
+        SDVariable bn = n.calibratedBatchNorm("bn", c);
+        b.add("sum", bn, b.relu("r", c));
+        Network net = b.build("sum");
+        Rewritten r = RewriteDriver.of(new FoldBatchNorm()).run(net);
+        assertEquals(0.0, r.log().entries("FoldBatchNorm").get(0).number("count"));
+        assertTrue(r.network().stats().isEmpty());
+        assertEquals(net.sameDiff().getArrForVarName("conv/W"), r.network().sameDiff().getArrForVarName("conv/W"));
+    }
+
+    private static double[] abs(double[] v) {
+        double[] r = v.clone();
+        for (int i = 0; i < r.length; i++) {
+            r[i] = Math.abs(r[i]);
+        }
+        return r;
+    }
+}

@@ -1,0 +1,40 @@
+package org.dfq4j.rewrite.transform;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.dfq4j.rewrite.engine.RewriteDriver;
+import org.dfq4j.rewrite.engine.Rewritten;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.Padding;
+import org.dfq4j.rewrite.testing.SyntheticNets;
+import org.dfq4j.rewrite.view.GraphView;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+class ReplaceRelu6Test {
+
+    @Test
+    void relu6BecomesReluButHardSwishStays() {
+        SyntheticNets n = new SyntheticNets("relu6", 6, 2, 4);
+        var b = n.builder();
+        var c1 = n.conv("c1", n.input(), 1, 2, 3, 1, Padding.VALID);
+        c1 = n.builder().sameDiff().math().mul("c1x10", c1, b.constant("ten", org.nd4j.linalg.factory.Nd4j.scalar(10f)));
+        var a = b.relu6("a", c1);
+        var hs = b.hardSwish("hs", n.conv("c2", a, 1, 3, 3, 1, Padding.VALID));
+        Network net = b.build(hs.name());
+        INDArray pre = n.evaluate(c1);
+        assertTrue(pre.maxNumber().doubleValue() > 6, "some pre-activations exceed 6");
+
+        Rewritten r = RewriteDriver.of(new ReplaceRelu6()).run(net);
+        GraphView g = GraphView.of(r.network());
+        assertEquals("relu", g.opType(g.producer("a")));
+        assertEquals("relu6", g.opType(g.producer("hs/relu6")), "h-swish keeps its relu6");
+        INDArray a2 = r.network().run(n.calibration(), java.util.List.of("a")).get("a");
+        assertEquals(0, SyntheticNets.relativeError(a2, Transforms.relu(pre, true)), 1e-6);
+        assertEquals(1, r.log().entries("ReplaceRelu6").size() - 1);
+        assertEquals("ReplaceRelu6: relu6 -> relu (changes FP32 where the input exceeds 6) [a]",
+                r.log().entries().get(0).line());
+    }
+}
