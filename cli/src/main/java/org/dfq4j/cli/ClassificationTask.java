@@ -1,0 +1,56 @@
+package org.dfq4j.cli;
+
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.dfq4j.eval.classify.ClassificationEvaluator;
+import org.dfq4j.eval.classify.ClassificationResult;
+import org.dfq4j.eval.data.ImageFolderDataset;
+import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.eval.metric.Fidelity;
+import org.dfq4j.rewrite.graph.Network;
+
+/** Top-1/top-5 on labelled photographs; fidelity = top-1 agreement and logit SQNR against a reference. */
+record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, int batch, PrintStream progress)
+        implements Task {
+
+    @Override
+    public String name() {
+        return "classification";
+    }
+
+    @Override
+    public String primaryMetric() {
+        return "top1";
+    }
+
+    @Override
+    public String primaryFidelity() {
+        return "agreement";
+    }
+
+    @Override
+    public Score score(Network net, String label) {
+        ClassificationResult r = ClassificationEvaluator.of(net.withName(label), preprocessing, batch)
+                .withProgress(progress).withRetainedLogits(true).evaluate(data);
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("top1", r.top1());
+        m.put("top5", r.top5());
+        return new Score(m, r, r.imagesPerSecond(), r.toMap(false));
+    }
+
+    @Override
+    public Map<String, Double> fidelity(Score reference, Score test) {
+        ClassificationResult ref = (ClassificationResult) reference.retained();
+        ClassificationResult tst = (ClassificationResult) test.retained();
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("agreement", Fidelity.top1AgreementPercent(ref.predictions(), tst.predictions()));
+        m.put("sqnrDb", Fidelity.sqnrDb(ref.logits().orElseThrow(), tst.logits().orElseThrow()));
+        return m;
+    }
+
+    static List<String> columns() {
+        return List.of("top1", "top5");
+    }
+}

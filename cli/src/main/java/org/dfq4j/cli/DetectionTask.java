@@ -1,0 +1,58 @@
+package org.dfq4j.cli;
+
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.dfq4j.eval.detection.DetectionDataset;
+import org.dfq4j.eval.detection.DetectionEvaluator;
+import org.dfq4j.eval.detection.DetectionFidelity;
+import org.dfq4j.eval.detection.DetectionResult;
+import org.dfq4j.eval.detection.LabelMap;
+import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.rewrite.graph.Network;
+
+/** VOC mAP@0.5 against boxes; fidelity = mAP of a run's detections against a reference run's (score >= 0.5). */
+record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int batch, LabelMap labels,
+                     PrintStream progress) implements Task {
+
+    @Override
+    public String name() {
+        return "detection";
+    }
+
+    @Override
+    public String primaryMetric() {
+        return "mAP";
+    }
+
+    @Override
+    public String primaryFidelity() {
+        return "mAP";
+    }
+
+    @Override
+    public Score score(Network net, String label) {
+        DetectionEvaluator ev = DetectionEvaluator.of(net.withName(label), batch).withProgress(progress);
+        if (preprocessing != null) {
+            ev = ev.withPreprocessing(preprocessing);
+        }
+        if (labels != null) {
+            ev = ev.withLabels(labels);
+        }
+        DetectionResult r = ev.evaluate(data);
+        Map<String, Double> m = new LinkedHashMap<>();
+        if (r.hasGroundTruth()) {
+            m.put("mAP", 100 * r.meanAp());
+        }
+        m.put("detectionsPerImage", r.detectionsPerImage());
+        return new Score(m, r, r.imagesPerSecond(), r.toMap(true, labels));
+    }
+
+    @Override
+    public Map<String, Double> fidelity(Score reference, Score test) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("mAP", 100 * DetectionFidelity.compare((DetectionResult) reference.retained(),
+                (DetectionResult) test.retained(), DetectionFidelity.DEFAULT_MIN_REFERENCE_SCORE).mean());
+        return m;
+    }
+}

@@ -1,0 +1,30 @@
+package org.dfq4j.cli;
+
+import java.util.Map;
+import org.dfq4j.rewrite.graph.Network;
+
+/**
+ * What a network is scored on for one {@code --task}: run it ({@link #score}), and say how closely
+ * an 8-bit (or otherwise rewritten) run agrees with a reference run of the same photographs
+ * ({@link #fidelity}), so quantization damage is measurable even where no ground truth exists.
+ */
+interface Task {
+
+    /** Metrics of one run, in display order (percent or dB), plus what fidelity comparisons need. */
+    record Score(Map<String, Double> metrics, Object retained, double imagesPerSecond, Map<String, Object> details) {
+    }
+
+    /** Short name of the task, e.g. "classification". */
+    String name();
+
+    /** The metric a table shows first, e.g. "top1"; absent from metrics when there is no ground truth. */
+    String primaryMetric();
+
+    /** The fidelity metric a table shows when there is no ground truth, e.g. "agreement". */
+    String primaryFidelity();
+
+    Score score(Network net, String label);
+
+    /** Agreement of {@code test} with {@code reference} (same photographs), in display order. */
+    Map<String, Double> fidelity(Score reference, Score test);
+}
