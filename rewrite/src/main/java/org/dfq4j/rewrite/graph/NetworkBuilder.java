@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Emits the canonical op forms every reader and builder in dfq4j produces, so that rewrite rules
@@ -22,7 +23,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>depthwise: op {@code depthwise_conv2d}, inputs (x, W[kH,kW,C,mult], b[C*mult]), NCHW;
  *   <li>fully connected: op {@code xw_plus_b}, inputs (x[N,in], W[in,out], b[out]);
  *   <li>BatchNorm: op {@code batchnorm}, inputs (x, mean, var, gamma, beta), channel axis 1;
- *   <li>asymmetric zero padding: a {@code pad} op before a VALID window.
+ *   <li>asymmetric zero padding: a {@code pad} op before a VALID window;
+ *   <li>dilation: the equivalent dense kernel with zeros between the taps (see {@link #undilated}).
  * </ul>
  *
  * Weights and biases are constants named {@code <layer>/W} and {@code <layer>/b}; the layer's
@@ -58,8 +60,9 @@ public final class NetworkBuilder {
         requireRank(layer, wHWIO, 4);
         long out = wHWIO.size(3);
         x = padIfAsymmetric(layer, x, pad);
-        Conv2DConfig cfg = convConfig(wHWIO, strideH, strideW, pad, dilH, dilW);
-        SDVariable w = constant(layer + "/W", wHWIO);
+        INDArray k = undilated(wHWIO, dilH, dilW);
+        Conv2DConfig cfg = convConfig(k, strideH, strideW, pad);
+        SDVariable w = constant(layer + "/W", k);
         SDVariable b = constant(layer + "/b", biasOrZeros(layer, bias, out));
         return sd.cnn().conv2d(layer, x, w, b, cfg);
     }
@@ -69,8 +72,9 @@ public final class NetworkBuilder {
         requireRank(layer, wHWCM, 4);
         long out = wHWCM.size(2) * wHWCM.size(3);
         x = padIfAsymmetric(layer, x, pad);
-        Conv2DConfig cfg = convConfig(wHWCM, strideH, strideW, pad, dilH, dilW);
-        SDVariable w = constant(layer + "/W", wHWCM);
+        INDArray k = undilated(wHWCM, dilH, dilW);
+        Conv2DConfig cfg = convConfig(k, strideH, strideW, pad);
+        SDVariable w = constant(layer + "/W", k);
         SDVariable b = constant(layer + "/b", biasOrZeros(layer, bias, out));
         return sd.cnn().depthWiseConv2d(layer, x, w, b, cfg);
     }
@@ -158,14 +162,28 @@ public final class NetworkBuilder {
         return sd.mean(n, x, keepDims, 2, 3);
     }
 
+    /** Mean over the given axes (global average pooling is the case axes = (2, 3) of an NCHW tensor). */
+    public SDVariable mean(String n, SDVariable x, boolean keepDims, int... axes) {
+        return sd.mean(n, x, keepDims, axes);
+    }
+
     /** Zero padding of the spatial axes of an NCHW tensor. */
     public SDVariable zeroPad(String n, SDVariable x, int top, int bottom, int left, int right) {
-        INDArray p = Nd4j.createFromArray(new int[][] {{0, 0}, {0, 0}, {top, bottom}, {left, right}});
-        return sd.nn().pad(n, x, sd.constant(n + "/paddings", p), 0.0);
+        return zeroPad(n, x, new int[][] {{0, 0}, {0, 0}, {top, bottom}, {left, right}});
+    }
+
+    /** Zero padding of any axes: amounts[axis] = {before, after}, one row per axis of x. */
+    public SDVariable zeroPad(String n, SDVariable x, int[][] amounts) {
+        return sd.nn().pad(n, x, sd.constant(n + "/paddings", Nd4j.createFromArray(amounts)), 0.0);
     }
 
     public SDVariable reshape(String n, SDVariable x, long... shape) {
         return sd.reshape(n, x, shape);
+    }
+
+    /** Reorders the axes of x (e.g. NCHW to NHWC before a reshape defined on NHWC data). */
+    public SDVariable permute(String n, SDVariable x, int... axes) {
+        return sd.permute(n, x, axes);
     }
 
     /** [N, ...] to [N, prod(...)]. */
@@ -197,12 +215,37 @@ public final class NetworkBuilder {
         return x;
     }
 
-    private static Conv2DConfig convConfig(INDArray w, int sH, int sW, Padding pad, int dH, int dW) {
+    private static Conv2DConfig convConfig(INDArray w, int sH, int sW, Padding pad) {
         boolean explicitSym = pad.mode() == Padding.Mode.EXPLICIT && pad.symmetric();
         return Conv2DConfig.builder().kH(w.size(0)).kW(w.size(1)).sH(sH).sW(sW)
-                .pH(explicitSym ? pad.top() : 0).pW(explicitSym ? pad.left() : 0).dH(dH).dW(dW)
+                .pH(explicitSym ? pad.top() : 0).pW(explicitSym ? pad.left() : 0).dH(1).dW(1)
                 .paddingMode(pad.mode() == Padding.Mode.SAME ? PaddingMode.SAME : PaddingMode.VALID)
                 .dataFormat(Conv2DConfig.NCHW).weightsFormat(WeightsFormat.YXIO).build();
+    }
+
+    /**
+     * A dilated kernel [kH,kW,a,b] as the equivalent dense kernel [(kH-1)*dH+1, (kW-1)*dW+1, a, b] with
+     * zeros between the taps. libnd4j 1.0.0-M2.1's oneDNN convolution computes its right padding from the
+     * undilated kernel size and fails ("could not create a descriptor for a dilated convolution") for any
+     * dilation above 1; the dense form is exact, and TF's SAME rule pads by the same effective size.
+     */
+    static INDArray undilated(INDArray w, int dH, int dW) {
+        if (dH < 1 || dW < 1) {
+            throw new IllegalArgumentException("dilation must be >= 1, got " + dH + "," + dW);
+        }
+        if (dH == 1 && dW == 1) {
+            return w;
+        }
+        long kH = w.size(0);
+        long kW = w.size(1);
+        INDArray dense = Nd4j.zeros(w.dataType(), (kH - 1) * dH + 1, (kW - 1) * dW + 1, w.size(2), w.size(3));
+        for (long i = 0; i < kH; i++) {
+            for (long j = 0; j < kW; j++) {
+                dense.get(NDArrayIndex.point(i * dH), NDArrayIndex.point(j * dW), NDArrayIndex.all(), NDArrayIndex.all())
+                        .assign(w.get(NDArrayIndex.point(i), NDArrayIndex.point(j), NDArrayIndex.all(), NDArrayIndex.all()));
+            }
+        }
+        return dense;
     }
 
     private static INDArray biasOrZeros(String layer, INDArray bias, long n) {
