@@ -1,6 +1,7 @@
 package org.dfq4j.zoo.tflite;
 
 import com.google.flatbuffers.Table;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -118,6 +119,10 @@ final class GraphTranslator {
                 translate(i, m.operator(i));
             } catch (DfqException e) {
                 throw e;
+            } catch (IndexOutOfBoundsException | BufferUnderflowException e) {
+                // a read past the end of the flatbuffer, e.g. of an options table
+                throw new DfqException(m.file() + ": corrupt or truncated TFLite file (operator #" + i + ", "
+                        + e.getClass().getSimpleName() + ")", e);
             } catch (RuntimeException e) {
                 String msg = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
                 throw new DfqException(m.file() + ": cannot translate operator #" + i + " (" + m.opName(i) + "): "

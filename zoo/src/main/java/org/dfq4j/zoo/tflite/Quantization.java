@@ -18,6 +18,11 @@ record Quantization(float[] scales, long[] zeroPoints, int axis) {
         if (q == null || q.scaleLength() == 0) {
             return Optional.empty();
         }
+        // read the last elements first: a corrupt length fails here instead of allocating a huge array
+        q.scale(q.scaleLength() - 1);
+        if (q.zeroPointLength() > 0) {
+            q.zeroPoint(q.zeroPointLength() - 1);
+        }
         float[] s = new float[q.scaleLength()];
         for (int i = 0; i < s.length; i++) {
             s[i] = q.scale(i);

@@ -36,7 +36,8 @@ final class TfliteModel {
 
     /**
      * Reads and checks the file's structure: identifier, subgraph, every tensor, buffer and operator
-     * reference. Any inconsistency is reported as a one-line {@link DfqException} naming the file.
+     * reference. Vectors are read element by element, so a corrupt length fails on the first read
+     * past the end of the file rather than allocating. Any inconsistency is reported as a one-line {@link DfqException} naming the file.
      */
     static TfliteModel parse(Path file, byte[] bytes) {
         ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -69,6 +70,7 @@ final class TfliteModel {
                 require(x.shape(i) >= 0, "tensor " + t + " has a negative dimension");
                 elements = Math.multiplyExact(elements, x.shape(i));
             }
+            require(elements <= Integer.MAX_VALUE, "tensor " + t + " has " + elements + " elements");
             require(x.buffer() >= 0 && x.buffer() < nb, "tensor " + t + " refers to buffer " + x.buffer() + " of " + nb);
             data(t);
             Quantization.of(x);
