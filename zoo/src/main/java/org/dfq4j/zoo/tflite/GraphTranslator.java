@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiFunction;
@@ -111,7 +112,7 @@ final class GraphTranslator {
         TensorRange inRange = ranges.get(b.input().name());
         if (inRange != null) {
             // A quantized input: the graph takes the dequantized (real) value, expected within this range.
-            properties.put("input.type", TensorType.name(m.type(input)).toLowerCase());
+            properties.put("input.type", TensorType.name(m.type(input)).toLowerCase(Locale.ROOT));
             properties.put("input.range", inRange.min() + "," + inRange.max());
         }
         for (int i = 0; i < m.operatorCount(); i++) {

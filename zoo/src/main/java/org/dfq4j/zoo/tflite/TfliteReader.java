@@ -16,7 +16,12 @@ import org.dfq4j.rewrite.graph.Network;
  *   <li>The range every quantized activation records becomes {@code recordedRanges()} of the variable
  *       holding it; a quantized input is taken as its real value, with properties {@code input.type}
  *       and {@code input.range}. QUANTIZE and DEQUANTIZE are identities.
- *   <li>Fused activations become separate relu/relu6 ops after the layer.
+ *   <li>Activations are NHWC in the file and NCHW in the graph: weights are re-laid out (conv
+ *       [out,kh,kw,in] to [kh,kw,in,out], depthwise [1,kh,kw,C*m] to [kh,kw,C,m], dense [out,in] to
+ *       [in,out]) and axis arguments remapped; 4-D outputs are NCHW, other outputs keep TFLite's layout.
+ *   <li>Fused activations become separate relu/relu6 ops after the layer; so does the clamp a quantized
+ *       weight layer's output range implies when the converter dropped the activation (zero point =
+ *       qmin: ReLU, or ReLU6 when the range ends at 6).
  *   <li>A trailing {@code TFLite_Detection_PostProcess} is not run: the outputs are its box and class
  *       inputs, its options the properties {@code postprocess.*}, its anchors the attachment
  *       {@code postprocess.anchors}.

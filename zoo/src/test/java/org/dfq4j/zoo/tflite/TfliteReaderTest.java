@@ -30,7 +30,9 @@ import org.tensorflow.lite.schema.DepthwiseConv2DOptions;
 import org.tensorflow.lite.schema.FullyConnectedOptions;
 import org.tensorflow.lite.schema.MulOptions;
 import org.tensorflow.lite.schema.Padding;
+import org.tensorflow.lite.schema.Pool2DOptions;
 import org.tensorflow.lite.schema.ReducerOptions;
+import org.tensorflow.lite.schema.SoftmaxOptions;
 import org.tensorflow.lite.schema.TensorType;
 
 /**
@@ -313,6 +315,69 @@ class TfliteReaderTest {
         INDArray out = n.output(Image.random(4, 4, 2, 16).toNchw());
         assertTrue(out.minNumber().doubleValue() >= 0 && out.maxNumber().doubleValue() <= 6);
         assertEquals(DataType.FLOAT, out.dataType());
+    }
+
+    @Test
+    void poolingWithSamePaddingStride2IgnoresPaddedCells() throws IOException {
+        int h = 7, w = 6, c = 2, k = 3, oh = 4, ow = 3;
+        TinyTflite t = new TinyTflite();
+        int x = t.activation("x", 1, h, w, c);
+        int max = t.activation("max", 1, oh, ow, c);
+        int avg = t.activation("avg", 1, oh, ow, c);
+        t.op(BuiltinOperator.MAX_POOL_2D, BuiltinOptions.Pool2DOptions,
+                Pool2DOptions.createPool2DOptions(t.fb(), Padding.SAME, 2, 2, k, k, ActivationFunctionType.NONE),
+                new int[] {x}, new int[] {max});
+        t.op(BuiltinOperator.AVERAGE_POOL_2D, BuiltinOptions.Pool2DOptions,
+                Pool2DOptions.createPool2DOptions(t.fb(), Padding.SAME, 2, 2, k, k, ActivationFunctionType.NONE),
+                new int[] {x}, new int[] {avg});
+        // global mean kept as [1,1,1,C], squeezed to [1,C], softmax over C
+        int mean = t.activation("mean", 1, 1, 1, c);
+        t.op(BuiltinOperator.MEAN, BuiltinOptions.ReducerOptions, ReducerOptions.createReducerOptions(t.fb(), true),
+                new int[] {x, t.ints("axes", new int[] {1, 2}, 2)}, new int[] {mean});
+        int squeezed = t.activation("squeezed", 1, c);
+        t.op(BuiltinOperator.SQUEEZE, new int[] {mean}, new int[] {squeezed});
+        int probs = t.activation("probs", 1, c);
+        t.op(BuiltinOperator.SOFTMAX, BuiltinOptions.SoftmaxOptions, SoftmaxOptions.createSoftmaxOptions(t.fb(), 2f),
+                new int[] {squeezed}, new int[] {probs});
+        Network n = read(t.finish(new int[] {x}, new int[] {max, avg, probs}));
+
+        Image in = Image.random(h, w, c, 17);
+        Map<String, INDArray> out = n.run(in.toNchw());
+        Image gotMax = Image.fromNchw(out.get(n.outputs().get(0)));
+        Image gotAvg = Image.fromNchw(out.get(n.outputs().get(1)));
+        int top = NhwcReference.samePadBefore(h, k, 2, 1);
+        int left = NhwcReference.samePadBefore(w, k, 2, 1);
+        for (int oy = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++) {
+                for (int ch = 0; ch < c; ch++) {
+                    double m = Double.NEGATIVE_INFINITY;
+                    double sum = 0;
+                    int count = 0;
+                    for (int ky = 0; ky < k; ky++) {
+                        for (int kx = 0; kx < k; kx++) {
+                            int iy = oy * 2 + ky - top;
+                            int ix = ox * 2 + kx - left;
+                            if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+                                m = Math.max(m, in.at(iy, ix, ch));
+                                sum += in.at(iy, ix, ch);
+                                count++;
+                            }
+                        }
+                    }
+                    assertEquals(m, gotMax.at(oy, ox, ch), TOL, "max pool at " + oy + "," + ox);
+                    assertEquals(sum / count, gotAvg.at(oy, ox, ch), TOL, "average pool at " + oy + "," + ox);
+                }
+            }
+        }
+        double[] logits = new double[c];
+        for (int i = 0; i < in.v().length; i++) {
+            logits[i % c] += 2.0 * in.v()[i] / (h * w); // beta = 2
+        }
+        double z = Math.exp(logits[0]) + Math.exp(logits[1]);
+        INDArray p = out.get(n.outputs().get(2));
+        assertArrayEquals(new long[] {1, c}, p.shape());
+        assertEquals(Math.exp(logits[0]) / z, p.getDouble(0, 0), TOL);
+        assertEquals(Math.exp(logits[1]) / z, p.getDouble(0, 1), TOL);
     }
 
     @Test
