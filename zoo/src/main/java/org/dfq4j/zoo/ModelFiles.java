@@ -8,6 +8,7 @@ import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkFile;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
 import org.dfq4j.zoo.onnx.OnnxReader;
+import org.dfq4j.zoo.tflite.TfliteReader;
 import org.dfq4j.zoo.tfjs.TfjsLayersReader;
 
 /**
@@ -43,6 +44,9 @@ public final class ModelFiles {
             throw new DfqException("model file " + p + " is not readable: check its permissions");
         }
         String name = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".tflite")) {
+            return TfliteReader.read(p).withName(stem(p));
+        }
         if (name.endsWith(".onnx")) {
             return OnnxReader.read(p).withName(stem(p));
         }

@@ -24,7 +24,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  *   <li>depthwise: op {@code depthwise_conv2d}, inputs (x, W[kH,kW,C,mult], b[C*mult]), NCHW;
  *   <li>fully connected: op {@code xw_plus_b}, inputs (x[N,in], W[in,out], b[out]);
  *   <li>BatchNorm: op {@code batchnorm}, inputs (x, mean, var, gamma, beta), channel axis 1;
- *   <li>asymmetric zero padding: a {@code pad} op before a VALID window.
+ *   <li>asymmetric zero padding: a {@code pad} op before a VALID window;
+ *   <li>dilation: the equivalent dense kernel with zeros between the taps (see {@link #undilated}).
  * </ul>
  *
  * Weights and biases are constants named {@code <layer>/W} and {@code <layer>/b}; the layer's
@@ -171,10 +172,19 @@ public final class NetworkBuilder {
         return sd.mean(n, x, keepDims, 2, 3);
     }
 
+    /** Mean over the given axes (global average pooling is the case axes = (2, 3) of an NCHW tensor). */
+    public SDVariable mean(String n, SDVariable x, boolean keepDims, int... axes) {
+        return sd.mean(n, x, keepDims, axes);
+    }
+
     /** Zero padding of the spatial axes of an NCHW tensor. */
     public SDVariable zeroPad(String n, SDVariable x, int top, int bottom, int left, int right) {
-        INDArray p = Nd4j.createFromArray(new int[][] {{0, 0}, {0, 0}, {top, bottom}, {left, right}});
-        return sd.nn().pad(n, x, sd.constant(n + "/paddings", p), 0.0);
+        return zeroPad(n, x, new int[][] {{0, 0}, {0, 0}, {top, bottom}, {left, right}});
+    }
+
+    /** Zero padding of any axes: amounts[axis] = {before, after}, one row per axis of x. */
+    public SDVariable zeroPad(String n, SDVariable x, int[][] amounts) {
+        return sd.nn().pad(n, x, sd.constant(n + "/paddings", Nd4j.createFromArray(amounts)), 0.0);
     }
 
     public SDVariable reshape(String n, SDVariable x, long... shape) {

@@ -1,0 +1,139 @@
+package org.dfq4j.zoo.tflite;
+
+import com.google.flatbuffers.FlatBufferBuilder;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.lite.schema.Buffer;
+import org.tensorflow.lite.schema.BuiltinOptions;
+import org.tensorflow.lite.schema.Model;
+import org.tensorflow.lite.schema.Operator;
+import org.tensorflow.lite.schema.OperatorCode;
+import org.tensorflow.lite.schema.QuantizationParameters;
+import org.tensorflow.lite.schema.SubGraph;
+import org.tensorflow.lite.schema.Tensor;
+import org.tensorflow.lite.schema.TensorType;
+
+/**
+ * Writes small .tflite flatbuffers for tests with the schema's own builders: tensors (activations
+ * and constants, optionally quantized), operators and one subgraph. Each method returns the index
+ * of what it added; options tables come from the schema classes' create* methods via {@link #fb()}.
+ */
+final class TinyTflite {
+
+    private final FlatBufferBuilder fb = new FlatBufferBuilder(1024);
+    private final List<Integer> buffers = new ArrayList<>();
+    private final List<Integer> tensors = new ArrayList<>();
+    private final List<Integer> operators = new ArrayList<>();
+    private final List<Integer> opcodes = new ArrayList<>();
+    private final Map<Integer, Integer> opcodeIndex = new HashMap<>();
+
+    TinyTflite() {
+        buffers.add(Buffer.createBuffer(fb, 0)); // buffer 0: the conventional empty buffer
+    }
+
+    FlatBufferBuilder fb() {
+        return fb;
+    }
+
+    /** A float32 activation tensor (no data). */
+    int activation(String name, int... shape) {
+        return tensor(name, TensorType.FLOAT32, shape, null, 0);
+    }
+
+    /** A quantized activation tensor with per-tensor (scale, zero point). */
+    int quantizedActivation(String name, byte type, float scale, long zeroPoint, int... shape) {
+        return tensor(name, type, shape, null,
+                quantization(new float[] {scale}, new long[] {zeroPoint}, 0));
+    }
+
+    int floats(String name, float[] values, int... shape) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putFloat(v);
+        }
+        return tensor(name, TensorType.FLOAT32, shape, b.array(), 0);
+    }
+
+    int ints(String name, int[] values, int... shape) {
+        return tensor(name, TensorType.INT32, shape, intBytes(values), 0);
+    }
+
+    /** An int8 constant quantized along {@code axis} (one scale per index), zero points all 0. */
+    int int8(String name, byte[] q, float[] scales, int axis, int... shape) {
+        return tensor(name, TensorType.INT8, shape, q, quantization(scales, new long[scales.length], axis));
+    }
+
+    /** A uint8 constant with one (scale, zero point). */
+    int uint8(String name, byte[] q, float scale, long zeroPoint, int... shape) {
+        return tensor(name, TensorType.UINT8, shape, q, quantization(new float[] {scale}, new long[] {zeroPoint}, 0));
+    }
+
+    /** An int32 constant with no quantization recorded (a bias whose scale the reader must derive). */
+    int int32Unscaled(String name, int[] q, int... shape) {
+        return tensor(name, TensorType.INT32, shape, intBytes(q), 0);
+    }
+
+    void op(int builtinCode, byte optionsType, int options, int[] inputs, int[] outputs) {
+        int code = opcodeIndex.computeIfAbsent(builtinCode, c -> {
+            opcodes.add(OperatorCode.createOperatorCode(fb, (byte) Math.min(c, 127), 0, 1, c));
+            return opcodes.size() - 1;
+        });
+        int in = Operator.createInputsVector(fb, inputs);
+        int out = Operator.createOutputsVector(fb, outputs);
+        operators.add(Operator.createOperator(fb, code, in, out, optionsType, options, 0, (byte) 0, 0, 0));
+    }
+
+    void op(int builtinCode, int[] inputs, int[] outputs) {
+        op(builtinCode, BuiltinOptions.NONE, 0, inputs, outputs);
+    }
+
+    byte[] finish(int[] inputs, int[] outputs) {
+        int ts = SubGraph.createTensorsVector(fb, toArray(tensors));
+        int in = SubGraph.createInputsVector(fb, inputs);
+        int out = SubGraph.createOutputsVector(fb, outputs);
+        int ops = SubGraph.createOperatorsVector(fb, toArray(operators));
+        int name = fb.createString("main");
+        int sg = SubGraph.createSubGraph(fb, ts, in, out, ops, name);
+        int codes = Model.createOperatorCodesVector(fb, toArray(opcodes));
+        int sgs = Model.createSubgraphsVector(fb, new int[] {sg});
+        int bufs = Model.createBuffersVector(fb, toArray(buffers));
+        int model = Model.createModel(fb, 3, codes, sgs, 0, bufs, 0, 0, 0);
+        Model.finishModelBuffer(fb, model);
+        return fb.sizedByteArray();
+    }
+
+    private int tensor(String name, byte type, int[] shape, byte[] data, int quantization) {
+        int buffer = 0;
+        if (data != null) {
+            int d = Buffer.createDataVector(fb, data);
+            buffers.add(Buffer.createBuffer(fb, d));
+            buffer = buffers.size() - 1;
+        }
+        int s = Tensor.createShapeVector(fb, shape);
+        int n = fb.createString(name);
+        tensors.add(Tensor.createTensor(fb, s, type, buffer, n, quantization, false, 0, 0, false, 0));
+        return tensors.size() - 1;
+    }
+
+    private int quantization(float[] scales, long[] zeroPoints, int axis) {
+        int s = QuantizationParameters.createScaleVector(fb, scales);
+        int z = QuantizationParameters.createZeroPointVector(fb, zeroPoints);
+        return QuantizationParameters.createQuantizationParameters(fb, 0, 0, s, z, (byte) 0, 0, axis);
+    }
+
+    private static byte[] intBytes(int[] values) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int v : values) {
+            b.putInt(v);
+        }
+        return b.array();
+    }
+
+    private static int[] toArray(List<Integer> xs) {
+        return xs.stream().mapToInt(Integer::intValue).toArray();
+    }
+}
