@@ -1,0 +1,135 @@
+package org.dfq4j.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.dfq4j.eval.data.ClassList;
+import org.dfq4j.eval.data.ImageFolderDataset;
+import org.dfq4j.eval.detection.DetectionDataset;
+import org.dfq4j.eval.detection.LabelMap;
+import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.eval.segmentation.SegmentationDataset;
+import org.dfq4j.eval.segmentation.SegmentationSample;
+import org.dfq4j.rewrite.DfqException;
+import picocli.CommandLine.Option;
+
+/** What to evaluate on: the task, the photographs, their labels and the preprocessing. */
+final class TaskOptions {
+
+    @Option(names = "--task", paramLabel = "classification|segmentation|detection", defaultValue = "classification",
+            description = "what the model does (default: ${DEFAULT-VALUE})")
+    String task;
+
+    @Option(names = "--images", required = true, paramLabel = "DIR",
+            description = "classification: <synset>_<name>.JPEG photographs; segmentation: a Pascal VOC root or a "
+                    + "folder of <name>.jpg + <name>_mask.png pairs (or photographs alone: fidelity only); detection: "
+                    + "a Pascal VOC root, or photographs (fidelity only)")
+    Path images;
+
+    @Option(names = "--labels", paramLabel = "FILE",
+            description = "classification: class file, line i = class id (synset) of output i (required); "
+                    + "segmentation/detection: class names, line i = class i (optional)")
+    Path labels;
+
+    @Option(names = "--annotations", paramLabel = "PATH",
+            description = "detection: a COCO instances JSON for the photographs in --images")
+    Path annotations;
+
+    @Option(names = "--split", paramLabel = "NAME", description = "Pascal VOC split (ImageSets/*/NAME.txt), e.g. val")
+    String split;
+
+    @Option(names = "--preprocess", paramLabel = "NAME|SPEC",
+            description = "preset (inception, unit, imagenet, resize) or spec such as crop=0.875,scale=0.0078431,offset=-1 "
+                    + "(default: inception for classification, resize otherwise)")
+    String preprocess;
+
+    @Option(names = "--limit", paramLabel = "N", description = "use only the first N photographs (sorted by name)")
+    Integer limit;
+
+    Preprocessing preprocessing() {
+        String p = preprocess != null ? preprocess : kind().equals("classification") ? "inception" : "resize";
+        return Preprocessing.parse(p);
+    }
+
+    String kind() {
+        String t = task.toLowerCase(Locale.ROOT);
+        if (!List.of("classification", "segmentation", "detection").contains(t)) {
+            throw new DfqException("--task must be classification, segmentation or detection, got '" + task + "'");
+        }
+        return t;
+    }
+
+    private int limit() {
+        if (limit != null && limit < 1) {
+            throw new DfqException("--limit must be at least 1, got " + limit);
+        }
+        return limit == null ? Integer.MAX_VALUE : limit;
+    }
+
+    /** The task with its dataset, and the photographs (for calibration when no other folder is given). */
+    record Built(Task task, List<Path> photographs, String description) {
+    }
+
+    Built build(int batch, PrintStream progress) {
+        Preprocessing pre = preprocessing();
+        switch (kind()) {
+            case "classification" -> {
+                if (labels == null) {
+                    throw new DfqException("--labels CLASSFILE is required for classification (line i = class id of output i)");
+                }
+                ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(labels), limit());
+                return new Built(new ClassificationTask(d, pre, batch, progress), d.files(),
+                        d.size() + " photographs from " + images);
+            }
+            case "segmentation" -> {
+                SegmentationDataset d = segmentationData();
+                if (limit != null) {
+                    d = d.first(limit());
+                }
+                List<String> names = labels == null ? null : ClassList.read(labels).ids();
+                return new Built(new SegmentationTask(d, pre, batch, names, progress),
+                        d.samples().stream().map(SegmentationSample::image).toList(),
+                        d.samples().size() + " photographs from " + images + (d.hasMasks() ? "" : " (no masks: fidelity only)"));
+            }
+            default -> {
+                LabelMap map = labels == null ? null : LabelMap.read(labels);
+                DetectionDataset d = detectionData(map);
+                if (limit != null) {
+                    d = d.first(limit());
+                }
+                return new Built(new DetectionTask(d, preprocess == null ? null : pre, batch, map, progress),
+                        d.images().stream().map(a -> a.image()).toList(),
+                        d.images().size() + " photographs from " + images + (d.hasGroundTruth() ? "" : " (no boxes: fidelity only)"));
+            }
+        }
+    }
+
+    private SegmentationDataset segmentationData() {
+        if (Files.isDirectory(images.resolve("SegmentationClass"))) {
+            return SegmentationDataset.voc(images, split == null ? "val" : split);
+        }
+        if (!Files.isDirectory(images)) {
+            throw new DfqException("image folder " + images + " does not exist or is not a folder");
+        }
+        SegmentationDataset paired = SegmentationDataset.pairedFolder(images);
+        return paired.samples().isEmpty() ? SegmentationDataset.photographs(images) : paired;
+    }
+
+    private DetectionDataset detectionData(LabelMap map) {
+        if (annotations != null) {
+            if (map == null) {
+                throw new DfqException("--annotations needs --labels (the model's label file) to map category names");
+            }
+            return DetectionDataset.coco(annotations, images, map);
+        }
+        if (Files.isDirectory(images.resolve("Annotations"))) {
+            if (map == null) {
+                throw new DfqException("a Pascal VOC folder needs --labels (the model's label file) to map class names");
+            }
+            return DetectionDataset.voc(images, split, map);
+        }
+        return DetectionDataset.photographs(images);
+    }
+}
