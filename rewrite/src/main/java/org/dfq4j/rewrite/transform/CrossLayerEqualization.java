@@ -23,8 +23,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * of W1 is divided by s_i and input channel i of W2 multiplied by s_i, with
  * s_i = sqrt(r1_i / r2_i) and r = max|w| over the channel; afterwards both ranges are sqrt(r1_i r2_i).
  * A depthwise conv between two convs is the second layer of one pair and the first of the next, so it
- * is scaled on both sides. All pairs are swept repeatedly until max |log s| falls below a threshold or
- * an iteration cap is reached. Channels with a zero range on either side keep s = 1.
+ * is scaled on both sides. Pairs that share a layer form a group; each group is swept repeatedly
+ * until max |log s| over the sweep falls below a threshold or an iteration cap is reached. Channels with a zero range on either side keep s = 1.
  *
  * <p>ReLU6 stops a chain, unless {@code keepRelu6}: then each ReLU6 between two layers of a pair
  * becomes ReLU followed by a per-channel clip min(x, t) with t = 6, and t_i is divided by s_i whenever
@@ -86,13 +86,21 @@ public final class CrossLayerEqualization implements Transform {
                     spread(edits.weights(p.second()).inAbsMax())});
         }
         int iterations = 0;
-        double maxLog = Double.POSITIVE_INFINITY;
-        while (iterations < maxIterations && maxLog >= threshold) {
-            maxLog = 0;
-            for (int k = 0; k < pairs.size(); k++) {
-                maxLog = Math.max(maxLog, equalize(pairs.get(k), edits, total.get(k)));
+        int unconverged = 0;
+        double worst = 0;
+        for (List<Integer> component : components(pairs)) {
+            int it = 0;
+            double maxLog = Double.POSITIVE_INFINITY;
+            while (it < maxIterations && maxLog >= threshold) {
+                maxLog = 0;
+                for (int k : component) {
+                    maxLog = Math.max(maxLog, equalize(pairs.get(k), edits, total.get(k)));
+                }
+                it++;
             }
-            iterations++;
+            iterations = Math.max(iterations, it);
+            unconverged += maxLog < threshold ? 0 : 1;
+            worst = Math.max(worst, maxLog);
         }
         for (int k = 0; k < pairs.size(); k++) {
             logPair(g, log, pairs.get(k), edits, total.get(k), spreadBefore.get(k));
@@ -105,12 +113,42 @@ public final class CrossLayerEqualization implements Transform {
         edits.commit();
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("pairs", pairs.size());
-        v.put("iterations", iterations);
-        v.put("converged", maxLog < threshold);
-        v.put("maxAbsLogScale", maxLog);
+        v.put("maxIterations", iterations);
+        v.put("converged", unconverged == 0);
+        v.put("maxAbsLogScale", worst);
         v.put("threshold", threshold);
         v.put("range", "max|w| per channel");
         log.add(name(), "equalized " + pairs.size() + " layer pairs", List.of(), v);
+    }
+
+    /**
+     * Groups pairs that share a layer (a depthwise conv between two convs, a chain of several layers):
+     * each group is swept to its own convergence, in topological order within the group.
+     */
+    private static List<List<Integer>> components(List<LayerPair> pairs) {
+        Map<String, Integer> group = new LinkedHashMap<>();
+        int[] parent = new int[pairs.size()];
+        for (int k = 0; k < pairs.size(); k++) {
+            parent[k] = k;
+            for (String layer : List.of(pairs.get(k).first().op(), pairs.get(k).second().op())) {
+                Integer other = group.putIfAbsent(layer, k);
+                if (other != null) {
+                    parent[root(parent, k)] = root(parent, other);
+                }
+            }
+        }
+        Map<Integer, List<Integer>> byRoot = new LinkedHashMap<>();
+        for (int k = 0; k < pairs.size(); k++) {
+            byRoot.computeIfAbsent(root(parent, k), r -> new ArrayList<>()).add(k);
+        }
+        return new ArrayList<>(byRoot.values());
+    }
+
+    private static int root(int[] parent, int k) {
+        while (parent[k] != k) {
+            k = parent[k];
+        }
+        return k;
     }
 
     /** One equalization step of a pair; returns max |log s_i|. */

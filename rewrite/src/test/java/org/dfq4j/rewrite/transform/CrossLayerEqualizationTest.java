@@ -95,7 +95,7 @@ class CrossLayerEqualizationTest {
         List<RewriteLog.Entry> log = r.log().entries("CrossLayerEqualization");
         RewriteLog.Entry summary = log.get(log.size() - 1);
         assertEquals(4.0, summary.number("pairs"));
-        assertEquals(Boolean.TRUE, summary.values().get("converged"));
+        assertEquals(Boolean.TRUE, summary.values().get("converged"), summary.line());
         assertTrue(log.stream().anyMatch(e -> e.line().contains("equalized conv1 -> ") && e.line().contains(" -> dw")));
         assertTrue(log.stream().anyMatch(e -> e.targets().equals(List.of("fc"))
                 && e.message().contains("'fc' is a network output")));
