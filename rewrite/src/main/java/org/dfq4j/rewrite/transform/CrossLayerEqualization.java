@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Transform;
@@ -29,7 +30,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>ReLU6 stops a chain, unless {@code keepRelu6}: then each ReLU6 between two layers of a pair
  * becomes ReLU followed by a per-channel clip min(x, t) with t = 6, and t_i is divided by s_i whenever
  * channel i is scaled (white paper: min(max(x, 0), 6 / s_i)), which keeps FP32 outputs unchanged.
- * The first layer's pre-activation statistics are divided by s.
+ * The first layer's pre-activation statistics are divided by s; recorded ranges of the rescaled
+ * activations are dropped (and the drop logged), since a per-tensor range does not follow a
+ * per-channel scale.
  */
 public final class CrossLayerEqualization implements Transform {
 
@@ -49,8 +52,8 @@ public final class CrossLayerEqualization implements Transform {
 
     public CrossLayerEqualization(boolean keepRelu6, double threshold, int maxIterations) {
         if (!(threshold > 0) || maxIterations < 1) {
-            throw new IllegalArgumentException("CLE needs threshold > 0 and maxIterations >= 1, got " + threshold
-                    + ", " + maxIterations);
+            throw new DfqException("cross-layer equalization needs a threshold > 0 and at least 1 iteration, got "
+                    + "threshold " + threshold + " and " + maxIterations + " iterations");
         }
         this.keepRelu6 = keepRelu6;
         this.threshold = threshold;
@@ -111,6 +114,17 @@ public final class CrossLayerEqualization implements Transform {
             }
         }
         edits.commit();
+        int forgotten = 0;
+        for (LayerPair p : pairs) {
+            for (String t : p.tensorsBetween(g)) {
+                forgotten += editor.forgetRecordedRange(t) ? 1 : 0;
+            }
+        }
+        if (forgotten > 0) {
+            log.add(name(), "dropped the recorded ranges of " + forgotten
+                    + " rescaled activations (no longer valid; use statistics or calibration)", List.of(),
+                    Map.of("tensors", forgotten));
+        }
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("pairs", pairs.size());
         v.put("maxIterations", iterations);

@@ -14,6 +14,7 @@ import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
+import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.testing.ChannelRanges;
 import org.dfq4j.rewrite.testing.Snapshots;
@@ -111,6 +112,17 @@ class CrossLayerEqualizationTest {
     }
 
     @Test
+    void recordedRangesOfRescaledActivationsAreDropped() {
+        SyntheticNets n = reluChain(25);
+        Network net = folded(n);
+        net.recordedRanges().put("bn1/relu", new TensorRange(0, 4));
+        net.recordedRanges().put("fc", new TensorRange(-9, 9));
+        Rewritten r = Pipeline.of(new CrossLayerEqualization()).run(net);
+        assertEquals(java.util.Map.of("fc", new TensorRange(-9, 9)), r.network().recordedRanges());
+        assertTrue(r.log().toString().contains("dropped the recorded ranges of 1 rescaled activations"), r.log().toString());
+    }
+
+    @Test
     void statisticsFollowTheScaledPreActivation() {
         SyntheticNets n = reluChain(22);
         Network r = Pipeline.of(new CrossLayerEqualization()).run(folded(n)).network();
@@ -164,6 +176,8 @@ class CrossLayerEqualizationTest {
         Rewritten r = Pipeline.of(CrossLayerEqualization.keepingRelu6()).run(net);
         assertTrue(SyntheticNets.relativeError(r.network().output(n.calibration()), expected) < 1e-4);
         GraphView g = GraphView.of(r.network());
+        assertEquals(List.of("conv2d", "relu", "minimum", "depthwise_conv2d", "relu", "minimum", "maxpool2d"),
+                g.ops().subList(0, 7).stream().map(g::opType).toList());
         assertEquals(3, g.ops().stream().filter(o -> g.opType(o).equals("minimum")).count());
         assertEquals("minimum", g.opType(g.producer("bn1/relu6")), "the clip takes the relu6's output name");
         INDArray t = r.network().sameDiff().getArrForVarName("bn1/relu6/clip");
