@@ -112,6 +112,22 @@ class CrossLayerEqualizationTest {
     }
 
     @Test
+    void depthwiseWithMultiplierTwoIsScaledPerOutputChannel() {
+        SyntheticNets n = new SyntheticNets("mult", 26, 3, 8);
+        NetworkBuilder b = n.builder();
+        SDVariable x = b.relu("r1", n.calibratedBatchNorm("bn1", n.conv("conv1", n.input(), 3, 3, 4, 1, Padding.SAME),
+                0.05, 4, -0.5, 2));
+        x = b.relu("r2", n.calibratedBatchNorm("bn2", n.depthwise("dw", x, 3, 4, 2, 1, Padding.SAME), 0.05, 4, -0.5, 2));
+        n.conv("conv2", x, 1, 8, 3, 1, Padding.VALID);
+        Network net = RewriteDriver.of(new FoldBatchNorm()).run(b.build("conv2")).network();
+        INDArray expected = net.output(n.calibration());
+        Rewritten r = Pipeline.of(new CrossLayerEqualization()).run(net);
+        assertTrue(SyntheticNets.relativeError(r.network().output(n.calibration()), expected) < 1e-4);
+        assertEqualized(r.network(), r.log(), 1e-3);
+        assertEquals(2, r.log().entries("CrossLayerEqualization").stream().filter(e -> e.targets().size() == 2).count());
+    }
+
+    @Test
     void recordedRangesOfRescaledActivationsAreDropped() {
         SyntheticNets n = reluChain(25);
         Network net = folded(n);
