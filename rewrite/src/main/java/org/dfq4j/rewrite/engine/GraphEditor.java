@@ -164,6 +164,19 @@ public final class GraphEditor {
         changes.add("setStats " + layerOutput);
     }
 
+    /**
+     * Forgets the range recorded for a variable whose values a rewrite changed (e.g. an activation
+     * that CLE rescaled per channel), so no later step quantizes with a stale range. Returns whether
+     * there was one.
+     */
+    public boolean forgetRecordedRange(String var) {
+        if (network.recordedRanges().remove(var) == null) {
+            return false;
+        }
+        changes.add("forgetRecordedRange " + var);
+        return true;
+    }
+
     /** A variable name not yet used in the graph: {@code base} or base_N. */
     public String freshName(String base) {
         if (!sd.hasVariable(base)) {

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Transform;
@@ -20,6 +21,7 @@ import org.dfq4j.rewrite.view.GraphView;
  * ReLU between the layers every op commutes with a shift, so all of beta moves. Approximate at
  * zero-padded borders (a pad op between, or a second layer wider than 1x1 with SAME padding), which
  * the log says. Pairs whose first layer has no statistics (BN-folded source models) are skipped.
+ * Recorded ranges of the shifted activations are dropped.
  */
 public final class AbsorbHighBias implements Transform {
 
@@ -44,7 +46,7 @@ public final class AbsorbHighBias implements Transform {
     /** c = max(0, beta - sigmas * |gamma|). */
     public AbsorbHighBias(double sigmas) {
         if (!(sigmas >= 0)) {
-            throw new IllegalArgumentException("absorption needs sigmas >= 0, got " + sigmas);
+            throw new DfqException("high-bias absorption needs a number of standard deviations >= 0, got " + sigmas);
         }
         this.sigmas = sigmas;
     }
@@ -57,6 +59,7 @@ public final class AbsorbHighBias implements Transform {
         LayerEdits edits = new LayerEdits(editor);
         int absorbedPairs = 0;
         int skipped = 0;
+        int forgotten = 0;
         for (LayerPair p : search.pairs()) {
             ChannelStats st = editor.network().stats().get(p.first().output());
             if (st == null) {
@@ -100,6 +103,9 @@ public final class AbsorbHighBias implements Transform {
                 }
             }
             editor.setStats(p.first().output(), st.shift(c));
+            for (String t : p.tensorsBetween(g)) {
+                forgotten += editor.forgetRecordedRange(t) ? 1 : 0;
+            }
             absorbedPairs++;
             Map<String, Object> v = new LinkedHashMap<>();
             v.put("channels", moved);
@@ -110,6 +116,6 @@ public final class AbsorbHighBias implements Transform {
         }
         edits.commit();
         log.add(name(), "absorbed high biases in " + absorbedPairs + " of " + search.pairs().size() + " pairs", List.of(),
-                Map.of("pairs", absorbedPairs, "skippedWithoutStats", skipped));
+                Map.of("pairs", absorbedPairs, "skippedWithoutStats", skipped, "droppedRecordedRanges", forgotten));
     }
 }

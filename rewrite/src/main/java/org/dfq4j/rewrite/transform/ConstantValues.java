@@ -13,12 +13,30 @@ final class ConstantValues {
 
     /** The constant's values in C order. */
     static double[] read(GraphView g, String constant) {
-        INDArray a = g.constant(constant);
-        return a.castTo(DataType.DOUBLE).dup('c').reshape(a.length()).toDoubleVector();
+        float[] f = floats(g.constant(constant));
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    /**
+     * A copy of an array's values in C order as floats. A plain float array is copied straight from
+     * its buffer: rewrites call this per layer, and each native op has a fixed cost.
+     */
+    static float[] floats(INDArray a) {
+        boolean plain = a.dataType() == DataType.FLOAT && a.ordering() == 'c' && !a.isView()
+                && a.offset() == 0 && a.data().length() == a.length();
+        return (plain ? a : a.castTo(DataType.FLOAT).dup('c')).data().asFloat();
     }
 
     /** A float array of the given shape holding v. */
     static INDArray array(double[] v, long[] shape) {
-        return Nd4j.createFromArray(v).castTo(DataType.FLOAT).reshape(shape);
+        float[] f = new float[v.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) v[i];
+        }
+        return Nd4j.createFromArray(f).reshape(shape);
     }
 }

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Transform;
@@ -23,13 +24,15 @@ import org.nd4j.linalg.factory.Nd4j;
  * of W1 is divided by s_i and input channel i of W2 multiplied by s_i, with
  * s_i = sqrt(r1_i / r2_i) and r = max|w| over the channel; afterwards both ranges are sqrt(r1_i r2_i).
  * A depthwise conv between two convs is the second layer of one pair and the first of the next, so it
- * is scaled on both sides. All pairs are swept repeatedly until max |log s| falls below a threshold or
- * an iteration cap is reached. Channels with a zero range on either side keep s = 1.
+ * is scaled on both sides. Pairs that share a layer form a group; each group is swept repeatedly
+ * until max |log s| over the sweep falls below a threshold or an iteration cap is reached. Channels with a zero range on either side keep s = 1.
  *
  * <p>ReLU6 stops a chain, unless {@code keepRelu6}: then each ReLU6 between two layers of a pair
  * becomes ReLU followed by a per-channel clip min(x, t) with t = 6, and t_i is divided by s_i whenever
  * channel i is scaled (white paper: min(max(x, 0), 6 / s_i)), which keeps FP32 outputs unchanged.
- * The first layer's pre-activation statistics are divided by s.
+ * The first layer's pre-activation statistics are divided by s; recorded ranges of the rescaled
+ * activations are dropped (and the drop logged), since a per-tensor range does not follow a
+ * per-channel scale.
  */
 public final class CrossLayerEqualization implements Transform {
 
@@ -49,8 +52,8 @@ public final class CrossLayerEqualization implements Transform {
 
     public CrossLayerEqualization(boolean keepRelu6, double threshold, int maxIterations) {
         if (!(threshold > 0) || maxIterations < 1) {
-            throw new IllegalArgumentException("CLE needs threshold > 0 and maxIterations >= 1, got " + threshold
-                    + ", " + maxIterations);
+            throw new DfqException("cross-layer equalization needs a threshold > 0 and at least 1 iteration, got "
+                    + "threshold " + threshold + " and " + maxIterations + " iterations");
         }
         this.keepRelu6 = keepRelu6;
         this.threshold = threshold;
@@ -86,13 +89,21 @@ public final class CrossLayerEqualization implements Transform {
                     spread(edits.weights(p.second()).inAbsMax())});
         }
         int iterations = 0;
-        double maxLog = Double.POSITIVE_INFINITY;
-        while (iterations < maxIterations && maxLog >= threshold) {
-            maxLog = 0;
-            for (int k = 0; k < pairs.size(); k++) {
-                maxLog = Math.max(maxLog, equalize(pairs.get(k), edits, total.get(k)));
+        int unconverged = 0;
+        double worst = 0;
+        for (List<Integer> component : components(pairs)) {
+            int it = 0;
+            double maxLog = Double.POSITIVE_INFINITY;
+            while (it < maxIterations && maxLog >= threshold) {
+                maxLog = 0;
+                for (int k : component) {
+                    maxLog = Math.max(maxLog, equalize(pairs.get(k), edits, total.get(k)));
+                }
+                it++;
             }
-            iterations++;
+            iterations = Math.max(iterations, it);
+            unconverged += maxLog < threshold ? 0 : 1;
+            worst = Math.max(worst, maxLog);
         }
         for (int k = 0; k < pairs.size(); k++) {
             logPair(g, log, pairs.get(k), edits, total.get(k), spreadBefore.get(k));
@@ -103,14 +114,55 @@ public final class CrossLayerEqualization implements Transform {
             }
         }
         edits.commit();
+        int forgotten = 0;
+        for (LayerPair p : pairs) {
+            for (String t : p.tensorsBetween(g)) {
+                forgotten += editor.forgetRecordedRange(t) ? 1 : 0;
+            }
+        }
+        if (forgotten > 0) {
+            log.add(name(), "dropped the recorded ranges of " + forgotten
+                    + " rescaled activations (no longer valid; use statistics or calibration)", List.of(),
+                    Map.of("tensors", forgotten));
+        }
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("pairs", pairs.size());
-        v.put("iterations", iterations);
-        v.put("converged", maxLog < threshold);
-        v.put("maxAbsLogScale", maxLog);
+        v.put("maxIterations", iterations);
+        v.put("converged", unconverged == 0);
+        v.put("maxAbsLogScale", worst);
         v.put("threshold", threshold);
         v.put("range", "max|w| per channel");
         log.add(name(), "equalized " + pairs.size() + " layer pairs", List.of(), v);
+    }
+
+    /**
+     * Groups pairs that share a layer (a depthwise conv between two convs, a chain of several layers):
+     * each group is swept to its own convergence, in topological order within the group.
+     */
+    private static List<List<Integer>> components(List<LayerPair> pairs) {
+        Map<String, Integer> group = new LinkedHashMap<>();
+        int[] parent = new int[pairs.size()];
+        for (int k = 0; k < pairs.size(); k++) {
+            parent[k] = k;
+            for (String layer : List.of(pairs.get(k).first().op(), pairs.get(k).second().op())) {
+                Integer other = group.putIfAbsent(layer, k);
+                if (other != null) {
+                    parent[root(parent, k)] = root(parent, other);
+                }
+            }
+        }
+        Map<Integer, List<Integer>> byRoot = new LinkedHashMap<>();
+        for (int k = 0; k < pairs.size(); k++) {
+            byRoot.computeIfAbsent(root(parent, k), r -> new ArrayList<>()).add(k);
+        }
+        return new ArrayList<>(byRoot.values());
+    }
+
+    private static int root(int[] parent, int k) {
+        while (parent[k] != k) {
+            k = parent[k];
+        }
+        return k;
     }
 
     /** One equalization step of a pair; returns max |log s_i|. */

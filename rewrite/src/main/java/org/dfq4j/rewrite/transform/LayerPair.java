@@ -41,6 +41,14 @@ public record LayerPair(WeightLayer first, List<PerChannelOp> between, WeightLay
         return List.of(first.output(), second.output());
     }
 
+    /** The tensors whose channels a change of the first layer's output channels reaches: its output and each op's between. */
+    public List<String> tensorsBetween(GraphView g) {
+        List<String> out = new java.util.ArrayList<>();
+        out.add(first.output());
+        between.forEach(p -> out.add(g.output(p.op())));
+        return out;
+    }
+
     /** e.g. "conv1 -> relu -> maxpool2d -> conv2". */
     public String describe(GraphView g) {
         StringBuilder sb = new StringBuilder(first.output());

@@ -2,7 +2,6 @@ package org.dfq4j.rewrite.transform;
 
 import java.util.Arrays;
 import org.dfq4j.rewrite.graph.WeightLayer;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -23,11 +22,14 @@ public final class LayerWeights {
     private final int out;
     private final int rowWidth;
     private final int rows;
+    /** Cached max |w| per output and input channel; null when they must be recomputed. */
+    private float[] outRange;
+    private float[] inRange;
 
     private LayerWeights(WeightLayer.Kind kind, INDArray weights) {
         this.kind = kind;
         this.shape = weights.shape();
-        this.w = weights.castTo(DataType.FLOAT).dup('c').data().asFloat();
+        this.w = ConstantValues.floats(weights);
         if (kind == WeightLayer.Kind.DENSE) {
             in = (int) shape[0];
             out = (int) shape[1];
@@ -63,60 +65,95 @@ public final class LayerWeights {
 
     /** max |w| over each output channel. */
     public double[] outAbsMax() {
-        double[] r = new double[out];
-        for (int row = 0; row < rows; row++) {
-            int base = row * rowWidth;
-            int o0 = firstOutput(row);
-            for (int e = 0; e < rowWidth; e++) {
-                double a = Math.abs(w[base + e]);
-                if (a > r[o0 + e]) {
-                    r[o0 + e] = a;
-                }
-            }
-        }
-        return r;
+        return toDouble(outRange());
     }
 
     /** max |w| over each input channel. */
     public double[] inAbsMax() {
-        double[] r = new double[in];
-        for (int row = 0; row < rows; row++) {
-            int base = row * rowWidth;
-            int i = row % in;
-            double m = r[i];
-            for (int e = 0; e < rowWidth; e++) {
-                double a = Math.abs(w[base + e]);
-                if (a > m) {
-                    m = a;
-                }
-            }
-            r[i] = m;
-        }
-        return r;
+        return toDouble(inRange());
     }
 
-    /** Multiplies output channel o by s[o]. */
+    /** Multiplies output channel o by s[o] (rounded to float). */
     public void scaleOut(double[] s) {
         check(s, out, "output");
+        float[] f = toFloat(s);
         for (int row = 0; row < rows; row++) {
             int base = row * rowWidth;
             int o0 = firstOutput(row);
             for (int e = 0; e < rowWidth; e++) {
-                w[base + e] = (float) (w[base + e] * s[o0 + e]);
+                w[base + e] *= f[o0 + e];
             }
+        }
+        // rounding is monotonic, so max_k fl(|w_k| f) = fl(max_k |w_k| f): the cached range scales exactly
+        if (outRange != null) {
+            for (int o = 0; o < out; o++) {
+                outRange[o] *= f[o];
+            }
+        }
+        inRange = null;
+    }
+
+    /** Multiplies input channel i by s[i] (rounded to float). */
+    public void scaleIn(double[] s) {
+        check(s, in, "input");
+        float[] f = toFloat(s);
+        for (int row = 0; row < rows; row++) {
+            int base = row * rowWidth;
+            float x = f[row % in];
+            for (int e = 0; e < rowWidth; e++) {
+                w[base + e] *= x;
+            }
+        }
+        if (inRange != null) {
+            for (int i = 0; i < in; i++) {
+                inRange[i] *= f[i];
+            }
+        }
+        if (kind == WeightLayer.Kind.DEPTHWISE && outRange != null) {
+            for (int o = 0; o < out; o++) {
+                outRange[o] *= f[o / rowWidth];
+            }
+        } else {
+            outRange = null;
         }
     }
 
-    /** Multiplies input channel i by s[i]. */
-    public void scaleIn(double[] s) {
-        check(s, in, "input");
-        for (int row = 0; row < rows; row++) {
-            int base = row * rowWidth;
-            double f = s[row % in];
-            for (int e = 0; e < rowWidth; e++) {
-                w[base + e] = (float) (w[base + e] * f);
+    private float[] outRange() {
+        if (outRange == null) {
+            float[] r = new float[out];
+            for (int row = 0; row < rows; row++) {
+                int base = row * rowWidth;
+                int o0 = firstOutput(row);
+                for (int e = 0; e < rowWidth; e++) {
+                    r[o0 + e] = Math.max(r[o0 + e], Math.abs(w[base + e]));
+                }
             }
+            outRange = r;
         }
+        return outRange;
+    }
+
+    private float[] inRange() {
+        if (inRange == null) {
+            float[] r = new float[in];
+            if (kind == WeightLayer.Kind.DEPTHWISE) {
+                float[] o = outRange();
+                for (int k = 0; k < out; k++) {
+                    r[k / rowWidth] = Math.max(r[k / rowWidth], o[k]);
+                }
+            } else {
+                for (int row = 0; row < rows; row++) {
+                    int base = row * rowWidth;
+                    float m = r[row % in];
+                    for (int e = 0; e < rowWidth; e++) {
+                        m = Math.max(m, Math.abs(w[base + e]));
+                    }
+                    r[row % in] = m;
+                }
+            }
+            inRange = r;
+        }
+        return inRange;
     }
 
     /**
@@ -174,6 +211,8 @@ public final class LayerWeights {
 
     /** Sets every weight reading input channel i to zero. */
     public void zeroInput(int i) {
+        outRange = null;
+        inRange = null;
         for (int row = i; row < rows; row += in) {
             Arrays.fill(w, row * rowWidth, row * rowWidth + rowWidth, 0f);
         }
@@ -186,7 +225,23 @@ public final class LayerWeights {
 
     /** The weights as a new array of the original shape. */
     public INDArray toArray() {
-        return Nd4j.createFromArray(w.clone()).reshape(shape);
+        return Nd4j.createFromArray(w).reshape(shape);
+    }
+
+    private static double[] toDouble(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    private static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
     }
 
     private static void check(double[] v, int n, String what) {

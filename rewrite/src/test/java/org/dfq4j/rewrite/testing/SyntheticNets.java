@@ -101,6 +101,16 @@ public final class SyntheticNets {
         return calibratedBatchNorm(name, x, 0.5, 1.5, -0.5, 0.5);
     }
 
+    /**
+     * BatchNorm with plausible but uncalibrated statistics (mean ~ N(0, 0.1^2), variance in [0.5, 2),
+     * gamma in [0.5, 1.5), beta in [-0.5, 0.5)): no forward pass, for structural and timing tests of
+     * large graphs only.
+     */
+    public SDVariable uncalibratedBatchNorm(String name, SDVariable x, long channels) {
+        return b.batchNorm(name, x, randn(channels).muli(0.1), uniform(0.5, 2, channels), uniform(0.5, 1.5, channels),
+                uniform(-0.5, 0.5, channels), 1e-3);
+    }
+
     /** The value of x on the calibration batch. */
     public INDArray evaluate(SDVariable x) {
         SameDiff sd = b.sameDiff();

@@ -14,6 +14,7 @@ import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
+import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.testing.ChannelRanges;
 import org.dfq4j.rewrite.testing.Snapshots;
@@ -95,7 +96,7 @@ class CrossLayerEqualizationTest {
         List<RewriteLog.Entry> log = r.log().entries("CrossLayerEqualization");
         RewriteLog.Entry summary = log.get(log.size() - 1);
         assertEquals(4.0, summary.number("pairs"));
-        assertEquals(Boolean.TRUE, summary.values().get("converged"));
+        assertEquals(Boolean.TRUE, summary.values().get("converged"), summary.line());
         assertTrue(log.stream().anyMatch(e -> e.line().contains("equalized conv1 -> ") && e.line().contains(" -> dw")));
         assertTrue(log.stream().anyMatch(e -> e.targets().equals(List.of("fc"))
                 && e.message().contains("'fc' is a network output")));
@@ -108,6 +109,33 @@ class CrossLayerEqualizationTest {
                 assertEquals(1, e.number("maxScale"), 1e-3);
             }
         }
+    }
+
+    @Test
+    void depthwiseWithMultiplierTwoIsScaledPerOutputChannel() {
+        SyntheticNets n = new SyntheticNets("mult", 26, 3, 8);
+        NetworkBuilder b = n.builder();
+        SDVariable x = b.relu("r1", n.calibratedBatchNorm("bn1", n.conv("conv1", n.input(), 3, 3, 4, 1, Padding.SAME),
+                0.05, 4, -0.5, 2));
+        x = b.relu("r2", n.calibratedBatchNorm("bn2", n.depthwise("dw", x, 3, 4, 2, 1, Padding.SAME), 0.05, 4, -0.5, 2));
+        n.conv("conv2", x, 1, 8, 3, 1, Padding.VALID);
+        Network net = RewriteDriver.of(new FoldBatchNorm()).run(b.build("conv2")).network();
+        INDArray expected = net.output(n.calibration());
+        Rewritten r = Pipeline.of(new CrossLayerEqualization()).run(net);
+        assertTrue(SyntheticNets.relativeError(r.network().output(n.calibration()), expected) < 1e-4);
+        assertEqualized(r.network(), r.log(), 1e-3);
+        assertEquals(2, r.log().entries("CrossLayerEqualization").stream().filter(e -> e.targets().size() == 2).count());
+    }
+
+    @Test
+    void recordedRangesOfRescaledActivationsAreDropped() {
+        SyntheticNets n = reluChain(25);
+        Network net = folded(n);
+        net.recordedRanges().put("bn1/relu", new TensorRange(0, 4));
+        net.recordedRanges().put("fc", new TensorRange(-9, 9));
+        Rewritten r = Pipeline.of(new CrossLayerEqualization()).run(net);
+        assertEquals(java.util.Map.of("fc", new TensorRange(-9, 9)), r.network().recordedRanges());
+        assertTrue(r.log().toString().contains("dropped the recorded ranges of 1 rescaled activations"), r.log().toString());
     }
 
     @Test
@@ -164,6 +192,8 @@ class CrossLayerEqualizationTest {
         Rewritten r = Pipeline.of(CrossLayerEqualization.keepingRelu6()).run(net);
         assertTrue(SyntheticNets.relativeError(r.network().output(n.calibration()), expected) < 1e-4);
         GraphView g = GraphView.of(r.network());
+        assertEquals(List.of("conv2d", "relu", "minimum", "depthwise_conv2d", "relu", "minimum", "maxpool2d"),
+                g.ops().subList(0, 7).stream().map(g::opType).toList());
         assertEquals(3, g.ops().stream().filter(o -> g.opType(o).equals("minimum")).count());
         assertEquals("minimum", g.opType(g.producer("bn1/relu6")), "the clip takes the relu6's output name");
         INDArray t = r.network().sameDiff().getArrForVarName("bn1/relu6/clip");

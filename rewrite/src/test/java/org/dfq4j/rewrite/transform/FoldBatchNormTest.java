@@ -68,6 +68,20 @@ class FoldBatchNormTest {
     }
 
     @Test
+    void expectedGraph() {
+        Network net = convDepthwiseDense().builder().build("bn3");
+        GraphView before = GraphView.of(net);
+        assertEquals(List.of("conv2d", "batchnorm", "relu", "depthwise_conv2d", "batchnorm", "relu6", "reduce_mean",
+                "xw_plus_b", "batchnorm"), before.ops().stream().map(before::opType).toList());
+        GraphView after = GraphView.of(RewriteDriver.of(new FoldBatchNorm()).run(net).network());
+        assertEquals(List.of("conv2d", "relu", "depthwise_conv2d", "relu6", "reduce_mean", "xw_plus_b"),
+                after.ops().stream().map(after::opType).toList());
+        assertEquals(List.of("conv1", "conv1/W", "conv1/b"), List.of(after.inputs(after.producer("r1")).get(0),
+                after.inputs(after.producer("conv1")).get(1), after.inputs(after.producer("conv1")).get(2)));
+        assertEquals(List.of(), after.consumers("input").stream().filter(o -> !after.opType(o).equals("conv2d")).toList());
+    }
+
+    @Test
     void aLayerOutputWithAnotherConsumerIsNotFolded() {
         SyntheticNets n = new SyntheticNets("fanout", 12, 2, 5);
         var b = n.builder();

@@ -3,6 +3,7 @@ package org.dfq4j.rewrite.transform;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import org.dfq4j.rewrite.engine.RewriteDriver;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
@@ -36,5 +37,10 @@ class ReplaceRelu6Test {
         assertEquals(1, r.log().entries("ReplaceRelu6").size() - 1);
         assertEquals("ReplaceRelu6: relu6 -> relu (changes FP32 where the input exceeds 6) [a]",
                 r.log().entries().get(0).line());
+        GraphView before = GraphView.of(net);
+        assertEquals(List.of("conv2d", "multiply", "relu6", "conv2d", "add_scalar", "relu6", "multiply", "div_scalar"),
+                before.ops().stream().map(before::opType).toList());
+        assertEquals(List.of("conv2d", "multiply", "relu", "conv2d", "add_scalar", "relu6", "multiply", "div_scalar"),
+                g.ops().stream().map(g::opType).toList());
     }
 }
