@@ -31,6 +31,11 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
     }
 
     @Override
+    public List<String> tableColumns() {
+        return List.of("top1", "top5");
+    }
+
+    @Override
     public Score score(Network net, String label) {
         ClassificationResult r = ClassificationEvaluator.of(net.withName(label), preprocessing, batch)
                 .withProgress(progress).withRetainedLogits(true).evaluate(data);
@@ -48,9 +53,5 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
         m.put("agreement", Fidelity.top1AgreementPercent(ref.predictions(), tst.predictions()));
         m.put("sqnrDb", Fidelity.sqnrDb(ref.logits().orElseThrow(), tst.logits().orElseThrow()));
         return m;
-    }
-
-    static List<String> columns() {
-        return List.of("top1", "top5");
     }
 }

@@ -2,6 +2,7 @@ package org.dfq4j.cli;
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.dfq4j.eval.detection.DetectionDataset;
 import org.dfq4j.eval.detection.DetectionEvaluator;
@@ -28,6 +29,11 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
     @Override
     public String primaryFidelity() {
         return "mAP";
+    }
+
+    @Override
+    public List<String> tableColumns() {
+        return List.of("mAP");
     }
 
     @Override

@@ -3,9 +3,11 @@ package org.dfq4j.cli;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.engine.RewriteLog;
@@ -138,13 +140,14 @@ final class DfqTable {
 
     /** The whole-graph summary lines of a log (one per transform), e.g. "equalized 34 layer pairs". */
     static List<String> notes(RewriteLog log) {
-        List<String> n = new ArrayList<>();
+        Set<String> n = new LinkedHashSet<>();
         for (RewriteLog.Entry e : log.entries()) {
-            if (e.targets().isEmpty() && !e.step().startsWith("InsertFakeQuant") && !e.step().startsWith("QuantizeWeights")) {
-                n.add(e.message());
+            if (e.targets().isEmpty() && !e.step().startsWith("InsertFakeQuant") && !e.step().startsWith("QuantizeWeights")
+                    && !e.message().startsWith("applied 0 ")) {
+                n.add(e.step() + ": " + e.message());
             }
         }
-        return n;
+        return new ArrayList<>(n);
     }
 
     String summary(Result r) {
@@ -157,27 +160,39 @@ final class DfqTable {
         return sb.toString();
     }
 
-    /** "89.50" for a metric, or the primary fidelity where the task has no ground truth. */
+    /** The table's columns per precision, e.g. "top1", "top5". */
+    List<String> columns() {
+        return task.tableColumns();
+    }
+
+    /** Every column of a cell, space separated. */
     String format(Cell c) {
+        List<String> parts = new ArrayList<>();
+        for (String k : columns()) {
+            parts.add(format(c, k));
+        }
+        return String.join(" ", parts);
+    }
+
+    /** One value: a metric, or the fidelity to the original FP32 run where there is no such metric. */
+    static String format(Cell c, String key) {
         if (c == null) {
             return "n/a";
         }
-        Double v = c.metrics().get(task.primaryMetric());
-        if (v != null) {
-            return String.format(Locale.ROOT, "%.2f", v);
+        Double v = c.metrics().containsKey(key) ? c.metrics().get(key) : c.fidelity().get(key);
+        if (v == null) {
+            return "?";
         }
-        Double f = c.fidelity().get(task.primaryFidelity());
-        return f == null ? "?" : String.format(Locale.ROOT, f.isInfinite() ? "%.0f" : "%.2f", f);
+        return v.isInfinite() ? "inf" : String.format(Locale.ROOT, "%.2f", v);
     }
 
-    /** The column label: the task's primary metric, or its primary fidelity where no ground truth exists. */
-    String metricLabel(List<Result> results) {
+    /** Whether a column comes from fidelity (no ground truth) in these results. */
+    boolean isFidelity(List<Result> results, String key) {
         for (Result r : results) {
             if (r.fp32() != null) {
-                return r.fp32().metrics().containsKey(task.primaryMetric()) ? task.primaryMetric()
-                        : task.primaryFidelity() + " vs FP32";
+                return !r.fp32().metrics().containsKey(key);
             }
         }
-        return task.primaryMetric();
+        return false;
     }
 }

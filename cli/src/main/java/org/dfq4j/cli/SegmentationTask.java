@@ -32,6 +32,11 @@ record SegmentationTask(SegmentationDataset data, Preprocessing preprocessing, i
     }
 
     @Override
+    public List<String> tableColumns() {
+        return List.of("mIoU", "pixelAccuracy");
+    }
+
+    @Override
     public Score score(Network net, String label) {
         SegmentationEvaluator ev = SegmentationEvaluator.of(net.withName(label), preprocessing, batch)
                 .withProgress(progress).withRetainedMasks(true);
@@ -53,7 +58,7 @@ record SegmentationTask(SegmentationDataset data, Preprocessing preprocessing, i
                 (SegmentationResult) test.retained());
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("mIoU", 100 * c.meanIou());
-        m.put("pixelAgreement", 100 * c.pixelAccuracy());
+        m.put("pixelAccuracy", 100 * c.pixelAccuracy());
         return m;
     }
 }

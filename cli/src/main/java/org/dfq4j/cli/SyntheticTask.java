@@ -29,6 +29,11 @@ record SyntheticTask(INDArray images, int batch) implements Task {
     }
 
     @Override
+    public List<String> tableColumns() {
+        return List.of("sqnrDb", "agreement");
+    }
+
+    @Override
     public Score score(Network net, String label) {
         long n = images.size(0);
         List<INDArray> parts = new ArrayList<>();

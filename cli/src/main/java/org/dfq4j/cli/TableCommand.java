@@ -84,18 +84,15 @@ final class TableCommand implements Callable<Integer> {
         out.println();
         printTable(out, table, results, withActivations);
         if (explain) {
-            for (DfqTable.Result r : results) {
-                out.println();
-                out.println("== " + r.row().name() + " (" + (r.row().recipe() == null ? "n/a" : r.row().recipe().flags()) + ")");
-                r.log().entries().forEach(e -> out.println("  " + e.line()));
-            }
+            printLogs(out, results);
         }
         if (json != null) {
-            JsonReport.write(json, rowsJson(results, built.task(), net, backend));
+            JsonReport.write(json, rowsJson(results, built.task().name(), net, backend));
             out.println("wrote " + json);
         }
         if (markdown != null) {
-            writeAtomically(markdown, markdown(table, results, withActivations, net, built));
+            writeAtomically(markdown, markdown(table, results, withActivations, "Model: " + net.name() + ", "
+                    + built.task().name() + ", " + built.description()));
             out.println("wrote " + markdown);
         }
         return 0;
@@ -119,11 +116,26 @@ final class TableCommand implements Callable<Integer> {
         };
     }
 
-    private static void printTable(PrintWriter out, DfqTable t, List<DfqTable.Result> results, boolean act) {
-        String m = t.metricLabel(results);
-        List<String> header = new ArrayList<>(List.of("row", "flags", "FP32 " + m, "W8 " + m));
+    static void printLogs(PrintWriter out, List<DfqTable.Result> results) {
+        for (DfqTable.Result r : results) {
+            out.println();
+            out.println("== " + r.row().name() + " (" + (r.row().recipe() == null ? "n/a" : r.row().recipe().flags()) + ")");
+            r.log().entries().forEach(e -> out.println("  " + e.line()));
+        }
+    }
+
+    static void printTable(PrintWriter out, DfqTable t, List<DfqTable.Result> results, boolean act) {
+        List<String> header = new ArrayList<>(List.of("row", "flags"));
+        List<String> precisions = act ? List.of("FP32", "W8", "W8A8") : List.of("FP32", "W8");
+        boolean anyFidelity = false;
+        for (String p : precisions) {
+            for (String k : t.columns()) {
+                boolean f = t.isFidelity(results, k);
+                anyFidelity |= f;
+                header.add(p + " " + k + (f ? "*" : ""));
+            }
+        }
         if (act) {
-            header.add("W8A8 " + m);
             header.add("ranges");
         }
         header.add("notes");
@@ -132,25 +144,30 @@ final class TableCommand implements Callable<Integer> {
             List<Object> cells = new ArrayList<>();
             cells.add(r.row().name());
             cells.add(r.row().recipe() == null ? "" : r.row().recipe().flags());
-            cells.add(t.format(r.fp32()));
-            cells.add(t.format(r.w8()));
+            for (DfqTable.Cell c : act ? java.util.Arrays.asList(r.fp32(), r.w8(), r.w8a8()) : List.of(r.fp32(), r.w8())) {
+                for (String k : t.columns()) {
+                    cells.add(DfqTable.format(c, k));
+                }
+            }
             if (act) {
-                cells.add(t.format(r.w8a8()));
                 cells.add(r.rangeSource());
             }
             cells.add(String.join("; ", r.notes()));
             table.row(cells.toArray());
         }
         table.print(out);
+        if (anyFidelity) {
+            out.println("* no ground truth: agreement with the original FP32 run (SQNR in dB, agreement/mIoU/mAP in %)");
+        }
     }
 
-    private static List<Map<String, Object>> rowsJson(List<DfqTable.Result> results, Task task, Network net, Backend b) {
+    static List<Map<String, Object>> rowsJson(List<DfqTable.Result> results, String task, Network net, Backend b) {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (DfqTable.Result r : results) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("row", r.row().name());
             m.put("model", net.name());
-            m.put("task", task.name());
+            m.put("task", task);
             m.put("available", r.row().recipe() != null);
             if (r.row().recipe() == null) {
                 m.put("reason", r.row().unavailable());
@@ -159,7 +176,7 @@ final class TableCommand implements Callable<Integer> {
             }
             m.put("pipeline", r.row().recipe().toMap());
             DfqTable.Cell int8 = r.w8a8() != null ? r.w8a8() : r.w8();
-            if (task instanceof ClassificationTask) {
+            if (r.fp32().metrics().containsKey("top1")) {
                 m.put("fp32Top1", r.fp32().metrics().get("top1"));
                 m.put("fp32Top5", r.fp32().metrics().get("top5"));
                 m.put("w8Top1", r.w8().metrics().get("top1"));
@@ -181,22 +198,34 @@ final class TableCommand implements Callable<Integer> {
         return rows;
     }
 
-    private static String markdown(DfqTable t, List<DfqTable.Result> results, boolean act, Network net, TaskOptions.Built built) {
-        String m = t.metricLabel(results);
-        StringBuilder sb = new StringBuilder();
-        sb.append("Model: ").append(net.name()).append(", ").append(built.task().name()).append(", ")
-                .append(built.description()).append("\n\n");
-        sb.append("| row | flags | FP32 ").append(m).append(" | W8 ").append(m);
-        sb.append(act ? " | W8A8 " + m + " | ranges" : "").append(" |\n");
-        sb.append(act ? "|---|---|---|---|---|---|\n" : "|---|---|---|---|\n");
+    static String markdown(DfqTable t, List<DfqTable.Result> results, boolean act, String title) {
+        StringBuilder sb = new StringBuilder(title).append("\n\n| row | flags |");
+        List<String> precisions = act ? List.of("FP32", "W8", "W8A8") : List.of("FP32", "W8");
+        int cols = 2;
+        for (String p : precisions) {
+            for (String k : t.columns()) {
+                sb.append(" ").append(p).append(" ").append(k).append(t.isFidelity(results, k) ? "*" : "").append(" |");
+                cols++;
+            }
+        }
+        if (act) {
+            sb.append(" ranges |");
+            cols++;
+        }
+        sb.append("\n|").append("---|".repeat(cols)).append("\n");
         for (DfqTable.Result r : results) {
             sb.append("| ").append(r.row().name()).append(" | ")
                     .append(r.row().recipe() == null ? "n/a: " + r.row().unavailable() : "`" + r.row().recipe().flags() + "`")
-                    .append(" | ").append(t.format(r.fp32())).append(" | ").append(t.format(r.w8()));
-            if (act) {
-                sb.append(" | ").append(t.format(r.w8a8())).append(" | ").append(r.rangeSource());
+                    .append(" |");
+            for (DfqTable.Cell c : act ? java.util.Arrays.asList(r.fp32(), r.w8(), r.w8a8()) : List.of(r.fp32(), r.w8())) {
+                for (String k : t.columns()) {
+                    sb.append(" ").append(DfqTable.format(c, k)).append(" |");
+                }
             }
-            sb.append(" |\n");
+            if (act) {
+                sb.append(" ").append(r.rangeSource()).append(" |");
+            }
+            sb.append("\n");
         }
         return sb.toString();
     }

@@ -23,6 +23,12 @@ interface Task {
     /** The fidelity metric a table shows when there is no ground truth, e.g. "agreement". */
     String primaryFidelity();
 
+    /**
+     * The values a table shows per precision, looked up in a cell's metrics, then in its fidelity to
+     * the original FP32 run (so a task without ground truth shows fidelity).
+     */
+    java.util.List<String> tableColumns();
+
     Score score(Network net, String label);
 
     /** Agreement of {@code test} with {@code reference} (same photographs), in display order. */

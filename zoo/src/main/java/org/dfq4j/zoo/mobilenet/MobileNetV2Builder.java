@@ -56,7 +56,7 @@ public final class MobileNetV2Builder {
      * @param seed        weights are a pure function of the seed
      */
     public static Network synthetic(double width, int resolution, int classes, long seed) {
-        return new MobileNetV2Builder(width, resolution, classes, seed, 1.1).build();
+        return new MobileNetV2Builder(width, resolution, classes, seed, 0.8).build();
     }
 
     /** Channel count rounded as in the reference implementation (multiple of 8, at most 10% below). */
@@ -115,27 +115,28 @@ public final class MobileNetV2Builder {
                                    int in, int out, int k, int stride, boolean relu6) {
         INDArray w = gaussian(rnd, Math.sqrt(2.0 / (k * k * in)), k, k, in, out);
         SDVariable c = b.conv2d(name, x, w, null, stride, stride, Padding.SAME, 1, 1);
-        return bnAct(b, rnd, bns, name, c, out, relu6);
+        return bnAct(b, rnd, bns, name, c, out, relu6, gammaSpread / 2);
     }
 
     private SDVariable depthwiseBnRelu6(NetworkBuilder b, Random rnd, List<String[]> bns, String name, SDVariable x,
                                         int channels, int stride) {
         INDArray w = gaussian(rnd, Math.sqrt(2.0 / 9), 3, 3, channels, 1);
         SDVariable c = b.depthwiseConv2d(name, x, w, null, stride, stride, Padding.SAME, 1, 1);
-        return bnAct(b, rnd, bns, name, c, channels, true);
+        return bnAct(b, rnd, bns, name, c, channels, true, gammaSpread);
     }
 
     /**
-     * BatchNorm with log-normally spread gamma (the source of the per-channel imbalance after folding)
+     * BatchNorm with log-normally spread gamma (the source of the per-channel imbalance after folding;
+     * depthwise layers get the widest spread, as in trained MobileNets)
      * and beta around +gamma/2 so that most ReLU6 units are active; mean/var are placeholders until
      * {@link #calibrate}.
      */
     private SDVariable bnAct(NetworkBuilder b, Random rnd, List<String[]> bns, String name, SDVariable c, int ch,
-                             boolean relu6) {
+                             boolean relu6, double spread) {
         float[] gamma = new float[ch];
         float[] beta = new float[ch];
         for (int i = 0; i < ch; i++) {
-            gamma[i] = (float) (0.7 * Math.exp(gammaSpread * rnd.nextGaussian()));
+            gamma[i] = (float) (0.6 * Math.exp(spread * rnd.nextGaussian()));
             beta[i] = (float) (gamma[i] * (0.5 + 0.5 * rnd.nextGaussian()));
         }
         SDVariable bn = b.batchNorm(name + "/bn", c, Nd4j.zeros(DataType.FLOAT, ch), Nd4j.ones(DataType.FLOAT, ch),
@@ -168,18 +169,21 @@ public final class MobileNetV2Builder {
     }
 
     /**
-     * Makes the classifier act on standardized features: W' = W / std(f) per feature and
-     * b' = b - W'^T mean(f), with f the pooled features of generated images. Without this, the logits
-     * are dominated by the features' common mean and every input gets the same class.
+     * Centres the classifier on the features of generated images and scales it so the logits have a
+     * standard deviation of about 2 across images: b' = b - W'^T mean(f), W' = c W. Without the
+     * centring the logits are dominated by the features' common mean and every input gets the same
+     * class. The scale is global, not per feature: dividing by each feature's spread would amplify
+     * near-constant features (and their quantization noise) without bound.
      */
     private void standardizeClassifier(Network net, String pooled, long imageSeed) {
         INDArray images = SyntheticImages.generate(8, 3, resolution, resolution, imageSeed);
         INDArray f = net.run(images, List.of(pooled)).get(pooled);
-        INDArray mean = f.mean(0);
-        INDArray std = f.std(false, 0).addi(1e-3);
         SameDiff sd = net.sameDiff();
-        INDArray w = sd.getArrForVarName("logits/W").divColumnVector(std.reshape(std.length(), 1));
-        INDArray bias = sd.getArrForVarName("logits/b").sub(mean.reshape(1, mean.length()).mmul(w).reshape(classes));
+        INDArray w = sd.getArrForVarName("logits/W");
+        INDArray centred = f.subRowVector(f.mean(0));
+        double spread = centred.mmul(w).std(false, 0).meanNumber().doubleValue();
+        w = w.mul(2.0 / Math.max(spread, 1e-6));
+        INDArray bias = sd.getArrForVarName("logits/b").sub(f.mean(0).reshape(1, f.size(1)).mmul(w).reshape(classes));
         sd.getVariable("logits/W").setArray(w.castTo(DataType.FLOAT));
         sd.getVariable("logits/b").setArray(bias.castTo(DataType.FLOAT));
     }
