@@ -55,6 +55,22 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
     }
 
     @Override
+    public int writeOverlays(Score reference, Score test, java.nio.file.Path dir) {
+        DetectionResult ref = (DetectionResult) reference.retained();
+        DetectionResult tst = (DetectionResult) test.retained();
+        org.dfq4j.eval.overlay.OverlayWriter w = new org.dfq4j.eval.overlay.OverlayWriter(dir);
+        var images = data.images();
+        for (int i = 0; i < images.size(); i++) {
+            w.writeDetections(images.get(i).name(), org.dfq4j.eval.image.RgbDecoder.read(images.get(i).image()),
+                    ref.detections().get(i), tst.detections().get(i), labels, OVERLAY_MIN_SCORE);
+        }
+        return images.size();
+    }
+
+    /** Detections drawn on overlays: those a person would call found. */
+    static final float OVERLAY_MIN_SCORE = 0.5f;
+
+    @Override
     public Map<String, Double> fidelity(Score reference, Score test) {
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("mAP", 100 * DetectionFidelity.compare((DetectionResult) reference.retained(),

@@ -2,49 +2,49 @@ package org.dfq4j.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.dfq4j.eval.classify.ClassificationEvaluator;
-import org.dfq4j.eval.classify.ClassificationResult;
-import org.dfq4j.eval.data.ClassList;
-import org.dfq4j.eval.data.ImageFolderDataset;
-import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.engine.RewriteLog;
+import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.NetworkFile;
+import org.dfq4j.rewrite.quant.QuantScheme;
+import org.dfq4j.rewrite.quant.RangeSource;
+import org.dfq4j.rewrite.quant.WeightDiagnostics;
 import org.dfq4j.zoo.ModelFiles;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** {@code dfq eval}: top-1/top-5 of a model on a folder of labelled photographs. */
+/** {@code dfq eval}: evaluate a model, optionally after the DFQ rewrites and with 8-bit simulation. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Evaluate a classifier on labelled photographs (<synset>_<name>.JPEG).")
+        description = "Evaluate a model (classification top-1/top-5, segmentation mIoU, detection mAP), optionally "
+                + "after the DFQ rewrites (--relu --equalize --absorb --correct) and in simulated 8-bit (--quantize).")
 final class EvalCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "PATH",
-            description = "model file (.tflite, .onnx, TF.js model.json) or " + ModelFiles.BUILTIN_MOBILENET)
+            description = "model file (.tflite, .onnx, TF.js model.json, .dfq) or " + ModelFiles.BUILTIN_MOBILENET)
     String model;
 
-    @Option(names = "--images", required = true, paramLabel = "DIR", description = "folder of <synset>_<name>.JPEG photographs")
-    Path images;
+    @Mixin
+    TaskOptions taskOptions;
 
-    @Option(names = "--labels", required = true, paramLabel = "CLASSFILE",
-            description = "class file: line i is the class id (synset) of output i")
-    Path labels;
-
-    @Option(names = "--preprocess", paramLabel = "NAME|SPEC", defaultValue = "inception",
-            description = "preset (inception, unit, imagenet, resize) or spec such as crop=0.875,scale=0.0078431,offset=-1 (default: ${DEFAULT-VALUE})")
-    String preprocess;
-
-    @Option(names = "--limit", paramLabel = "N", description = "evaluate only the first N photographs (sorted by name)")
-    Integer limit;
+    @Mixin
+    PipelineOptions pipeline;
 
     @Mixin
     RunOptions run;
@@ -52,34 +52,167 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "PATH", description = "also write the result as JSON (atomically)")
     Path json;
 
+    @Option(names = "--explain", description = "print the rewrite log and per-layer weight diagnostics")
+    boolean explain;
+
+    @Option(names = "--out", paramLabel = "PATH", description = "save the rewritten graph (" + NetworkFile.EXTENSION
+            + "; loads back with identical outputs) and its log beside it (PATH.log.json)")
+    Path outFile;
+
+    @Option(names = "--save-overlays", paramLabel = "DIR",
+            description = "segmentation/detection with --quantize: PNGs of FP32 and 8-bit predictions side by side")
+    Path overlays;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (overlays != null && !pipeline.quantize) {
+            throw new DfqException("--save-overlays compares FP32 with 8-bit: add --quantize");
+        }
         Backend backend = run.apply();
         out.println(backend.describe());
-        Preprocessing pre = Preprocessing.parse(preprocess);
-        ImageFolderDataset data = ImageFolderDataset.scan(images, ClassList.read(labels), limit == null ? Integer.MAX_VALUE : limit);
-        Network net = ModelFiles.read(model);
-        ClassificationResult r = ClassificationEvaluator.of(net, pre, run.batch).evaluate(data);
+        TaskOptions.Built built = taskOptions.build(run.batch, System.err);
+        Network original = ModelFiles.read(model);
+
+        long t0 = System.nanoTime();
+        DfqRecipe probe = pipeline.recipe(true);
+        Rewritten prepared = probe.floatPipeline().run(original);
+        boolean hasStats = !prepared.network().stats().isEmpty();
+        DfqRecipe recipe = pipeline.recipe(hasStats);
+        requirePossible(recipe, hasStats);
+        RewriteLog log = new RewriteLog();
+        log.addAll(prepared.log());
+        Network evaluated = prepared.network();
+        String rangeName = "none";
+        double pipelineSeconds = (System.nanoTime() - t0) / 1e9;
+        if (pipeline.quantize) {
+            List<INDArray> calib = needsCalibration(recipe)
+                    ? Calibration.load(pipeline.calibImages, built.photographs(), Math.max(recipe.correction() == DfqRecipe.Correction.EMPIRICAL ? pipeline.calib : 0, calibCount(recipe)),
+                    taskOptions.preprocessing(), original.inputShape(), out) : List.of();
+            long t1 = System.nanoTime();
+            RangeSource source = RangeSource.parse(recipe.actRange(), recipe.sigmas(),
+                    Calibration.inputRange(taskOptions.preprocessing()), calib);
+            rangeName = source.name();
+            Rewritten q = recipe.quantPipeline(source, calib).run(prepared.network());
+            pipelineSeconds += (System.nanoTime() - t1) / 1e9;
+            log.addAll(q.log());
+            evaluated = q.network();
+        }
+
+        Task task = built.task();
+        Task.Score fp32 = pipeline.quantize ? task.score(prepared.network(), "FP32") : null;
+        Task.Score score = task.score(evaluated, pipeline.quantize ? "8-bit" : "FP32");
+        Map<String, Double> fidelity = fp32 == null ? Map.of() : task.fidelity(fp32, score);
+
         Table t = new Table("", "");
-        t.row("model", net.name() + " (" + net.properties().getOrDefault("format", "?") + ")");
-        t.row("images", r.images() + " from " + images);
-        t.row("preprocess", pre.toString());
-        t.row("top-1", String.format("%.2f %%", r.top1()));
-        t.row("top-5", String.format("%.2f %%", r.top5()));
-        t.row("speed", String.format("%.1f images/s (batch %d, %d threads; forward only %.1f images/s)",
-                r.imagesPerSecond(), run.batch, backend.threads(), r.forwardImagesPerSecond()));
+        t.row("model", original.name() + " (" + original.properties().getOrDefault("format", "?") + ")");
+        t.row("task", task.name() + ", " + built.description());
+        t.row("preprocess", taskOptions.preprocessing().toString());
+        t.row("pipeline", recipe.flags() + (pipeline.quantize ? " --quantize: weights " + recipe.weights()
+                + ", activations " + (rangeName.equals("none") ? "float" : recipe.actBits() + "-bit, ranges " + rangeName)
+                : " (FP32)"));
+        t.row("pipeline time", String.format(Locale.ROOT, "%.2f s", pipelineSeconds));
+        if (fp32 != null) {
+            fp32.metrics().forEach((k, v) -> t.row("FP32 " + k, fmt(v)));
+        }
+        String prefix = pipeline.quantize ? "8-bit " : "";
+        score.metrics().forEach((k, v) -> t.row(prefix + k, fmt(v)));
+        fidelity.forEach((k, v) -> t.row("8-bit vs FP32 " + k, fmt(v)));
+        t.row("speed", String.format(Locale.ROOT, "%.1f images/s (batch %d, %d threads)", score.imagesPerSecond(),
+                run.batch, backend.threads()));
         t.print(out);
+        if (explain) {
+            explain(out, log, original, prepared.network(), evaluated, recipe);
+        }
+        if (outFile != null) {
+            NetworkFile.save(evaluated, outFile);
+            JsonReport.write(Path.of(outFile + ".log.json"), log.toMaps());
+            out.println("saved " + outFile + " and " + outFile + ".log.json");
+        }
+        if (overlays != null) {
+            int n = task.writeOverlays(fp32, score, overlays);
+            out.println("wrote " + n + " overlays to " + overlays);
+        }
         if (json != null) {
-            Map<String, Object> m = new LinkedHashMap<>(r.toMap(true));
+            Map<String, Object> m = new LinkedHashMap<>();
             m.put("model", model);
-            m.put("network", net.name());
+            m.put("network", original.name());
+            m.put("task", task.name());
+            m.putAll(score.metrics());
+            m.put("images", score.details().getOrDefault("images", null));
+            m.put("imagesPerSecond", score.imagesPerSecond());
             m.put("backend", backend.name());
             m.put("device", backend.device());
             m.put("threads", backend.threads());
+            m.put("batch", run.batch);
+            m.put("quantized", pipeline.quantize);
+            m.put("pipeline", recipe.toMap());
+            m.put("actRangeSource", rangeName);
+            m.put("pipelineSeconds", pipelineSeconds);
+            if (fp32 != null) {
+                m.put("fp32", fp32.metrics());
+                m.put("fidelity", fidelity);
+            }
+            m.put("details", score.details());
+            m.put("log", log.toMaps());
             JsonReport.write(json, m);
             out.println("wrote " + json);
         }
         return 0;
+    }
+
+    private static String fmt(double v) {
+        return Double.isInfinite(v) ? "inf" : String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    private static int calibCount(DfqRecipe r) {
+        return r.actRange().startsWith("calib:") ? Integer.parseInt(r.actRange().substring("calib:".length())) : 0;
+    }
+
+    private boolean needsCalibration(DfqRecipe r) {
+        return r.correction() == DfqRecipe.Correction.EMPIRICAL || r.actRange().startsWith("calib:");
+    }
+
+    /** Steps that need BatchNorm statistics on a model that has none: say so instead of doing nothing. */
+    private void requirePossible(DfqRecipe r, boolean hasStats) {
+        if (hasStats) {
+            return;
+        }
+        if (r.absorb()) {
+            throw new DfqException("--absorb needs BatchNorm statistics, and this model was BN-folded at export; drop --absorb");
+        }
+        if (r.correction() == DfqRecipe.Correction.ANALYTIC) {
+            throw new DfqException("--correct=analytic needs BatchNorm statistics, and this model was BN-folded at export; "
+                    + "use --correct=empirical (with --calib-images DIR)");
+        }
+        if (pipeline.quantize && r.actRange().equals("bn")) {
+            throw new DfqException("--act-range bn needs BatchNorm statistics, and this model was BN-folded at export; "
+                    + "use calib:N, model (without --equalize) or none");
+        }
+    }
+
+    private static void explain(PrintWriter out, RewriteLog log, Network original, Network prepared, Network result,
+                                DfqRecipe recipe) {
+        out.println();
+        out.println("rewrite log:");
+        log.entries().forEach(e -> out.println("  " + e.line()));
+        out.println();
+        QuantScheme s = recipe.weights();
+        out.println("per-layer weights (" + s + "): per-channel range ratio max/min and weight-quantization SQNR,"
+                + " before and after the float rewrites");
+        List<WeightDiagnostics> before = WeightDiagnostics.of(new DfqRecipe(false, false, false,
+                DfqRecipe.Correction.NONE, s, 8, "none", 6).floatPipeline().run(original).network(), s);
+        Map<String, WeightDiagnostics> after = new LinkedHashMap<>();
+        WeightDiagnostics.of(prepared, s).forEach(d -> after.put(d.layer(), d));
+        Table t = new Table("layer", "kind", "ch", "ratio before", "SQNR before", "ratio after", "SQNR after", "dead");
+        List<Object[]> rows = new ArrayList<>();
+        for (WeightDiagnostics b : before) {
+            WeightDiagnostics a = after.get(b.layer());
+            rows.add(new Object[] {b.layer(), b.kind().name().toLowerCase(Locale.ROOT), b.channels(),
+                fmt(b.rangeMaxOverMin()), fmt(b.sqnrDb()), a == null ? "-" : fmt(a.rangeMaxOverMin()),
+                a == null ? "-" : fmt(a.sqnrDb()), b.zeroChannels()});
+        }
+        rows.forEach(t::row);
+        t.print(out);
     }
 }

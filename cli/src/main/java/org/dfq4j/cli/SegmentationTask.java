@@ -53,6 +53,19 @@ record SegmentationTask(SegmentationDataset data, Preprocessing preprocessing, i
     }
 
     @Override
+    public int writeOverlays(Score reference, Score test, java.nio.file.Path dir) {
+        SegmentationResult ref = (SegmentationResult) reference.retained();
+        SegmentationResult tst = (SegmentationResult) test.retained();
+        org.dfq4j.eval.overlay.OverlayWriter w = new org.dfq4j.eval.overlay.OverlayWriter(dir);
+        List<org.dfq4j.eval.segmentation.SegmentationSample> samples = data.samples();
+        for (int i = 0; i < samples.size(); i++) {
+            w.writeMasks(samples.get(i).name(), org.dfq4j.eval.image.RgbDecoder.read(samples.get(i).image()),
+                    ref.masks().orElseThrow().get(i), tst.masks().orElseThrow().get(i));
+        }
+        return samples.size();
+    }
+
+    @Override
     public Map<String, Double> fidelity(Score reference, Score test) {
         ConfusionMatrix c = SegmentationFidelity.compare((SegmentationResult) reference.retained(),
                 (SegmentationResult) test.retained());

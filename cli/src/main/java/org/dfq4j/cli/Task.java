@@ -33,4 +33,13 @@ interface Task {
 
     /** Agreement of {@code test} with {@code reference} (same photographs), in display order. */
     Map<String, Double> fidelity(Score reference, Score test);
+
+    /**
+     * Writes one PNG per photograph into {@code dir}: the reference run's prediction beside the
+     * test run's. Returns how many were written.
+     */
+    default int writeOverlays(Score reference, Score test, java.nio.file.Path dir) {
+        throw new org.dfq4j.rewrite.DfqException("--save-overlays needs --task segmentation or detection ("
+                + name() + " has nothing to draw)");
+    }
 }
