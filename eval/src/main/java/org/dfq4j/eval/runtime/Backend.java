@@ -2,6 +2,7 @@ package org.dfq4j.eval.runtime;
 
 import java.util.Map;
 import java.util.Properties;
+import org.dfq4j.rewrite.DfqException;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -10,8 +11,34 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public record Backend(String name, String device, int threads, boolean onednn) {
 
+    /**
+     * The backend in use. A backend that cannot start (the CUDA jar on the classpath but no GPU or
+     * driver) is a one-line {@link DfqException} naming the cause, not a stack trace.
+     */
     public static Backend current() {
-        Properties env = Nd4j.getExecutioner().getEnvironmentInformation();
+        Properties env;
+        // A backend that fails to load prints its own stack traces; hold stderr until we know.
+        java.io.PrintStream realErr = System.err;
+        java.io.ByteArrayOutputStream held = new java.io.ByteArrayOutputStream();
+        boolean ok = false;
+        try {
+            System.setErr(new java.io.PrintStream(held, true));
+            env = Nd4j.getExecutioner().getEnvironmentInformation();
+            ok = true;
+        } catch (RuntimeException | LinkageError e) {
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            String cause = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+            throw new DfqException("no usable ND4J backend (" + cause.lines().findFirst().orElse("") + "): a -Pcuda "
+                    + "build needs an NVIDIA GPU with its driver (libcuda.so.1); rebuild without -Pcuda to run on the CPU", e);
+        } finally {
+            System.setErr(realErr);
+            if (ok) {
+                realErr.print(held.toString());
+            }
+        }
         String backend = String.valueOf(env.getOrDefault("backend", "unknown"));
         boolean cuda = backend.toUpperCase().contains("CUDA");
         int threads = parseInt(env.get("omp.threads"), Runtime.getRuntime().availableProcessors());
