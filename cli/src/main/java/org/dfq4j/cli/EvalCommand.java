@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.dfq4j.eval.report.JsonReport;
+import org.dfq4j.eval.report.TextTable;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
@@ -104,7 +105,7 @@ final class EvalCommand implements Callable<Integer> {
         Task.Score score = task.score(evaluated, pipeline.quantize ? "8-bit" : "FP32");
         Map<String, Double> fidelity = fp32 == null ? Map.of() : task.fidelity(fp32, score);
 
-        Table t = new Table("", "");
+        TextTable t = new TextTable("", "");
         t.row("model", original.name() + " (" + original.properties().getOrDefault("format", "?") + ")");
         t.row("task", task.name() + ", " + built.description());
         t.row("preprocess", taskOptions.preprocessing().toString());
@@ -204,7 +205,7 @@ final class EvalCommand implements Callable<Integer> {
                 DfqRecipe.Correction.NONE, s, 8, "none", 6).floatPipeline().run(original).network(), s);
         Map<String, WeightDiagnostics> after = new LinkedHashMap<>();
         WeightDiagnostics.of(prepared, s).forEach(d -> after.put(d.layer(), d));
-        Table t = new Table("layer", "kind", "ch", "ratio before", "SQNR before", "ratio after", "SQNR after", "dead");
+        TextTable t = new TextTable("layer", "kind", "ch", "ratio before", "SQNR before", "ratio after", "SQNR after", "dead");
         List<Object[]> rows = new ArrayList<>();
         for (WeightDiagnostics b : before) {
             WeightDiagnostics a = after.get(b.layer());

@@ -1,10 +1,7 @@
 package org.dfq4j.cli;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.dfq4j.eval.report.JsonReport;
+import org.dfq4j.eval.report.TextTable;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
@@ -91,7 +89,7 @@ final class TableCommand implements Callable<Integer> {
             out.println("wrote " + json);
         }
         if (markdown != null) {
-            writeAtomically(markdown, markdown(table, results, withActivations, "Model: " + net.name() + ", "
+            JsonReport.writeText(markdown, markdown(table, results, withActivations, "Model: " + net.name() + ", "
                     + built.task().name() + ", " + built.description()));
             out.println("wrote " + markdown);
         }
@@ -139,7 +137,7 @@ final class TableCommand implements Callable<Integer> {
             header.add("ranges");
         }
         header.add("notes");
-        Table table = new Table(header.toArray(new String[0]));
+        TextTable table = new TextTable(header.toArray(new String[0]));
         for (DfqTable.Result r : results) {
             List<Object> cells = new ArrayList<>();
             cells.add(r.row().name());
@@ -228,21 +226,5 @@ final class TableCommand implements Callable<Integer> {
             sb.append("\n");
         }
         return sb.toString();
-    }
-
-    static void writeAtomically(Path target, String text) {
-        try {
-            Path dir = target.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-            try {
-                Files.writeString(tmp, text);
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new DfqException("cannot write " + target + ": " + e.getMessage(), e);
-        }
     }
 }

@@ -8,8 +8,8 @@ import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkFile;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
 import org.dfq4j.zoo.onnx.OnnxReader;
-import org.dfq4j.zoo.tflite.TfliteReader;
 import org.dfq4j.zoo.tfjs.TfjsLayersReader;
+import org.dfq4j.zoo.tflite.TfliteReader;
 
 /**
  * Opens a model by what its name says: a {@code .tflite} file, an {@code .onnx} file, a TF.js

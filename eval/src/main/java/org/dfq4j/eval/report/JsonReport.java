@@ -56,6 +56,15 @@ public final class JsonReport {
             throw new DfqException("cannot write " + target + ": the result is not serializable as JSON ("
                     + e.getOriginalMessage() + ")", e);
         }
+        writeAtomically(target, json);
+    }
+
+    /** Writes text (a Markdown table, say) with the same atomic replace as {@link #write}. */
+    public static void writeText(Path target, String text) {
+        writeAtomically(target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void writeAtomically(Path target, byte[] json) {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         Path tmp = null;

@@ -1,20 +1,20 @@
-package org.dfq4j.cli;
+package org.dfq4j.eval.report;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** A plain-text table with left-aligned columns sized to their content. */
-final class Table {
+/** A plain-text table with left-aligned columns sized to their content (no header row when all header cells are empty). */
+public final class TextTable {
     private final List<String[]> rows = new ArrayList<>();
     private final String[] header;
 
-    Table(String... header) {
+    public TextTable(String... header) {
         this.header = header;
     }
 
-    Table row(Object... cells) {
+    public TextTable row(Object... cells) {
         String[] r = new String[cells.length];
         for (int i = 0; i < cells.length; i++) {
             r[i] = String.valueOf(cells[i]);
@@ -23,7 +23,7 @@ final class Table {
         return this;
     }
 
-    void print(PrintWriter out) {
+    public void print(PrintWriter out) {
         int cols = header.length;
         for (String[] r : rows) {
             cols = Math.max(cols, r.length);

@@ -1,0 +1,142 @@
+package org.dfq4j.bench;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.Pointer;
+import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.engine.Rewritten;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.TensorRange;
+import org.dfq4j.rewrite.quant.RangeSource;
+import org.dfq4j.zoo.mobilenet.SyntheticImages;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Measures FP32 and 8-bit-simulated inference of one network at one batch size: warm-up runs, then
+ * timed runs (each a forward pass of one batch, its output copied to the host), reported as median,
+ * min and max images/second; plus the DFQ pipeline's own time and peak memory. Inputs are generated
+ * images, as speed does not depend on their content.
+ */
+final class Benchmark {
+
+    private final int batch;
+    private final int warmup;
+    private final int runs;
+    private final boolean profile;
+    private final PrintWriter progress;
+
+    Benchmark(int batch, int warmup, int runs, boolean profile, PrintWriter progress) {
+        if (batch < 1 || warmup < 0 || runs < 1) {
+            throw new org.dfq4j.rewrite.DfqException("bench needs --batch >= 1, --warmup >= 0 and --runs >= 1");
+        }
+        this.batch = batch;
+        this.warmup = warmup;
+        this.runs = runs;
+        this.profile = profile;
+        this.progress = progress;
+    }
+
+    /**
+     * Runs the benchmark. The 8-bit network is {@code recipe}'s float pipeline then its quantization
+     * with activation ranges from {@code rangeSpec} ("bn", "model", "calib:N" on generated images, "none").
+     */
+    BenchResult run(String modelName, Network original, DfqRecipe recipe, String rangeSpec, TensorRange inputRange) {
+        long[] shape = original.inputShape();
+        INDArray input = SyntheticImages.generate(batch, (int) shape[0], (int) shape[1], (int) shape[2], 7);
+        List<INDArray> calibration = rangeSpec.startsWith("calib:") ? List.of(SyntheticImages.generate(
+                Integer.parseInt(rangeSpec.substring(6)), (int) shape[0], (int) shape[1], (int) shape[2], 11)) : List.of();
+
+        // The data-free pipeline (float rewrites, bias correction, weight quantization): once to warm
+        // up the JIT, then timed, median of three. Activation ranges are timed apart: calib:N runs
+        // the network on N images, which is not the pipeline's own cost.
+        Rewritten prepared = null;
+        double[] pipeline = new double[3];
+        for (int i = -1; i < pipeline.length; i++) {
+            long t0 = System.nanoTime();
+            prepared = recipe.floatPipeline().run(original);
+            recipe.quantPipeline(RangeSource.none(), calibration).run(prepared.network());
+            if (i >= 0) {
+                pipeline[i] = (System.nanoTime() - t0) / 1e9;
+            }
+        }
+        java.util.Arrays.sort(pipeline);
+        long tr = System.nanoTime();
+        RangeSource source = RangeSource.parse(rangeSpec, recipe.sigmas(), inputRange, calibration);
+        Network int8 = recipe.quantPipeline(source, calibration).run(prepared.network()).network();
+        double rangeSeconds = (System.nanoTime() - tr) / 1e9;
+        Network fp32 = new DfqRecipe(false, false, false, DfqRecipe.Correction.NONE, recipe.weights(), recipe.actBits(),
+                "none", 6).floatPipeline().run(original).network();
+
+        Memory memory = new Memory();
+        progress.printf("FP32: %d warm-up + %d timed runs of batch %d%n", warmup, runs, batch);
+        progress.flush();
+        double[] fpSeconds = time(fp32, input, memory);
+        progress.printf("8-bit: %d warm-up + %d timed runs of batch %d%n", warmup, runs, batch);
+        progress.flush();
+        double[] qSeconds = time(int8, input, memory);
+        Map<String, List<Map<String, Object>>> ops = new LinkedHashMap<>();
+        if (profile) {
+            ops.put("fp32", profileOps(fp32, input));
+            ops.put("int8", profileOps(int8, input));
+        }
+        Backend b = Backend.current();
+        return new BenchResult(modelName, b.name(), b.device(), b.threads(), batch, runs,
+                BenchResult.Throughput.of(batch, fpSeconds), BenchResult.Throughput.of(batch, qSeconds),
+                pipeline[1], rangeSeconds, recipe.flags() + " " + recipe.weights() + ", activations "
+                + (rangeSpec.equals("none") ? "float" : recipe.actBits() + "-bit " + rangeSpec),
+                memory.peakPhysical, memory.peakHeap, ops);
+    }
+
+    private double[] time(Network net, INDArray input, Memory memory) {
+        for (int i = 0; i < warmup; i++) {
+            forward(net, input);
+        }
+        double[] s = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            forward(net, input);
+            s[i] = (System.nanoTime() - t0) / 1e9;
+            memory.sample();
+        }
+        return s;
+    }
+
+    /** One forward pass; the outputs are read back to the host so asynchronous backends finish. */
+    private static void forward(Network net, INDArray input) {
+        for (INDArray out : net.run(input).values()) {
+            out.getDouble(0);
+        }
+        Nd4j.getExecutioner().commit();
+    }
+
+    private List<Map<String, Object>> profileOps(Network net, INDArray input) {
+        OpTimer timer = new OpTimer();
+        net.sameDiff().output(Map.of(net.input(), input), List.of(timer), net.outputs().toArray(new String[0]));
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (OpTimer.OpTime t : timer.top()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("op", t.op());
+            m.put("seconds", t.seconds());
+            m.put("calls", t.calls());
+            rows.add(m);
+        }
+        return rows;
+    }
+
+    /** Peak resident memory (JavaCPP's reading of the process) and peak JVM heap. */
+    private static final class Memory {
+        long peakPhysical;
+        long peakHeap;
+
+        void sample() {
+            peakPhysical = Math.max(peakPhysical, Pointer.physicalBytes());
+            Runtime rt = Runtime.getRuntime();
+            peakHeap = Math.max(peakHeap, rt.totalMemory() - rt.freeMemory());
+        }
+    }
+}
