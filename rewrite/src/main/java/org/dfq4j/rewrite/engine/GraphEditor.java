@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.OpNames;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -104,6 +105,7 @@ public final class GraphEditor {
         removeOp(old);
         sd.renameVariable(made, out);
         network.replaceOutput(made, out);
+        OpNames.separateFromVariables(network.sameDiff());
         changes.add("replaceOp " + op + " -> " + opOf(out));
     }
 
@@ -154,6 +156,7 @@ public final class GraphEditor {
             rewireConsumer(c, var, made);
         }
         network.replaceOutput(var, made);
+        OpNames.separateFromVariables(network.sameDiff());
         changes.add("insertAfter " + var + " -> " + made);
         return made;
     }

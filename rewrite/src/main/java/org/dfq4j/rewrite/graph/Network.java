@@ -53,6 +53,7 @@ public final class Network {
         // SameDiff 1.0.0-M2.1's output cache returns stale arrays on repeated calls (measured: a
         // softmax output alternated between two values on identical inputs); always recompute.
         sd.setEnableCache(false);
+        OpNames.separateFromVariables(sd);
         for (String o : outputs) {
             if (!sd.hasVariable(o)) {
                 throw new IllegalArgumentException("network output '" + o + "' is not a variable of the graph");
