@@ -9,6 +9,7 @@ import org.dfq4j.rewrite.engine.RewriteDriver;
 import org.dfq4j.rewrite.engine.Transform;
 import org.dfq4j.rewrite.quant.CorrectBiasAnalytically;
 import org.dfq4j.rewrite.quant.CorrectBiasEmpirically;
+import org.dfq4j.rewrite.quant.FoldClampsIntoFakeQuant;
 import org.dfq4j.rewrite.quant.InsertFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.QuantizeWeights;
@@ -106,6 +107,7 @@ public record DfqRecipe(boolean relu, boolean equalize, boolean absorb, Correcti
         t.add(quantize);
         if (!(ranges instanceof RangeSource.None)) {
             t.add(new InsertFakeQuant(actBits, ranges));
+            t.add(new FoldClampsIntoFakeQuant());
         }
         return new Pipeline(t);
     }
