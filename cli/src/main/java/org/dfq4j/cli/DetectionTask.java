@@ -67,6 +67,25 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
         return images.size();
     }
 
+    @Override
+    public List<String> describe(Score score) {
+        DetectionResult r = (DetectionResult) score.retained();
+        List<String> lines = new java.util.ArrayList<>();
+        for (int i = 0; i < r.images(); i++) {
+            StringBuilder sb = new StringBuilder(r.names().get(i)).append(":");
+            int shown = 0;
+            for (org.dfq4j.eval.detection.Detection d : r.detections().get(i)) {
+                if (d.score() >= OVERLAY_MIN_SCORE && shown < 5) {
+                    sb.append(String.format(java.util.Locale.ROOT, " %s %.2f",
+                            labels == null ? "class " + d.classId() : labels.name(d.classId()), d.score()));
+                    shown++;
+                }
+            }
+            lines.add(shown == 0 ? sb.append(" nothing above ").append(OVERLAY_MIN_SCORE).toString() : sb.toString());
+        }
+        return lines;
+    }
+
     /** Detections drawn on overlays: those a person would call found. */
     static final float OVERLAY_MIN_SCORE = 0.5f;
 

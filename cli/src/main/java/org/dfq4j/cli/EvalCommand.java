@@ -122,6 +122,7 @@ final class EvalCommand implements Callable<Integer> {
         t.row("speed", String.format(Locale.ROOT, "%.1f images/s (batch %d, %d threads)", score.imagesPerSecond(),
                 run.batch, backend.threads()));
         t.print(out);
+        task.describe(score).forEach(line -> out.println("  " + line));
         if (explain) {
             explain(out, log, original, prepared.network(), evaluated, recipe);
         }

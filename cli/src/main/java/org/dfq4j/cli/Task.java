@@ -34,6 +34,11 @@ interface Task {
     /** Agreement of {@code test} with {@code reference} (same photographs), in display order. */
     Map<String, Double> fidelity(Score reference, Score test);
 
+    /** Per-photograph lines worth printing (e.g. the objects a detector found), or none. */
+    default java.util.List<String> describe(Score score) {
+        return java.util.List.of();
+    }
+
     /**
      * Writes one PNG per photograph into {@code dir}: the reference run's prediction beside the
      * test run's. Returns how many were written.
