@@ -1,0 +1,160 @@
+package org.dfq4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.dfq4j.zoo.onnx.OnnxModelWriter;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+
+/** The commands end to end on a tiny ONNX classifier and generated photographs. */
+class CliCommandsTest {
+
+    @TempDir
+    static Path dir;
+    static Path model;
+    static Path classes;
+    static Path images;
+
+    /**
+     * Output 0 is "red", output 1 is "green": a 1x1 conv copies R and G into channels 0 and 1, global
+     * average pooling, and an identity-like Gemm, so a red photograph scores output 0 highest.
+     */
+    @BeforeAll
+    static void setUp() throws Exception {
+        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 16, 16);
+        float[] w = new float[4 * 3];
+        w[0] = 1; // out 0 <- R
+        w[3 + 1] = 1; // out 1 <- G
+        w[6 + 2] = 1; // out 2 <- B
+        w[9] = 0.5f;
+        String c = m.node("Conv", "conv", List.of("x", m.floats("w", Nd4j.createFromArray(w).reshape(4, 3, 1, 1))));
+        String r = m.node("Relu", "relu", List.of(c));
+        String p = m.node("GlobalAveragePool", "pool", List.of(r));
+        String f = m.node("Flatten", "flat", List.of(p));
+        float[] fc = {4, 0, 0, 0, 0, 4, 0, 0};
+        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", Nd4j.createFromArray(fc).reshape(2, 4))),
+                OnnxModelWriter.integer("transB", 1)));
+        model = m.write(dir.resolve("colours.onnx"));
+        classes = Files.writeString(dir.resolve("classes.txt"), "red\ngreen\n");
+        images = Files.createDirectory(dir.resolve("photos"));
+        for (int i = 0; i < 3; i++) {
+            photo(images.resolve("red_" + i + ".png"), new Color(200 + 20 * i, 30 * i, 20));
+            photo(images.resolve("green_" + i + ".png"), new Color(30 * i, 180 + 30 * i, 40));
+        }
+    }
+
+    private static void photo(Path p, Color c) throws Exception {
+        BufferedImage img = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(c);
+        g.fillRect(0, 0, 40, 30);
+        g.dispose();
+        ImageIO.write(img, "png", p.toFile());
+    }
+
+    private static String dfq(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Dfq.execute(new PrintWriter(out), new PrintWriter(err), args);
+        assertEquals(0, code, "dfq " + String.join(" ", args) + " failed: " + err);
+        return out.toString();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> T json(Path p) throws Exception {
+        return (T) new ObjectMapper().readValue(Files.readAllBytes(p), Object.class);
+    }
+
+    @Test
+    void evalWritesTheDocumentedKeys() throws Exception {
+        Path j = dir.resolve("eval.json");
+        String out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--batch", "4", "--json", j.toString());
+        assertTrue(out.contains("backend: CPU"), out);
+        Map<String, Object> m = json(j);
+        for (String k : List.of("top1", "top5", "images", "imagesPerSecond", "backend", "model")) {
+            assertTrue(m.containsKey(k), "missing key " + k + " in " + m.keySet());
+        }
+        assertEquals(100.0, ((Number) m.get("top1")).doubleValue(), 1e-9);
+        assertEquals(6, ((Number) m.get("images")).intValue());
+    }
+
+    @Test
+    void quantizedEvalReportsFidelityAndSavesAGraphThatLoadsBack() throws Exception {
+        Path j = dir.resolve("q.json");
+        Path saved = dir.resolve("q.dfq");
+        dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib:4", "--calib-images",
+                images.toString(), "--json", j.toString(), "--out", saved.toString(), "--explain");
+        Map<String, Object> m = json(j);
+        assertEquals(Boolean.TRUE, m.get("quantized"));
+        assertEquals("calib:4", m.get("actRangeSource"));
+        Map<String, Object> fidelity = (Map<String, Object>) m.get("fidelity");
+        assertEquals(100.0, ((Number) fidelity.get("agreement")).doubleValue(), 1e-9);
+        assertTrue(Files.exists(Path.of(saved + ".log.json")));
+        // the saved 8-bit graph evaluates to the same accuracy
+        Path j2 = dir.resolve("reloaded.json");
+        dfq("eval", "--model", saved.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--json", j2.toString());
+        assertEquals(((Number) m.get("top1")).doubleValue(), ((Number) ((Map<String, Object>) json(j2)).get("top1")).doubleValue(), 1e-9);
+    }
+
+    @Test
+    void tableHasEveryRowAndSaysWhyARowCannotRun() throws Exception {
+        Path j = dir.resolve("table.json");
+        Path md = dir.resolve("table.md");
+        dfq("table", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--calib", "4", "--calib-images", images.toString(), "--json", j.toString(),
+                "--markdown", md.toString());
+        List<Map<String, Object>> rows = json(j);
+        assertEquals(List.of("original", "replace relu6", "+equalization", "+absorption", "+bias correction",
+                "equalization, ReLU6 kept", "equalization, ReLU6 kept, +correction", "per-channel weights"),
+                rows.stream().map(r -> r.get("row")).toList());
+        Map<String, Object> absorption = rows.get(3);
+        assertEquals(Boolean.FALSE, absorption.get("available"), "no BatchNorm in this model: absorption is n/a");
+        assertTrue(((String) absorption.get("reason")).contains("BatchNorm"));
+        for (Map<String, Object> r : rows) {
+            if (Boolean.TRUE.equals(r.get("available"))) {
+                assertTrue(r.containsKey("fp32Top1") && r.containsKey("int8Top1"), r.toString());
+            }
+        }
+        assertTrue(Files.readString(md).contains("| original |"));
+    }
+
+    @Test
+    void demoRunsWithNoFiles() throws Exception {
+        Path j = dir.resolve("demo.json");
+        String out = dfq("demo", "--width", "0.35", "--resolution", "64", "--count", "2", "--json", j.toString());
+        assertTrue(out.contains("per-channel weights"), out);
+        List<Map<String, Object>> rows = json(j);
+        assertEquals(8, rows.size());
+        for (Map<String, Object> r : rows) {
+            Map<String, Object> fp32 = (Map<String, Object>) r.get("fp32");
+            Object v = fp32.get("fidelity_sqnrDb");
+            // JSON has no infinity: identical outputs (infinite SQNR) are written as "Infinity"
+            double sqnr = v instanceof Number n ? n.doubleValue() : Double.parseDouble((String) v);
+            String name = (String) r.get("row");
+            if (name.equals("original") || name.startsWith("equalization, ReLU6 kept")) {
+                // these rows do not change the float network (CLE keeping ReLU6 is exact up to rounding)
+                assertTrue(sqnr > 60, name + ": FP32 SQNR " + sqnr);
+            }
+        }
+        assertFalse(out.contains("NaN"), out);
+    }
+}

@@ -1,0 +1,73 @@
+package org.dfq4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.dfq4j.rewrite.DfqException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+
+/** The comparison mode on two recorded bench results. */
+class BenchComparisonTest {
+
+    private static Path recorded(String name) throws Exception {
+        return Path.of(BenchComparisonTest.class.getResource("/bench/" + name).toURI());
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> json(Path p) throws Exception {
+        return new ObjectMapper().readValue(Files.readAllBytes(p), Map.class);
+    }
+
+    private static double num(Map<String, Object> m, String k) {
+        return ((Number) m.get(k)).doubleValue();
+    }
+
+    @Test
+    void ratiosAreBOverAFromTheRecordedFiles() throws Exception {
+        Path a = recorded("cpu-1-thread.json");
+        Path b = recorded("cpu-2-threads.json");
+        BenchComparison c = new BenchComparison(BenchCommand.read(a), BenchCommand.read(b));
+        Map<String, Object> m = c.toMap();
+        Map<String, Object> ja = json(a);
+        Map<String, Object> jb = json(b);
+        assertEquals(num(jb, "fp32ImagesPerSecond") / num(ja, "fp32ImagesPerSecond"), (Double) m.get("fp32Ratio"), 1e-12);
+        assertEquals(num(jb, "int8ImagesPerSecond") / num(ja, "int8ImagesPerSecond"), (Double) m.get("int8Ratio"), 1e-12);
+        assertEquals(num(jb, "pipelineSeconds") / num(ja, "pipelineSeconds"), (Double) m.get("pipelineRatio"), 1e-12);
+        String md = c.markdown();
+        assertTrue(md.contains((String) ja.get("device")) && md.contains((String) jb.get("device")), md);
+        assertTrue(md.lines().anyMatch(l -> l.startsWith("| FP32 images/s |")), md);
+    }
+
+    @Test
+    void aResultRoundTripsThroughJson(@TempDir Path dir) throws Exception {
+        BenchResult r = BenchCommand.read(recorded("cpu-2-threads.json"));
+        Path again = dir.resolve("again.json");
+        Files.writeString(again, new ObjectMapper().writeValueAsString(r.toMap()));
+        assertEquals(r, BenchCommand.read(again));
+        assertEquals(r.int8().median() / r.fp32().median(), r.int8OverFp32(), 1e-12);
+        assertTrue(r.fp32().min() <= r.fp32().median() && r.fp32().median() <= r.fp32().max());
+    }
+
+    @Test
+    void notABenchResultIsAOneLineError(@TempDir Path dir) throws Exception {
+        Path bad = Files.writeString(dir.resolve("bad.json"), "{\"model\": \"x\"}");
+        DfqException e = assertThrows(DfqException.class, () -> BenchCommand.read(bad));
+        assertTrue(e.getMessage().contains("bad.json") && !e.getMessage().contains("\n"), e.getMessage());
+        Path junk = Files.writeString(dir.resolve("junk.json"), "not json");
+        assertThrows(DfqException.class, () -> BenchCommand.read(junk));
+    }
+
+    @Test
+    void throughputStatistics() {
+        BenchResult.Throughput t = BenchResult.Throughput.of(8, new double[] {2.0, 1.0, 4.0});
+        assertEquals(4.0, t.median(), 1e-12);
+        assertEquals(2.0, t.min(), 1e-12);
+        assertEquals(8.0, t.max(), 1e-12);
+    }
+}
