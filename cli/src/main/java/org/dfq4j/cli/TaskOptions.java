@@ -113,8 +113,12 @@ final class TaskOptions {
         if (!Files.isDirectory(images)) {
             throw new DfqException("image folder " + images + " does not exist or is not a folder");
         }
-        SegmentationDataset paired = SegmentationDataset.pairedFolder(images);
-        return paired.samples().isEmpty() ? SegmentationDataset.photographs(images) : paired;
+        try (var files = Files.list(images)) {
+            boolean masks = files.anyMatch(f -> f.getFileName().toString().contains(SegmentationDataset.MASK_SUFFIX + "."));
+            return masks ? SegmentationDataset.pairedFolder(images) : SegmentationDataset.photographs(images);
+        } catch (java.io.IOException e) {
+            throw new DfqException("cannot list image folder " + images + ": " + e.getMessage(), e);
+        }
     }
 
     private DetectionDataset detectionData(LabelMap map) {
