@@ -21,16 +21,6 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
     }
 
     @Override
-    public String primaryMetric() {
-        return "top1";
-    }
-
-    @Override
-    public String primaryFidelity() {
-        return "agreement";
-    }
-
-    @Override
     public List<String> tableColumns() {
         return List.of("top1", "top5");
     }

@@ -22,16 +22,6 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
     }
 
     @Override
-    public String primaryMetric() {
-        return "mAP";
-    }
-
-    @Override
-    public String primaryFidelity() {
-        return "mAP";
-    }
-
-    @Override
     public List<String> tableColumns() {
         return List.of("mAP");
     }

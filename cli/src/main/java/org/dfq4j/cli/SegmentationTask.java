@@ -22,16 +22,6 @@ record SegmentationTask(SegmentationDataset data, Preprocessing preprocessing, i
     }
 
     @Override
-    public String primaryMetric() {
-        return "mIoU";
-    }
-
-    @Override
-    public String primaryFidelity() {
-        return "mIoU";
-    }
-
-    @Override
     public List<String> tableColumns() {
         return List.of("mIoU", "pixelAccuracy");
     }

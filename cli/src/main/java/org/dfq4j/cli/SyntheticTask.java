@@ -19,16 +19,6 @@ record SyntheticTask(INDArray images, int batch) implements Task {
     }
 
     @Override
-    public String primaryMetric() {
-        return "none";
-    }
-
-    @Override
-    public String primaryFidelity() {
-        return "sqnrDb";
-    }
-
-    @Override
     public List<String> tableColumns() {
         return List.of("sqnrDb", "agreement");
     }

@@ -17,12 +17,6 @@ interface Task {
     /** Short name of the task, e.g. "classification". */
     String name();
 
-    /** The metric a table shows first, e.g. "top1"; absent from metrics when there is no ground truth. */
-    String primaryMetric();
-
-    /** The fidelity metric a table shows when there is no ground truth, e.g. "agreement". */
-    String primaryFidelity();
-
     /**
      * The values a table shows per precision, looked up in a cell's metrics, then in its fidelity to
      * the original FP32 run (so a task without ground truth shows fidelity).
