@@ -7,14 +7,12 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.dfq4j.eval.detection.Detection;
 import org.dfq4j.eval.detection.LabelMap;
+import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.segmentation.LabelMask;
 import org.dfq4j.rewrite.DfqException;
 
@@ -120,30 +118,14 @@ public final class OverlayWriter {
      * @throws DfqException naming the target when it cannot be written
      */
     public static void writePng(BufferedImage image, Path target) {
-        Path absolute = target.toAbsolutePath();
-        Path tmp = null;
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
         try {
-            Files.createDirectories(absolute.getParent());
-            tmp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName() + ".", ".tmp");
-            if (!ImageIO.write(image, "png", tmp.toFile())) {
+            if (!ImageIO.write(image, "png", png)) {
                 throw new DfqException("cannot write " + target + ": no PNG writer in this Java runtime");
             }
-            try {
-                Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
         } catch (IOException e) {
-            throw new DfqException("cannot write overlay " + target + ": " + e, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the write already failed; the leftover temporary file is harmless
-                }
-            }
+            throw new DfqException("cannot encode overlay " + target + ": " + e, e);
         }
+        JsonReport.writeBytes(target, png.toByteArray());
     }
 }

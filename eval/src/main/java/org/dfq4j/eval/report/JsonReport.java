@@ -64,6 +64,11 @@ public final class JsonReport {
         writeAtomically(target, text.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** Writes bytes (an encoded image, say) with the same atomic replace as {@link #write}. */
+    public static void writeBytes(Path target, byte[] bytes) {
+        writeAtomically(target, bytes);
+    }
+
     private static void writeAtomically(Path target, byte[] json) {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
