@@ -201,11 +201,42 @@ public final class NetworkBuilder {
         return sd.reshape(n, x, -1, features);
     }
 
-    /** Bilinear resize of an NCHW tensor (ND4J's resize works on NHWC, hence the permutes). */
-    public SDVariable resizeBilinear(String n, SDVariable x, int h, int w, boolean alignCorners, boolean halfPixel) {
-        SDVariable nhwc = sd.permute(n + "/nhwc", x, 0, 2, 3, 1);
-        SDVariable r = sd.image().resizeBiLinear(n + "/resized", nhwc, h, w, alignCorners, halfPixel);
-        return sd.permute(n, r, 0, 3, 1, 2);
+    /**
+     * Bilinear resize of an NCHW tensor [N, channels, inH, inW] to [N, channels, outH, outW] with
+     * TensorFlow's sampling rules (align_corners, half_pixel_centers or neither). Built as two
+     * products with constant interpolation matrices, out = A_h X A_w^T per image and channel:
+     * ND4J 1.0.0-M2.1 cannot copy or save a graph holding its own resize_bilinear op ("Error
+     * setting property for function ResizeBilinear"), and the rewrites work on copies.
+     */
+    public SDVariable resizeBilinear(String n, SDVariable x, long channels, int inH, int inW, int outH, int outW,
+                                     boolean alignCorners, boolean halfPixel) {
+        SDVariable aw = sd.constant(n + "/Aw", interpolation(inW, outW, alignCorners, halfPixel).transpose().dup());
+        SDVariable ah = sd.constant(n + "/Ah", interpolation(inH, outH, alignCorners, halfPixel).transpose().dup());
+        SDVariable rows = sd.reshape(n + "/rows", x, -1, inW);
+        SDVariable alongW = sd.reshape(n + "/alongW", rows.mmul(n + "/mmulW", aw), -1, inH, outW);
+        SDVariable cols = sd.reshape(n + "/cols", sd.permute(n + "/swap", alongW, 0, 2, 1), -1, inH);
+        SDVariable alongH = sd.reshape(n + "/alongH", cols.mmul(n + "/mmulH", ah), -1, channels, outW, outH);
+        return sd.permute(n, alongH, 0, 1, 3, 2);
+    }
+
+    /**
+     * The [out, in] matrix of 1-D linear interpolation as TensorFlow samples it: source coordinate
+     * i*(in-1)/(out-1) with align_corners, (i+0.5)*in/out-0.5 with half-pixel centres, i*in/out
+     * otherwise; the two neighbours floor and ceil of it, clamped to the input.
+     */
+    static INDArray interpolation(int in, int out, boolean alignCorners, boolean halfPixel) {
+        double scale = alignCorners && out > 1 ? (in - 1) / (double) (out - 1) : in / (double) out;
+        float[] m = new float[out * in];
+        for (int i = 0; i < out; i++) {
+            double src = halfPixel ? (i + 0.5) * scale - 0.5 : i * scale;
+            double floor = Math.floor(src);
+            int lower = (int) Math.max(0, Math.min(in - 1, floor));
+            int upper = (int) Math.max(0, Math.min(in - 1, Math.ceil(src)));
+            double frac = src - floor;
+            m[i * in + lower] += (float) (1 - frac);
+            m[i * in + upper] += (float) frac;
+        }
+        return Nd4j.createFromArray(m).reshape(out, in);
     }
 
     /**

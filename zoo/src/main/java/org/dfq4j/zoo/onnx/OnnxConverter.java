@@ -521,7 +521,7 @@ final class OnnxConverter {
             if (!align && !half && !coord.equals("asymmetric")) {
                 throw n.error("bilinear resize with coordinate_transformation_mode=" + coord + " is not supported");
             }
-            y = b.resizeBilinear(name, x.var(), (int) outH, (int) outW, align, half);
+            y = b.resizeBilinear(name, x.var(), x.dim(1), (int) x.dim(2), (int) x.dim(3), (int) outH, (int) outW, align, half);
         } else if (mode.equals("nearest")) {
             y = nearest(n, x, name, coord, outH, outW);
         } else {

@@ -459,7 +459,12 @@ final class GraphTranslator {
         int out = op.outputs(0);
         boolean align = o != null && o.alignCorners();
         boolean halfPixel = o != null && o.halfPixelCenters();
-        define(out, b.resizeBilinear(tensorName(out), nchw(x), size[0], size[1], align, halfPixel), true);
+        long[] in = x.shape();
+        if (in.length != 4) {
+            throw new DfqException(m.file() + ": RESIZE_BILINEAR input " + m.describe(op.inputs(0)) + " is not 4-D");
+        }
+        define(out, b.resizeBilinear(tensorName(out), nchw(x), in[3], (int) in[1], (int) in[2], size[0], size[1], align,
+                halfPixel), true);
     }
 
     private void unary(Operator op, BiFunction<String, SDVariable, SDVariable> fn) {
