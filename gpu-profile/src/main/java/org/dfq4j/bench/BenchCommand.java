@@ -52,8 +52,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "10", paramLabel = "N", description = "timed runs (default: ${DEFAULT-VALUE})")
     int runs;
 
-    @Option(names = "--relu", description = "8-bit network: replace ReLU6 by ReLU")
-    boolean relu;
+    @Option(names = "--keep-relu6", description = "8-bit network: keep each ReLU6 as a per-channel clip (default: "
+            + "the paper's recipe, ReLU6 replaced by ReLU, which the fake-quant ranges then absorb)")
+    boolean keepRelu6;
 
     @Option(names = "--no-equalize", description = "8-bit network: skip cross-layer equalization")
     boolean noEqualize;
@@ -108,7 +109,7 @@ public final class BenchCommand implements Callable<Integer> {
                     QuantScheme.perTensor(bitsWeight, false), bitsAct, "none", 6).floatPipeline().run(net).network()
                     .stats().isEmpty();
             String range = actRange.equalsIgnoreCase("auto") ? (hasStats ? "bn" : "calib:8") : actRange.toLowerCase(Locale.ROOT);
-            DfqRecipe recipe = new DfqRecipe(relu, !noEqualize, false, DfqRecipe.Correction.NONE,
+            DfqRecipe recipe = new DfqRecipe(!keepRelu6, !noEqualize, false, DfqRecipe.Correction.NONE,
                     QuantScheme.perTensor(bitsWeight, false), bitsAct, range, 6);
             BenchResult r = new Benchmark(batch, warmup, runs, profile, out).run(net.name(), net, recipe, range,
                     new TensorRange(-1, 1));
