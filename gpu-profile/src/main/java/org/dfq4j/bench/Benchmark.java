@@ -98,6 +98,9 @@ final class Benchmark {
         }
         double[] s = new double[runs];
         for (int i = 0; i < runs; i++) {
+            // ND4J frees native buffers only when the Java collector runs; collect outside the timed
+            // window so that a run measures the network, not a collection forced by the last one
+            System.gc();
             long t0 = System.nanoTime();
             forward(net, input);
             s[i] = (System.nanoTime() - t0) / 1e9;
