@@ -14,7 +14,6 @@ import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.metric.Accuracy;
 import org.dfq4j.eval.metric.ImagePrediction;
 import org.dfq4j.eval.metric.Ranking;
-import org.dfq4j.eval.report.ProgressBar;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -110,31 +109,20 @@ public final class ClassificationEvaluator {
         long forwardNanos = 0;
         long start = System.nanoTime();
         try (ImageBatches batches = new ImageBatches(dataset.files(), preprocessing, inputShape, batchSize,
-                decodeThreads)) {
-            ProgressBar bar = progress != null && batches.batchCount() > 1
-                    ? new ProgressBar(progress, images.size(), "images") : null;
-            try {
-                while (batches.hasNext()) {
-                    ImageBatch batch = batches.next();
-                    long f0 = System.nanoTime();
-                    INDArray scores = scoreMatrix(classifier.logits(batch.images()), batch.size(), classes, dataset);
-                    float[] flat = scores.castTo(DataType.FLOAT).dup('c').data().asFloat();
-                    forwardNanos += System.nanoTime() - f0;
-                    for (int r = 0; r < batch.size(); r++) {
-                        LabeledImage image = images.get(batch.start() + r);
-                        predictions.add(new ImagePrediction(image.name(), image.label(),
-                                Ranking.top(flat, r * classes, classes, RANKED)));
-                    }
-                    if (retainLogits) {
-                        kept.add(Nd4j.create(flat, new long[] {batch.size(), classes}, DataType.FLOAT));
-                    }
-                    if (bar != null) {
-                        bar.update(predictions.size());
-                    }
+                decodeThreads).withProgress(progress)) {
+            while (batches.hasNext()) {
+                ImageBatch batch = batches.next();
+                long f0 = System.nanoTime();
+                INDArray scores = scoreMatrix(classifier.logits(batch.images()), batch.size(), classes, dataset);
+                float[] flat = scores.castTo(DataType.FLOAT).dup('c').data().asFloat();
+                forwardNanos += System.nanoTime() - f0;
+                for (int r = 0; r < batch.size(); r++) {
+                    LabeledImage image = images.get(batch.start() + r);
+                    predictions.add(new ImagePrediction(image.name(), image.label(),
+                            Ranking.top(flat, r * classes, classes, RANKED)));
                 }
-            } finally {
-                if (bar != null) {
-                    bar.finish();
+                if (retainLogits) {
+                    kept.add(Nd4j.create(flat, new long[] {batch.size(), classes}, DataType.FLOAT));
                 }
             }
         }

@@ -36,6 +36,8 @@ public final class ImageBatches implements Iterator<ImageBatch>, AutoCloseable {
     private final int width;
     private final int batchSize;
     private final ExecutorService pool;
+    private org.dfq4j.eval.report.ProgressBar bar;
+    private int delivered;
     private Pending pending;
 
     /** A batch being decoded: one task per photograph, each filling its slice of {@code data}. */
@@ -110,7 +112,11 @@ public final class ImageBatches implements Iterator<ImageBatch>, AutoCloseable {
         if (pending == null) {
             throw new NoSuchElementException("no more batches");
         }
+        if (bar != null && delivered > 0) {
+            bar.update(delivered);
+        }
         Pending current = pending;
+        delivered += current.count;
         int nextStart = current.start + current.count;
         pending = nextStart < files.size() ? submit(nextStart) : null;
         for (Future<?> f : current.tasks) {
@@ -143,5 +149,22 @@ public final class ImageBatches implements Iterator<ImageBatch>, AutoCloseable {
     public void close() {
         pending = null;
         pool.shutdownNow();
+        if (bar != null) {
+            bar.update(delivered);
+            bar.finish();
+            bar = null;
+        }
+    }
+
+    /**
+     * Shows a progress line on {@code out} (none when null, or when there is only one batch): the
+     * photographs handed out before each {@link #next()}, i.e. those the caller has processed, and
+     * the total on {@link #close()}.
+     */
+    public ImageBatches withProgress(java.io.PrintStream out) {
+        if (out != null && batchCount() > 1) {
+            bar = new org.dfq4j.eval.report.ProgressBar(out, files.size(), "images");
+        }
+        return this;
     }
 }

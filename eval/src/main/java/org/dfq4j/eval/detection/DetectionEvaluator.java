@@ -11,7 +11,6 @@ import java.util.function.Function;
 import org.dfq4j.eval.data.ImageBatch;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.image.Preprocessing;
-import org.dfq4j.eval.report.ProgressBar;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -128,32 +127,21 @@ public final class DetectionEvaluator {
         long forwardNanos = 0;
         long start = System.nanoTime();
         try (ImageBatches batches = new ImageBatches(dataset.files(), preprocessing, inputShape, batchSize,
-                decodeThreads)) {
-            ProgressBar bar = progress != null && batches.batchCount() > 1
-                    ? new ProgressBar(progress, images.size(), "images") : null;
-            try {
-                while (batches.hasNext()) {
-                    ImageBatch batch = batches.next();
-                    long f0 = System.nanoTime();
-                    Map<String, INDArray> outputs = model.apply(batch.images());
-                    INDArray[] heads = heads(outputs);
-                    forwardNanos += System.nanoTime() - f0;
-                    List<List<Detection>> found = postProcess.apply(heads[0], heads[1]);
-                    if (found.size() != batch.size()) {
-                        throw new DfqException("model '" + modelName + "' gave " + found.size() + " results for a batch"
-                                + " of " + batch.size());
-                    }
-                    for (int r = 0; r < batch.size(); r++) {
-                        detections.add(found.get(r));
-                        map.add(found.get(r), images.get(batch.start() + r).objects());
-                    }
-                    if (bar != null) {
-                        bar.update(detections.size());
-                    }
+                decodeThreads).withProgress(progress)) {
+            while (batches.hasNext()) {
+                ImageBatch batch = batches.next();
+                long f0 = System.nanoTime();
+                Map<String, INDArray> outputs = model.apply(batch.images());
+                INDArray[] heads = heads(outputs);
+                forwardNanos += System.nanoTime() - f0;
+                List<List<Detection>> found = postProcess.apply(heads[0], heads[1]);
+                if (found.size() != batch.size()) {
+                    throw new DfqException("model '" + modelName + "' gave " + found.size() + " results for a batch"
+                            + " of " + batch.size());
                 }
-            } finally {
-                if (bar != null) {
-                    bar.finish();
+                for (int r = 0; r < batch.size(); r++) {
+                    detections.add(found.get(r));
+                    map.add(found.get(r), images.get(batch.start() + r).objects());
                 }
             }
         }

@@ -10,7 +10,6 @@ import java.util.function.Function;
 import org.dfq4j.eval.data.ImageBatch;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.image.Preprocessing;
-import org.dfq4j.eval.report.ProgressBar;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -119,52 +118,41 @@ public final class SegmentationEvaluator {
         long forwardNanos = 0;
         long start = System.nanoTime();
         try (ImageBatches batches = new ImageBatches(dataset.images(), preprocessing, inputShape, batchSize,
-                decodeThreads)) {
-            ProgressBar bar = progress != null && batches.batchCount() > 1
-                    ? new ProgressBar(progress, samples.size(), "images") : null;
-            try {
-                while (batches.hasNext()) {
-                    ImageBatch batch = batches.next();
-                    long f0 = System.nanoTime();
-                    INDArray out = model.apply(batch.images());
-                    long[] s = checkLogits(out, batch.size());
-                    float[] logits = out.castTo(DataType.FLOAT).dup('c').data().asFloat();
-                    forwardNanos += System.nanoTime() - f0;
-                    if (classes < 0) {
-                        classes = checkClasses((int) s[1]);
-                        confusion = new ConfusionMatrix(classes);
-                    } else if (s[1] != classes) {
-                        throw new DfqException("model '" + modelName + "' gave " + s[1] + " classes after " + classes);
+                decodeThreads).withProgress(progress)) {
+            while (batches.hasNext()) {
+                ImageBatch batch = batches.next();
+                long f0 = System.nanoTime();
+                INDArray out = model.apply(batch.images());
+                long[] s = checkLogits(out, batch.size());
+                float[] logits = out.castTo(DataType.FLOAT).dup('c').data().asFloat();
+                forwardNanos += System.nanoTime() - f0;
+                if (classes < 0) {
+                    classes = checkClasses((int) s[1]);
+                    confusion = new ConfusionMatrix(classes);
+                } else if (s[1] != classes) {
+                    throw new DfqException("model '" + modelName + "' gave " + s[1] + " classes after " + classes);
+                }
+                int h = (int) s[2];
+                int w = (int) s[3];
+                for (int r = 0; r < batch.size(); r++) {
+                    SegmentationSample sample = samples.get(batch.start() + r);
+                    ImageSize size = ImageSize.read(sample.image());
+                    LabelMask truth = sample.mask().map(LabelMask::read).orElse(null);
+                    if (truth != null && (truth.width() != size.width() || truth.height() != size.height())) {
+                        throw new DfqException("mask " + sample.mask().get() + " is " + truth.width() + "x"
+                                + truth.height() + " but its photograph " + sample.image() + " is " + size.width()
+                                + "x" + size.height() + "; give a mask of the photograph's size");
                     }
-                    int h = (int) s[2];
-                    int w = (int) s[3];
-                    for (int r = 0; r < batch.size(); r++) {
-                        SegmentationSample sample = samples.get(batch.start() + r);
-                        ImageSize size = ImageSize.read(sample.image());
-                        LabelMask truth = sample.mask().map(LabelMask::read).orElse(null);
-                        if (truth != null && (truth.width() != size.width() || truth.height() != size.height())) {
-                            throw new DfqException("mask " + sample.mask().get() + " is " + truth.width() + "x"
-                                    + truth.height() + " but its photograph " + sample.image() + " is " + size.width()
-                                    + "x" + size.height() + "; give a mask of the photograph's size");
-                        }
-                        LabelMask predicted = LogitsToMask.argmax(logits, r * classes * h * w, classes, h, w,
-                                size.height(), size.width());
-                        if (measure) {
-                            confusion.add(truth, predicted, sample.mask().get().toString());
-                        }
-                        if (kept != null) {
-                            kept.add(predicted);
-                        }
+                    LabelMask predicted = LogitsToMask.argmax(logits, r * classes * h * w, classes, h, w,
+                            size.height(), size.width());
+                    if (measure) {
+                        confusion.add(truth, predicted, sample.mask().get().toString());
                     }
-                    done += batch.size();
-                    if (bar != null) {
-                        bar.update(done);
+                    if (kept != null) {
+                        kept.add(predicted);
                     }
                 }
-            } finally {
-                if (bar != null) {
-                    bar.finish();
-                }
+                done += batch.size();
             }
         }
         double wall = (System.nanoTime() - start) / 1e9;
