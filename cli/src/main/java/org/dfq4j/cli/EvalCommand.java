@@ -75,21 +75,21 @@ final class EvalCommand implements Callable<Integer> {
         TaskOptions.Built built = taskOptions.build(run.batch, System.err);
         Network original = ModelFiles.read(model);
 
-        long t0 = System.nanoTime();
-        DfqRecipe probe = pipeline.recipe(true);
-        Rewritten prepared = probe.floatPipeline().run(original);
-        boolean hasStats = !prepared.network().stats().isEmpty();
+        boolean hasStats = DfqRecipe.hasStatistics(original);
         DfqRecipe recipe = pipeline.recipe(hasStats);
         requirePossible(recipe, hasStats);
+        long t0 = System.nanoTime();
+        Rewritten prepared = recipe.floatPipeline().run(original);
         RewriteLog log = new RewriteLog();
         log.addAll(prepared.log());
         Network evaluated = prepared.network();
         String rangeName = "none";
         double pipelineSeconds = (System.nanoTime() - t0) / 1e9;
         if (pipeline.quantize) {
-            List<INDArray> calib = needsCalibration(recipe)
-                    ? Calibration.load(pipeline.calibImages, built.photographs(), Math.max(recipe.correction() == DfqRecipe.Correction.EMPIRICAL ? pipeline.calib : 0, calibCount(recipe)),
-                    taskOptions.preprocessing(), original.inputShape(), out) : List.of();
+            int images = Math.max(recipe.correction() == DfqRecipe.Correction.EMPIRICAL ? pipeline.calib : 0,
+                    calibCount(recipe));
+            List<INDArray> calib = needsCalibration(recipe) ? Calibration.load(pipeline.calibImages,
+                    built.photographs(), images, taskOptions.preprocessing(), original.inputShape(), out) : List.of();
             long t1 = System.nanoTime();
             RangeSource source = RangeSource.parse(recipe.actRange(), recipe.sigmas(),
                     Calibration.inputRange(taskOptions.preprocessing()), calib);

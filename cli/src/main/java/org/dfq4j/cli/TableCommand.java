@@ -64,8 +64,7 @@ final class TableCommand implements Callable<Integer> {
         out.println(backend.describe());
         TaskOptions.Built built = taskOptions.build(run.batch, System.err);
         Network net = ModelFiles.read(model);
-        boolean hasStats = !new DfqRecipe(false, false, false, DfqRecipe.Correction.NONE, pipeline.weightScheme(),
-                pipeline.bitsAct, "none", 6).floatPipeline().run(net).network().stats().isEmpty();
+        boolean hasStats = DfqRecipe.hasStatistics(net);
         String range = pipeline.rangeSpec(hasStats);
         boolean withActivations = !range.equals("none");
         out.printf("model: %s (%s), task: %s, %s%n", net.name(), net.properties().getOrDefault("format", "?"),

@@ -115,12 +115,18 @@ class CliErrorsTest {
     }
 
     @Test
-    void impossibleOptions() {
+    void impossibleOptions() throws Exception {
         assertOneLineError(dfq("eval", "--model", model.toString(), "--images", dir.toString(),
                 "--labels", classes.toString(), "--batch", "0"), "--batch");
         assertOneLineError(dfq("eval", "--model", model.toString(), "--images", dir.toString(),
                 "--labels", classes.toString(), "--preprocess", "crop=banana"), "crop");
         Run r = dfq("eval", "--model");
         assertEquals(2, r.code());
+        // steps that need BatchNorm statistics on a model without BatchNorm say so
+        Path photos = imagesWith("n01_red.png", new byte[0]);
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--absorb"), "--absorb");
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--correct=analytic", "--quantize"), "--correct=analytic");
     }
 }

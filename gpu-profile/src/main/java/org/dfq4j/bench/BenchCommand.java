@@ -105,9 +105,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
             out.println(Backend.current().describe());
             Network net = ModelFiles.read(model);
-            boolean hasStats = !new DfqRecipe(false, false, false, DfqRecipe.Correction.NONE,
-                    QuantScheme.perTensor(bitsWeight, false), bitsAct, "none", 6).floatPipeline().run(net).network()
-                    .stats().isEmpty();
+            boolean hasStats = DfqRecipe.hasStatistics(net);
             String range = actRange.equalsIgnoreCase("auto") ? (hasStats ? "bn" : "calib:8") : actRange.toLowerCase(Locale.ROOT);
             DfqRecipe recipe = new DfqRecipe(!keepRelu6, !noEqualize, false, DfqRecipe.Correction.NONE,
                     QuantScheme.perTensor(bitsWeight, false), bitsAct, range, 6);

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.engine.Pipeline;
+import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.engine.RewriteDriver;
 import org.dfq4j.rewrite.engine.Transform;
 import org.dfq4j.rewrite.quant.CorrectBiasAnalytically;
@@ -43,6 +44,16 @@ public record DfqRecipe(boolean relu, boolean equalize, boolean absorb, Correcti
         if (!(sigmas > 0)) {
             throw new DfqException("the bn range width n must be positive, got " + sigmas);
         }
+    }
+
+    /**
+     * Whether the network will have per-channel BatchNorm statistics once folded (it has BatchNorm
+     * ops, or statistics already): the data-free steps (absorption, analytic correction, bn ranges)
+     * need them, and models folded at export (every TFLite file) have none.
+     */
+    public static boolean hasStatistics(Network net) {
+        return !net.stats().isEmpty() || net.sameDiff().getOps().values().stream()
+                .anyMatch(op -> op.getOp().opName().equals("batchnorm"));
     }
 
     /** No rewrite beyond BatchNorm folding: the paper's "naive" baseline. */
