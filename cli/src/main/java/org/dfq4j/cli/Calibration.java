@@ -1,15 +1,13 @@
 package org.dfq4j.cli;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.stream.Stream;
 import org.dfq4j.eval.data.ImageBatch;
 import org.dfq4j.eval.data.ImageBatches;
+import org.dfq4j.eval.image.Photographs;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.TensorRange;
@@ -17,8 +15,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Calibration images (for calib:N ranges and empirical bias correction) and the input's value range. */
 final class Calibration {
-    private static final List<String> EXTENSIONS = List.of(".jpeg", ".jpg", ".png", ".bmp");
-
     private Calibration() {
     }
 
@@ -55,17 +51,11 @@ final class Calibration {
         if (!Files.isDirectory(dir)) {
             throw new DfqException("calibration folder " + dir + " does not exist or is not a folder");
         }
-        try (Stream<Path> s = Files.list(dir)) {
-            List<Path> files = s.filter(p -> EXTENSIONS.stream()
-                    .anyMatch(e -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e)))
-                    .sorted().toList();
-            if (files.isEmpty()) {
-                throw new DfqException("calibration folder " + dir + " holds no photographs (.jpeg, .jpg, .png, .bmp)");
-            }
-            return files;
-        } catch (IOException e) {
-            throw new DfqException("cannot list calibration folder " + dir + ": " + e.getMessage(), e);
+        List<Path> files = Photographs.in(dir);
+        if (files.isEmpty()) {
+            throw new DfqException("calibration folder " + dir + " holds no photographs (" + Photographs.extensionList() + ")");
         }
+        return files;
     }
 
     /** The range preprocessing maps pixel values 0..255 into (over all channels). */

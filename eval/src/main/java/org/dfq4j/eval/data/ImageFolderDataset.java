@@ -1,15 +1,12 @@
 package org.dfq4j.eval.data;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.Set;
-import java.util.stream.Stream;
+import org.dfq4j.eval.image.Photographs;
 import org.dfq4j.rewrite.DfqException;
 
 /**
@@ -23,7 +20,7 @@ import org.dfq4j.rewrite.DfqException;
 public final class ImageFolderDataset {
 
     /** File extensions (lower case) of the photographs a folder is scanned for. */
-    public static final Set<String> EXTENSIONS = Set.of("jpeg", "jpg", "png", "bmp");
+    public static final Set<String> EXTENSIONS = Photographs.EXTENSIONS;
 
     private final Path directory;
     private final ClassList classes;
@@ -54,10 +51,9 @@ public final class ImageFolderDataset {
         if (!Files.isDirectory(directory)) {
             throw new DfqException("image folder " + directory + " does not exist or is not a folder");
         }
-        List<Path> files = photographs(directory);
+        List<Path> files = Photographs.in(directory);
         if (files.isEmpty()) {
-            throw new DfqException("image folder " + directory + " holds no photographs (" + String.join(", ",
-                    EXTENSIONS.stream().sorted().toList()) + "); name them <class>_<anything>.JPEG");
+            throw new DfqException("image folder " + directory + " holds no photographs (" + Photographs.extensionList() + "); name them <class>_<anything>.JPEG");
         }
         List<LabeledImage> images = new ArrayList<>(files.size());
         Path firstUnknown = null;
@@ -81,22 +77,6 @@ public final class ImageFolderDataset {
                     + " of this model");
         }
         return new ImageFolderDataset(directory, classes, images.subList(0, Math.min(limit, images.size())));
-    }
-
-    private static List<Path> photographs(Path directory) {
-        try (Stream<Path> s = Files.list(directory)) {
-            return s.filter(p -> {
-                String n = p.getFileName().toString();
-                return !n.startsWith(".") && EXTENSIONS.contains(extension(n)) && Files.isRegularFile(p);
-            }).sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
-        } catch (IOException e) {
-            throw new DfqException("image folder " + directory + " cannot be listed: " + e.getMessage(), e);
-        }
-    }
-
-    private static String extension(String fileName) {
-        int dot = fileName.lastIndexOf('.');
-        return dot < 0 ? "" : fileName.substring(dot + 1).toLowerCase(Locale.ROOT);
     }
 
     /**

@@ -13,6 +13,7 @@ import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.dfq4j.eval.segmentation.ImageSize;
 import org.dfq4j.eval.segmentation.SegmentationDataset;
+import org.dfq4j.eval.image.Photographs;
 import org.dfq4j.rewrite.DfqException;
 
 /**
@@ -29,7 +30,7 @@ import org.dfq4j.rewrite.DfqException;
 public final class DetectionDataset {
 
     /** File extensions (lower case) of photographs in a plain folder. */
-    public static final Set<String> EXTENSIONS = Set.of("jpeg", "jpg", "png", "bmp");
+    public static final Set<String> EXTENSIONS = Photographs.EXTENSIONS;
 
     private final String source;
     private final List<AnnotatedImage> images;
@@ -113,7 +114,7 @@ public final class DetectionDataset {
             throw new DfqException("image folder " + directory + " does not exist or is not a folder");
         }
         List<AnnotatedImage> images = new ArrayList<>();
-        for (Path f : list(directory, n -> !n.startsWith(".") && EXTENSIONS.contains(extension(n)))) {
+        for (Path f : Photographs.in(directory)) {
             String n = f.getFileName().toString();
             String stem = n.substring(0, n.lastIndexOf('.'));
             if (stem.endsWith(SegmentationDataset.MASK_SUFFIX)) {
@@ -123,8 +124,7 @@ public final class DetectionDataset {
             images.add(new AnnotatedImage(stem, f, s.width(), s.height(), List.of()));
         }
         if (images.isEmpty()) {
-            throw new DfqException("folder " + directory + " holds no photographs (" + String.join(", ",
-                    EXTENSIONS.stream().sorted().toList()) + ")");
+            throw new DfqException("folder " + directory + " holds no photographs (" + Photographs.extensionList() + ")");
         }
         return new DetectionDataset(directory.toString(), images, false);
     }
@@ -136,11 +136,6 @@ public final class DetectionDataset {
         } catch (IOException e) {
             throw new DfqException("folder " + dir + " cannot be listed: " + e.getMessage(), e);
         }
-    }
-
-    private static String extension(String fileName) {
-        int dot = fileName.lastIndexOf('.');
-        return dot < 0 ? "" : fileName.substring(dot + 1).toLowerCase(Locale.ROOT);
     }
 
     /** The first {@code limit} images (all when there are fewer). */

@@ -5,14 +5,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.Stream;
+import org.dfq4j.eval.image.Photographs;
 import org.dfq4j.rewrite.DfqException;
 
 /**
@@ -34,7 +32,7 @@ import org.dfq4j.rewrite.DfqException;
 public final class SegmentationDataset {
 
     /** File extensions (lower case) of photographs and masks. */
-    public static final Set<String> EXTENSIONS = Set.of("jpeg", "jpg", "png", "bmp");
+    public static final Set<String> EXTENSIONS = Photographs.EXTENSIONS;
     /** What ends a mask's name in a paired folder: {@code bird.bmp} has {@code bird_mask.bmp}. */
     public static final String MASK_SUFFIX = "_mask";
 
@@ -146,8 +144,7 @@ public final class SegmentationDataset {
             }
         }
         if (samples.isEmpty()) {
-            throw new DfqException("folder " + directory + " holds no photographs (" + String.join(", ",
-                    EXTENSIONS.stream().sorted().toList()) + ")");
+            throw new DfqException("folder " + directory + " holds no photographs (" + Photographs.extensionList() + ")");
         }
         return new SegmentationDataset(directory.toString(), samples);
     }
@@ -156,23 +153,11 @@ public final class SegmentationDataset {
         if (!Files.isDirectory(directory)) {
             throw new DfqException("image folder " + directory + " does not exist or is not a folder");
         }
-        try (Stream<Path> s = Files.list(directory)) {
-            return s.filter(p -> {
-                String n = p.getFileName().toString();
-                return !n.startsWith(".") && EXTENSIONS.contains(extension(n)) && Files.isRegularFile(p);
-            }).sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
-        } catch (IOException e) {
-            throw new DfqException("image folder " + directory + " cannot be listed: " + e.getMessage(), e);
-        }
+        return Photographs.in(directory);
     }
 
     private static boolean isMask(String stem) {
         return stem.endsWith(MASK_SUFFIX) && stem.length() > MASK_SUFFIX.length();
-    }
-
-    private static String extension(String fileName) {
-        int dot = fileName.lastIndexOf('.');
-        return dot < 0 ? "" : fileName.substring(dot + 1).toLowerCase(Locale.ROOT);
     }
 
     private static String stem(Path file) {
