@@ -7,7 +7,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.Listener;
+import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.config.ExecutionResult;
+import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -29,6 +34,7 @@ public final class Network {
     private final Map<String, ChannelStats> stats;
     private final Map<String, String> properties;
     private final Map<String, INDArray> attachments;
+    private final ArrayRecycler recycler = new ArrayRecycler();
 
     public Network(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs) {
         this(name, sd, input, inputShape, outputs, new LinkedHashMap<>(), new LinkedHashMap<>(),
@@ -111,14 +117,63 @@ public final class Network {
 
     /** Runs a batch [N, C, H, W] and returns every output. */
     public Map<String, INDArray> run(INDArray batch) {
-        checkBatch(batch);
-        return sd.output(Map.of(input, batch), outputs);
+        return run(batch, outputs);
     }
 
     /** Runs a batch and returns the named variables (outputs or intermediates). */
     public Map<String, INDArray> run(INDArray batch, List<String> variables) {
+        return run(batch, variables, List.of());
+    }
+
+    /**
+     * Runs a batch with SameDiff listeners attached and returns the named variables. The returned
+     * arrays belong to the caller; the op outputs of the pass are recycled for the next one
+     * ({@link ArrayRecycler}).
+     */
+    public synchronized Map<String, INDArray> run(INDArray batch, List<String> variables, List<Listener> listeners) {
         checkBatch(batch);
-        return sd.output(Map.of(input, batch), variables);
+        // A session of our own per pass, with the recycler that outlives it. It is registered for
+        // the thread during the pass, as SameDiff's own output() does, and removed after it, so that
+        // a copy of the graph (dup() carries the registered sessions) cannot inherit it.
+        InferenceSession session = new InferenceSession(sd);
+        session.setMmgr(recycler);
+        Long thread = Thread.currentThread().getId();
+        InferenceSession previous = sd.getSessions().put(thread, session);
+        try {
+            ExecutionResult r = session.output(new ArrayList<>(variables), Map.of(input, batch), Map.of(), null,
+                    List.of(), listeners, At.defaultAt(Operation.INFERENCE));
+            Map<String, INDArray> out = new LinkedHashMap<>();
+            for (String v : variables) {
+                INDArray a = value(r, v);
+                if (a == null) {
+                    throw new IllegalStateException("network '" + name + "' did not compute '" + v + "'");
+                }
+                out.put(v, a.dup());
+            }
+            return out;
+        } finally {
+            if (previous != null) {
+                sd.getSessions().put(thread, previous);
+            } else {
+                sd.getSessions().remove(thread);
+            }
+            recycler.recycle();
+        }
+    }
+
+    /** Op output arrays allocated and reused by this network's passes so far. */
+    long[] recyclerCounts() {
+        return recycler.counts();
+    }
+
+    private static INDArray value(ExecutionResult r, String variable) {
+        if (r.getOutputs() != null && r.getOutputs().get(variable) != null) {
+            return r.getOutputs().get(variable).orElse(null);
+        }
+        if (r.getValueOutputs() != null && r.getValueOutputs().get(variable) != null) {
+            return r.getValueOutputs().get(variable).getTensorValue();
+        }
+        return null;
     }
 
     /** Runs a batch and returns the first output. */
