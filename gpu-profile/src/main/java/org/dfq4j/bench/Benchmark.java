@@ -73,12 +73,11 @@ final class Benchmark {
                 "none", 6).floatPipeline().run(original).network();
 
         Memory memory = new Memory();
-        progress.printf("FP32: %d warm-up + %d timed runs of batch %d%n", warmup, runs, batch);
+        progress.printf("FP32 and 8-bit: %d warm-up + %d timed runs each of batch %d, alternating%n", warmup, runs, batch);
         progress.flush();
-        double[] fpSeconds = time(fp32, input, memory);
-        progress.printf("8-bit: %d warm-up + %d timed runs of batch %d%n", warmup, runs, batch);
-        progress.flush();
-        double[] qSeconds = time(int8, input, memory);
+        double[][] seconds = timeAlternating(fp32, int8, input, memory);
+        double[] fpSeconds = seconds[0];
+        double[] qSeconds = seconds[1];
         Map<String, List<Map<String, Object>>> ops = new LinkedHashMap<>();
         if (profile) {
             ops.put("fp32", profileOps(fp32, input));
@@ -92,21 +91,33 @@ final class Benchmark {
                 memory.peakPhysical, memory.peakHeap, ops);
     }
 
-    private double[] time(Network net, INDArray input, Memory memory) {
+    /**
+     * Times the two networks in alternation (FP32, 8-bit, FP32, ...), so that a slow spell of the
+     * machine (another process, thermal or frequency changes) weighs on both alike and their ratio
+     * is measured under the same conditions.
+     */
+    private double[][] timeAlternating(Network fp32, Network int8, INDArray input, Memory memory) {
         for (int i = 0; i < warmup; i++) {
-            forward(net, input);
+            forward(fp32, input);
+            forward(int8, input);
         }
-        double[] s = new double[runs];
+        double[][] s = new double[2][runs];
         for (int i = 0; i < runs; i++) {
-            // ND4J frees native buffers only when the Java collector runs; collect outside the timed
-            // window so that a run measures the network, not a collection forced by the last one
-            System.gc();
-            long t0 = System.nanoTime();
-            forward(net, input);
-            s[i] = (System.nanoTime() - t0) / 1e9;
-            memory.sample();
+            s[0][i] = timed(fp32, input, memory);
+            s[1][i] = timed(int8, input, memory);
         }
         return s;
+    }
+
+    private static double timed(Network net, INDArray input, Memory memory) {
+        // ND4J frees native buffers only when the Java collector runs; collect outside the timed
+        // window so that a run measures the network, not a collection forced by the last one
+        System.gc();
+        long t0 = System.nanoTime();
+        forward(net, input);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        memory.sample();
+        return seconds;
     }
 
     /** One forward pass; the outputs are read back to the host so asynchronous backends finish. */

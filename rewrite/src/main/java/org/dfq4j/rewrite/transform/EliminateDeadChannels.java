@@ -20,8 +20,14 @@ import org.dfq4j.rewrite.view.GraphView;
  * c; dense after global pooling: W2[c,:] v_c). The next layer's weights for that input channel are
  * then zeroed, and so are the dead channel's bias and statistics. A depthwise consumer's channel c
  * becomes dead in turn and is folded into its own consumer, since layers are visited in topological
- * order. Exact except at zero-padded borders (logged). Layers with dead channels whose output does
- * not reach a single next layer through such ops are skipped with the reason.
+ * order. Layers with dead channels whose output does not reach a single next layer through such ops
+ * are skipped with the reason.
+ *
+ * <p>Where the next layer pads with zeros (a 3x3 depthwise), a dead channel is not constant at the
+ * borders, so folding it would be inexact there. Such a channel is instead rescaled: its constant
+ * multiplied by a = min(r_c / median r, 6 / |v_c|) (r: the next layer's per-input weight range) and
+ * the next layer's weights for it divided by a, which is exact (the ops between are positively
+ * homogeneous below their clip) and still takes its outsized weights out of the next layer's range.
  *
  * <p>Without this, CLE cannot help a layer with dead channels: their range is zero and the next
  * layer still reads a large constant.
@@ -40,6 +46,7 @@ public final class EliminateDeadChannels implements Transform {
         search.pairs().forEach(p -> byFirst.put(p.first().output(), p));
         LayerEdits edits = new LayerEdits(editor);
         int total = 0;
+        int rescaledTotal = 0;
         for (WeightLayer l : g.weightLayers()) {
             boolean[] zero = edits.weights(l).zeroOutputs();
             LayerPair p = byFirst.get(l.output());
@@ -55,29 +62,57 @@ public final class EliminateDeadChannels implements Transform {
                 }
                 continue;
             }
-            total += fold(g, p, zero, edits, editor, log);
+            int[] done = fold(g, p, zero, edits, editor, log);
+            total += done[0];
+            rescaledTotal += done[1];
         }
         edits.commit();
-        log.add(name(), "folded " + total + " dead channels into the next layers", List.of(), Map.of("channels", total));
+        log.add(name(), "folded " + total + " dead channels into the next layers, rescaled " + rescaledTotal
+                + " that feed a zero-padding layer", List.of(), Map.of("channels", total, "rescaled", rescaledTotal));
     }
 
-    /** Folds the dead channels of p's first layer into its second layer; returns how many. */
-    private int fold(GraphView g, LayerPair p, boolean[] zero, LayerEdits edits, GraphEditor editor, RewriteLog log) {
+    /** Folds (or rescales) the dead channels of p's first layer; returns {folded, rescaled}. */
+    private int[] fold(GraphView g, LayerPair p, boolean[] zero, LayerEdits edits, GraphEditor editor, RewriteLog log) {
         double[] b1 = edits.bias(p.first());
         LayerWeights w2 = edits.weights(p.second());
         int n = zero.length;
+        boolean padded = p.zeroPaddedBorders();
+        double[] inMax = w2.inAbsMax();
+        double typical = padded ? typicalInputRange(inMax, zero) : 0;
         double[] v = new double[n];
         boolean[] dead = new boolean[n];
+        double[] rescale = new double[n];
+        java.util.Arrays.fill(rescale, 1.0);
         int count = 0;
+        int rescaled = 0;
+        double largest = 1;
         for (int c = 0; c < n; c++) {
-            if (zero[c] && (b1[c] != 0 || !w2.inputIsZero(c))) {
-                dead[c] = true;
-                v[c] = passThrough(p, edits, c, b1[c]);
-                count++;
+            if (!zero[c] || (b1[c] == 0 && w2.inputIsZero(c))) {
+                continue;
             }
+            double value = passThrough(p, edits, c, b1[c]);
+            if (padded && value != 0) {
+                // The next layer pads with zeros, where this channel is not constant: folding it would
+                // be wrong at the borders. Exact instead: scale the constant up and the next layer's
+                // weights for it down, so that they no longer dominate that layer's weight range.
+                double alpha = Math.min(typical > 0 ? inMax[c] / typical : 1, cap(p, edits, c, value));
+                if (alpha > 1) {
+                    b1[c] *= alpha;
+                    rescale[c] = 1 / alpha;
+                    rescaled++;
+                    largest = Math.max(largest, alpha);
+                }
+                continue;
+            }
+            dead[c] = true;
+            v[c] = value;
+            count++;
         }
-        if (count == 0) {
-            return 0;
+        if (count == 0 && rescaled == 0) {
+            return new int[] {0, 0};
+        }
+        if (rescaled > 0) {
+            w2.scaleIn(rescale);
         }
         double[] add = w2.contribution(v);
         double[] b2 = edits.bias(p.second());
@@ -91,22 +126,57 @@ public final class EliminateDeadChannels implements Transform {
             if (dead[c]) {
                 w2.zeroInput(c);
                 b1[c] = 0;
-                if (st != null) {
-                    mean[c] = 0;
-                    std[c] = 0;
-                }
+            }
+            if (st != null) {
+                double k = dead[c] ? 0 : 1 / rescale[c];
+                mean[c] *= k;
+                std[c] *= k;
             }
         }
         if (st != null) {
             editor.setStats(p.first().output(), new ChannelStats(mean, std));
         }
-        Map<String, Object> values = new LinkedHashMap<>();
-        values.put("channels", count);
-        values.put("of", n);
-        values.put("exact", !p.zeroPaddedBorders());
-        log.add(name(), "folded " + count + " dead channels of " + p.describe(g)
-                + (p.zeroPaddedBorders() ? " (approximate at zero-padded borders)" : " (exact)"), p.layers(), values);
-        return count;
+        if (count > 0) {
+            Map<String, Object> values = new LinkedHashMap<>();
+            values.put("channels", count);
+            values.put("of", n);
+            values.put("exact", true);
+            log.add(name(), "folded " + count + " dead channels of " + p.describe(g)
+                    + (padded ? " (exact: their constant is 0, which is also what the zero padding adds)" : " (exact)"),
+                    p.layers(), values);
+        }
+        if (rescaled > 0) {
+            Map<String, Object> values = new LinkedHashMap<>();
+            values.put("rescaled", rescaled);
+            values.put("of", n);
+            values.put("maxScale", largest);
+            log.add(name(), String.format(java.util.Locale.ROOT, "rescaled %d dead channels of %s by up to %.3g "
+                    + "(not folded: the next layer pads with zeros, where they are not constant; exact)",
+                    rescaled, p.describe(g), largest), p.layers(), values);
+        }
+        return new int[] {count, rescaled};
+    }
+
+    /** Median over live input channels of the next layer's per-input weight range (0 if none). */
+    private static double typicalInputRange(double[] inMax, boolean[] zero) {
+        double[] live = java.util.stream.IntStream.range(0, inMax.length)
+                .filter(c -> !zero[c] && inMax[c] > 0).mapToDouble(c -> inMax[c]).sorted().toArray();
+        return live.length == 0 ? 0 : live[live.length / 2];
+    }
+
+    /**
+     * The largest factor the constant {@code value} of channel c may be scaled by and still pass the
+     * ops between the layers unchanged (clips), staying within the ReLU6 range the network was
+     * trained in (so that it does not widen the activation range either).
+     */
+    private static double cap(LayerPair p, LayerEdits edits, int c, double value) {
+        double cap = 6 / Math.abs(value);
+        for (PerChannelOp op : p.between()) {
+            if (op.kind() == PerChannelOp.Kind.CLIP) {
+                cap = Math.min(cap, edits.vector(op.clipConstant())[c] / Math.abs(value));
+            }
+        }
+        return cap;
     }
 
     /** The value a constant pre-activation x of channel c has after the ops between the layers. */

@@ -80,12 +80,42 @@ class EliminateDeadChannelsTest {
     }
 
     @Test
-    void paddedConsumersAreFoldedApproximatelyAndSaySo() {
+    void deadChannelsFeedingAPaddedLayerAreRescaledExactlyOrFoldedWhenZero() {
         SyntheticNets n = net(Padding.SAME);
-        Rewritten r = Pipeline.of(new EliminateDeadChannels()).run(n.builder().build("fc"));
-        RewriteLog.Entry first = r.log().entries("EliminateDeadChannels").get(0);
-        assertEquals(Boolean.FALSE, first.values().get("exact"));
-        assertTrue(first.message().endsWith("(approximate at zero-padded borders)"), first.line());
+        Network net = n.builder().build("fc");
+        // the dw weights reading dead channel 1 (constant relu6(2) = 2) are outsized, as in BN-folded nets
+        INDArray dw1 = net.sameDiff().getArrForVarName("dw/W").get(NDArrayIndex.all(), NDArrayIndex.all(),
+                NDArrayIndex.point(1));
+        dw1.muli(50);
+        INDArray dwBefore = net.sameDiff().getArrForVarName("dw/W").dup();
+        INDArray expected = net.output(n.calibration());
+
+        Rewritten r = Pipeline.of(new EliminateDeadChannels()).run(net);
+        Network out = r.network();
+        assertTrue(SyntheticNets.relativeError(out.output(n.calibration()), expected) < 1e-5,
+                "exact even with the zero-padded borders");
+        var sd = out.sameDiff();
+        // channel 4: relu6(-1) = 0 adds nothing anywhere, so folding it is exact
+        assertEquals(0, sd.getArrForVarName("conv1/b").getDouble(4));
+        // channel 1: scaled by min(range ratio, 6 / 2) = 3, its dw weights by 1/3
+        assertEquals(6.0, sd.getArrForVarName("conv1/b").getDouble(1), 1e-6);
+        INDArray dwAfter = sd.getArrForVarName("dw/W");
+        assertTrue(SyntheticNets.relativeError(dwAfter.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(1)),
+                dwBefore.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(1)).div(3)) < 1e-6);
+        // channel 5: relu6(9) = 6 is already at the clip, it cannot grow: left as it is
+        assertEquals(9.0, sd.getArrForVarName("conv1/b").getDouble(5), 1e-6);
+        assertEquals(dwBefore.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(5)),
+                dwAfter.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(5)));
+
+        List<RewriteLog.Entry> log = r.log().entries("EliminateDeadChannels");
+        RewriteLog.Entry folded = log.get(0);
+        RewriteLog.Entry rescaled = log.get(1);
+        assertEquals(List.of("conv1", "dw"), folded.targets());
+        assertEquals(1.0, folded.number("channels"));
+        assertEquals(Boolean.TRUE, folded.values().get("exact"));
+        assertEquals(1.0, rescaled.number("rescaled"));
+        assertEquals(3.0, rescaled.number("maxScale"), 1e-9);
+        assertTrue(rescaled.message().contains("not folded: the next layer pads with zeros"), rescaled.line());
     }
 
     @Test
