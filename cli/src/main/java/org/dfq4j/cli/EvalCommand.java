@@ -17,6 +17,7 @@ import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkFile;
+import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.RangeSource;
 import org.dfq4j.rewrite.quant.WeightDiagnostics;
@@ -55,6 +56,10 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--explain", description = "print the rewrite log and per-layer weight diagnostics")
     boolean explain;
+
+    @Option(names = "--exact-fake-quant", description = "run the 8-bit network with ND4J's fake-quant ops as they "
+            + "are (default: lowered for speed, scales folded into the weights; rounding ties go to even)")
+    boolean exactFakeQuant;
 
     @Option(names = "--out", paramLabel = "PATH", description = "save the rewritten graph (" + NetworkFile.EXTENSION
             + "; loads back with identical outputs) and its log beside it (PATH.log.json)")
@@ -101,8 +106,15 @@ final class EvalCommand implements Callable<Integer> {
         }
 
         Task task = built.task();
+        Network executed = evaluated;
+        String execution = null;
+        if (pipeline.quantize && !exactFakeQuant) {
+            LowerFakeQuant.Lowered l = LowerFakeQuant.of(evaluated);
+            executed = l.network();
+            execution = "lowered " + l.lowered() + " of " + l.total() + " fake-quants (scales folded into weights)";
+        }
         Task.Score fp32 = pipeline.quantize ? task.score(prepared.network(), "FP32") : null;
-        Task.Score score = task.score(evaluated, pipeline.quantize ? "8-bit" : "FP32");
+        Task.Score score = task.score(executed, pipeline.quantize ? "8-bit" : "FP32");
         Map<String, Double> fidelity = fp32 == null ? Map.of() : task.fidelity(fp32, score);
 
         TextTable t = new TextTable("", "");
@@ -113,6 +125,9 @@ final class EvalCommand implements Callable<Integer> {
                 + ", activations " + (rangeName.equals("none") ? "float" : recipe.actBits() + "-bit, ranges " + rangeName)
                 : " (FP32)"));
         t.row("pipeline time", String.format(Locale.ROOT, "%.2f s", pipelineSeconds));
+        if (execution != null) {
+            t.row("8-bit execution", execution);
+        }
         if (fp32 != null) {
             fp32.metrics().forEach((k, v) -> t.row("FP32 " + k, fmt(v)));
         }

@@ -73,6 +73,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--profile", description = "also print the op types that take the most time")
     boolean profile;
 
+    @Option(names = "--exact-fake-quant", description = "run the 8-bit network with ND4J's fake-quant ops as they "
+            + "are (default: lowered, scales folded into the weights; see LowerFakeQuant)")
+    boolean exactFakeQuant;
+
     @Option(names = "--json", paramLabel = "PATH", description = "write the result as JSON (atomically)")
     Path json;
 
@@ -109,7 +113,7 @@ public final class BenchCommand implements Callable<Integer> {
             String range = actRange.equalsIgnoreCase("auto") ? (hasStats ? "bn" : "calib:8") : actRange.toLowerCase(Locale.ROOT);
             DfqRecipe recipe = new DfqRecipe(!keepRelu6, !noEqualize, false, DfqRecipe.Correction.NONE,
                     QuantScheme.perTensor(bitsWeight, false), bitsAct, range, 6);
-            BenchResult r = new Benchmark(batch, warmup, runs, profile, out).run(net.name(), net, recipe, range,
+            BenchResult r = new Benchmark(batch, warmup, runs, profile, !exactFakeQuant, out).run(net.name(), net, recipe, range,
                     new TensorRange(-1, 1));
             if (threads != null) {
                 r = new BenchResult(r.model(), r.backend(), r.device().replaceAll(", \\d+ threads$", ", " + threads

@@ -11,6 +11,7 @@ import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
+import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.RangeSource;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -28,9 +29,10 @@ final class Benchmark {
     private final int warmup;
     private final int runs;
     private final boolean profile;
+    private final boolean lower;
     private final PrintWriter progress;
 
-    Benchmark(int batch, int warmup, int runs, boolean profile, PrintWriter progress) {
+    Benchmark(int batch, int warmup, int runs, boolean profile, boolean lower, PrintWriter progress) {
         if (batch < 1 || warmup < 0 || runs < 1) {
             throw new org.dfq4j.rewrite.DfqException("bench needs --batch >= 1, --warmup >= 0 and --runs >= 1");
         }
@@ -38,6 +40,7 @@ final class Benchmark {
         this.warmup = warmup;
         this.runs = runs;
         this.profile = profile;
+        this.lower = lower;
         this.progress = progress;
     }
 
@@ -68,6 +71,13 @@ final class Benchmark {
         long tr = System.nanoTime();
         RangeSource source = RangeSource.parse(rangeSpec, recipe.sigmas(), inputRange, calibration);
         Network int8 = recipe.quantPipeline(source, calibration).run(prepared.network()).network();
+        String execution = "fake-quant ops as they are";
+        if (lower) {
+            LowerFakeQuant.Lowered l = LowerFakeQuant.of(int8);
+            int8 = l.network();
+            execution = "lowered " + l.lowered() + " of " + l.total() + " fake-quants (scales folded into weights, rint + clip)";
+        }
+        progress.println("8-bit execution: " + execution);
         double rangeSeconds = (System.nanoTime() - tr) / 1e9;
         Network fp32 = new DfqRecipe(false, false, false, DfqRecipe.Correction.NONE, recipe.weights(), recipe.actBits(),
                 "none", 6).floatPipeline().run(original).network();
