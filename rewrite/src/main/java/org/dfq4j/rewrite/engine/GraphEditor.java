@@ -1,6 +1,7 @@
 package org.dfq4j.rewrite.engine;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
@@ -158,6 +159,33 @@ public final class GraphEditor {
         network.replaceOutput(var, made);
         OpNames.separateFromVariables(network.sameDiff());
         changes.add("insertAfter " + var + " -> " + made);
+        return made;
+    }
+
+    /**
+     * Like {@link #insertAfter(String, UnaryOperator)}, but only the listed consumers (and the network
+     * output, if {@code output} and var is one) read the result; the other consumers keep reading var.
+     */
+    public String insertAfterFor(String var, Collection<String> consumers, boolean output, UnaryOperator<SDVariable> build) {
+        if (!sd.hasVariable(var)) {
+            throw new IllegalArgumentException("no variable named '" + var + "'");
+        }
+        for (String c : consumers) {
+            if (!consumersOf(var).contains(c)) {
+                throw new IllegalArgumentException("op '" + c + "' does not read '" + var + "'");
+            }
+        }
+        Set<String> before = new HashSet<>(sd.getOps().keySet());
+        SDVariable result = build.apply(sd.getVariable(var));
+        String made = checkBuilt(var, before, result);
+        for (String c : consumers) {
+            rewireConsumer(c, var, made);
+        }
+        if (output) {
+            network.replaceOutput(var, made);
+        }
+        OpNames.separateFromVariables(network.sameDiff());
+        changes.add("insertAfterFor " + var + " " + consumers + " -> " + made);
         return made;
     }
 

@@ -20,14 +20,15 @@ import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
  *
  * <p>A fake-quant op computes s * round(clamp(x, lo, hi) / s) in one pass, but ND4J's kernel for it
  * costs about five simple elementwise passes (measured on a 154 MB tensor: 72 ms against 13-17 ms
- * for relu6, rint or a scalar multiply). Where the quantized tensor is a weight layer's output read
- * only by the fake-quant, and every consumer of the result is a weight layer reading it as its
- * data input, the scale moves into the weights instead: the producer computes x / s (weights and
- * bias divided by s), the fake-quant becomes rint then a clip to the integer levels [-z, q - z] (the
- * tensor now holds the integer levels themselves), and the consumers' weights are multiplied by s.
- * Mathematically identical; in float arithmetic a value within rounding error of a level boundary
- * can land on the neighbouring level, and ties round to even where the fake-quant rounds them up.
- * Other fake-quants stay as they are.
+ * for relu6, rint or a scalar multiply). Where the quantized tensor is a weight layer's output
+ * (possibly through a clip by a constant, min(x, t)) read only by the fake-quant, the scale moves
+ * into the weights instead: the layer computes x / s (weights, bias and t divided by s), the
+ * fake-quant becomes rint then a clip to the integer levels [-z, q - z] (the tensor now holds the
+ * levels themselves), the weight layers that read it have their weights multiplied by s, and any
+ * other reader (an add, a pool, the network output) reads the levels times s. Mathematically
+ * identical; in float arithmetic a value within rounding error of a level boundary can land on the
+ * neighbouring level, and ties round to even where the fake-quant rounds them up. Fake-quants of
+ * other tensors (the input, sums) stay as they are.
  *
  * <p>The result is for running only: it holds an op that model files cannot store, so save the
  * network before lowering it.
@@ -48,7 +49,8 @@ public final class LowerFakeQuant {
         GraphView g = editor.view();
         Map<String, Double> outScale = new HashMap<>();
         Map<String, Double> inScale = new HashMap<>();
-        List<String[]> clips = new ArrayList<>();
+        Map<String, Double> clipScale = new HashMap<>();
+        List<Lowering> clips = new ArrayList<>();
         int total = 0;
         for (String fq : g.ops()) {
             if (!g.opType(fq).equals(InsertFakeQuant.OP)) {
@@ -58,22 +60,34 @@ public final class LowerFakeQuant {
             List<String> in = g.inputs(fq);
             String x = in.get(0);
             String producer = g.producer(x);
+            if (producer == null || g.fanOut(x) != 1 || g.isNetworkOutput(x)) {
+                continue;
+            }
+            // the producer may be a clip by a constant (min(x, t), the per-channel clip that
+            // equalization keeps for ReLU6): t is divided by s with the layer
+            String clip = null;
+            if (g.opType(producer).equals("minimum") && g.isConstant(g.inputs(producer).get(1))) {
+                clip = g.inputs(producer).get(1);
+                String a = g.inputs(producer).get(0);
+                if (g.fanOut(a) != 1 || g.isNetworkOutput(a) || g.fanOut(clip) != 1) {
+                    continue;
+                }
+                producer = g.producer(a);
+            }
             WeightLayer p = producer == null ? null : g.weightLayer(producer);
-            if (p == null || g.fanOut(x) != 1 || g.isNetworkOutput(x) || outScale.containsKey(p.op())) {
+            if (p == null || outScale.containsKey(p.op())) {
                 continue;
             }
             String y = g.output(fq);
             List<WeightLayer> readers = new ArrayList<>();
+            List<String> others = new ArrayList<>();
             for (String c : g.consumers(y)) {
                 WeightLayer l = g.weightLayer(c);
-                if (l == null || !l.input().equals(y) || l.weights().equals(y) || l.bias().equals(y)) {
-                    readers = null;
-                    break;
+                if (l != null && l.input().equals(y) && !l.weights().equals(y) && !l.bias().equals(y)) {
+                    readers.add(l);
+                } else if (!others.contains(c)) {
+                    others.add(c);
                 }
-                readers.add(l);
-            }
-            if (readers == null || readers.isEmpty() || g.isNetworkOutput(y)) {
-                continue;
             }
             Nudged q = Nudged.of(g.constant(in.get(1)).getDouble(0), g.constant(in.get(2)).getDouble(0),
                     bits(g, fq), narrow(g, fq));
@@ -81,10 +95,13 @@ public final class LowerFakeQuant {
                 continue;
             }
             outScale.put(p.op(), q.scale);
+            if (clip != null) {
+                clipScale.put(clip, q.scale);
+            }
             for (WeightLayer l : readers) {
                 inScale.put(l.op(), q.scale);
             }
-            clips.add(new String[] {fq, Double.toString(q.lo), Double.toString(q.hi)});
+            clips.add(new Lowering(fq, y, q, others, g.isNetworkOutput(y)));
         }
         SameDiff sd = copy.sameDiff();
         for (WeightLayer l : g.weightLayers()) {
@@ -97,13 +114,21 @@ public final class LowerFakeQuant {
                 editor.setConstant(l.bias(), b.divi(so));
             }
         }
-        for (String[] c : clips) {
-            double lo = Double.parseDouble(c[1]);
-            double hi = Double.parseDouble(c[2]);
-            editor.replaceOp(c[0], x -> new LevelClip(x.getSameDiff(),
-                    new Rint(x.getSameDiff(), x, false).outputVariable(), lo, hi).outputVariable());
+        clipScale.forEach((t, scale) -> editor.setConstant(t, sd.getArrForVarName(t).dup().divi(scale)));
+        for (Lowering c : clips) {
+            editor.replaceOp(c.fq, x -> new LevelClip(x.getSameDiff(),
+                    new Rint(x.getSameDiff(), x, false).outputVariable(), c.q.lo, c.q.hi).outputVariable());
+            if (!c.others.isEmpty() || c.output) {
+                // consumers that are not weight layers (an add, a pool) and the network output read
+                // the real values: levels times s
+                editor.insertAfterFor(c.y, c.others, c.output, v -> v.mul(c.q.scale));
+            }
         }
         return new Lowered(copy, clips.size(), total);
+    }
+
+    /** One fake-quant to lower: its output, quantizer, the consumers that need real values. */
+    private record Lowering(String fq, String y, Nudged q, List<String> others, boolean output) {
     }
 
     private static int bits(GraphView g, String fq) {

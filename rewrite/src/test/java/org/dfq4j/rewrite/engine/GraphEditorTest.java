@@ -107,6 +107,23 @@ class GraphEditorTest {
     }
 
     @Test
+    void insertAfterForRewiresOnlyTheNamedConsumers() {
+        SyntheticNets s = net();
+        Network n = s.builder().build("conv2", "act");
+        INDArray before = n.run(s.calibration()).get("conv2");
+        GraphEditor e = new GraphEditor(n);
+        String conv2 = e.view().producer("conv2");
+        String made = e.insertAfterFor("act", List.of(conv2), false, x -> x.mul(2.0));
+        GraphView g = e.view();
+        assertTrue(g.isWellFormed(), g.problems().toString());
+        assertEquals(List.of(g.producer(made)), g.consumers("act"));
+        assertEquals(List.of(conv2), g.consumers(made));
+        assertEquals(List.of("conv2", "act"), n.outputs(), "the output was not asked to move");
+        assertTrue(SyntheticNets.relativeError(n.run(s.calibration()).get("conv2"), before) > 1e-3);
+        assertThrows(IllegalArgumentException.class, () -> e.insertAfterFor("act", List.of("nope"), false, x -> x));
+    }
+
+    @Test
     void setStatsIsRecorded() {
         Network n = net().builder().build("conv2");
         GraphEditor e = new GraphEditor(n);
