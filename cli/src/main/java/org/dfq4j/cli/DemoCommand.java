@@ -82,7 +82,7 @@ final class DemoCommand implements Callable<Integer> {
         out.println("activation ranges: bn (mean +- " + sigmas + " sigma of the BatchNorm statistics); input range [-1, 1]");
         out.flush();
         QuantScheme scheme = QuantScheme.perTensor(bitsWeight, false);
-        DfqTable table = new DfqTable(new SyntheticTask(images, run.batch), List::of, new TensorRange(-1, 1), out);
+        DfqTable table = new DfqTable(new SyntheticTask(images, run.batch), List::of, new TensorRange(-1, 1), out, false);
         List<DfqTable.Row> rows = DfqTable.rows(scheme, bitsAct, "bn", sigmas, true, DfqRecipe.Correction.NONE);
         List<DfqTable.Result> results = table.run(net, rows, true);
         out.println();

@@ -15,6 +15,7 @@ import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.quant.QuantScheme;
+import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.RangeSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -48,12 +49,15 @@ final class DfqTable {
     private final Supplier<List<INDArray>> calibration;
     private final TensorRange inputRange;
     private final PrintWriter progress;
+    private final boolean lower;
 
-    DfqTable(Task task, Supplier<List<INDArray>> calibration, TensorRange inputRange, PrintWriter progress) {
+    /** {@code lower}: run W8A8 networks lowered ({@link LowerFakeQuant}) rather than with ND4J's fake-quant ops. */
+    DfqTable(Task task, Supplier<List<INDArray>> calibration, TensorRange inputRange, PrintWriter progress, boolean lower) {
         this.task = task;
         this.calibration = calibration;
         this.inputRange = inputRange;
         this.progress = progress;
+        this.lower = lower;
     }
 
     /**
@@ -118,7 +122,8 @@ final class DfqTable {
                 range = source.name();
                 Rewritten q = row.recipe().quantPipeline(source, calib).run(prepared.network());
                 log.addAll(q.log());
-                w8a8cell = cell(reference, task.score(q.network(), row.name() + " W8A8"));
+                Network run = lower ? LowerFakeQuant.of(q.network()).network() : q.network();
+                w8a8cell = cell(reference, task.score(run, row.name() + " W8A8"));
             }
             Result r = new Result(row, fp32, w8cell, w8a8cell, range, floatSeconds + quantSeconds, notes(log), log);
             results.add(r);

@@ -57,9 +57,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--explain", description = "print the rewrite log and per-layer weight diagnostics")
     boolean explain;
 
-    @Option(names = "--exact-fake-quant", description = "run the 8-bit network with ND4J's fake-quant ops as they "
-            + "are (default: lowered for speed, scales folded into the weights; rounding ties go to even)")
-    boolean exactFakeQuant;
+    @Option(names = "--fake-quant", paramLabel = "ops|lowered", description = "how activation quantization runs: "
+            + "ND4J's fake-quant ops (default), or lowered (faster: scales folded into the weights, rint + clip; "
+            + "float rounding can move a value next to a level boundary to the neighbouring level)")
+    String fakeQuant = "ops";
 
     @Option(names = "--out", paramLabel = "PATH", description = "save the rewritten graph (" + NetworkFile.EXTENSION
             + "; loads back with identical outputs) and its log beside it (PATH.log.json)")
@@ -83,6 +84,7 @@ final class EvalCommand implements Callable<Integer> {
         boolean hasStats = DfqRecipe.hasStatistics(original);
         DfqRecipe recipe = pipeline.recipe(hasStats);
         requirePossible(recipe, hasStats);
+        boolean lowered = LowerFakeQuant.parseMode(fakeQuant);
         long t0 = System.nanoTime();
         Rewritten prepared = recipe.floatPipeline().run(original);
         RewriteLog log = new RewriteLog();
@@ -108,7 +110,7 @@ final class EvalCommand implements Callable<Integer> {
         Task task = built.task();
         Network executed = evaluated;
         String execution = null;
-        if (pipeline.quantize && !exactFakeQuant) {
+        if (pipeline.quantize && lowered) {
             LowerFakeQuant.Lowered l = LowerFakeQuant.of(evaluated);
             executed = l.network();
             execution = "lowered " + l.lowered() + " of " + l.total() + " fake-quants (scales folded into weights)";

@@ -128,5 +128,7 @@ class CliErrorsTest {
                 "--labels", classes.toString(), "--absorb"), "--absorb");
         assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
                 "--labels", classes.toString(), "--correct=analytic", "--quantize"), "--correct=analytic");
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--quantize", "--fake-quant", "fast"), "--fake-quant");
     }
 }

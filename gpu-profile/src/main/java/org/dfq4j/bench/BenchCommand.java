@@ -14,6 +14,7 @@ import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
+import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.zoo.ModelFiles;
 import org.nd4j.linalg.factory.Nd4j;
@@ -73,9 +74,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--profile", description = "also print the op types that take the most time")
     boolean profile;
 
-    @Option(names = "--exact-fake-quant", description = "run the 8-bit network with ND4J's fake-quant ops as they "
-            + "are (default: lowered, scales folded into the weights; see LowerFakeQuant)")
-    boolean exactFakeQuant;
+    @Option(names = "--fake-quant", paramLabel = "ops|lowered", description = "how the 8-bit network's activation "
+            + "quantization runs: lowered (default: scales folded into the weights, rint + clip), or ND4J's fake-quant ops")
+    String fakeQuant = "lowered";
 
     @Option(names = "--json", paramLabel = "PATH", description = "write the result as JSON (atomically)")
     Path json;
@@ -113,7 +114,7 @@ public final class BenchCommand implements Callable<Integer> {
             String range = actRange.equalsIgnoreCase("auto") ? (hasStats ? "bn" : "calib:8") : actRange.toLowerCase(Locale.ROOT);
             DfqRecipe recipe = new DfqRecipe(!keepRelu6, !noEqualize, false, DfqRecipe.Correction.NONE,
                     QuantScheme.perTensor(bitsWeight, false), bitsAct, range, 6);
-            BenchResult r = new Benchmark(batch, warmup, runs, profile, !exactFakeQuant, out).run(net.name(), net, recipe, range,
+            BenchResult r = new Benchmark(batch, warmup, runs, profile, LowerFakeQuant.parseMode(fakeQuant), out).run(net.name(), net, recipe, range,
                     new TensorRange(-1, 1));
             if (threads != null) {
                 r = new BenchResult(r.model(), r.backend(), r.device().replaceAll(", \\d+ threads$", ", " + threads

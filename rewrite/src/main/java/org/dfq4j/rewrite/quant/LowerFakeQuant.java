@@ -42,6 +42,15 @@ public final class LowerFakeQuant {
     private LowerFakeQuant() {
     }
 
+    /** Parses a --fake-quant value: true for "lowered", false for "ops". */
+    public static boolean parseMode(String mode) {
+        return switch (mode) {
+            case "lowered" -> true;
+            case "ops" -> false;
+            default -> throw new org.dfq4j.rewrite.DfqException("--fake-quant must be ops or lowered, got '" + mode + "'");
+        };
+    }
+
     /** A lowered copy of {@code net} (the network itself is not changed). */
     public static Lowered of(Network net) {
         Network copy = net.copy();
