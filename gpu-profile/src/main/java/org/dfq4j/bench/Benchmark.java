@@ -97,7 +97,7 @@ final class Benchmark {
         return new BenchResult(modelName, b.name(), b.device(), b.threads(), batch, runs,
                 BenchResult.Throughput.of(batch, fpSeconds), BenchResult.Throughput.of(batch, qSeconds),
                 pipeline[1], rangeSeconds, recipe.flags() + " " + recipe.weights() + ", activations "
-                + (rangeSpec.equals("none") ? "float" : recipe.actBits() + "-bit " + rangeSpec),
+                + (rangeSpec.equals("none") ? "float" : recipe.actBits() + "-bit " + rangeSpec) + "; " + execution,
                 memory.peakPhysical, memory.peakHeap, ops);
     }
 

@@ -85,6 +85,7 @@ public final class EliminateDeadChannels implements Transform {
         java.util.Arrays.fill(rescale, 1.0);
         int count = 0;
         int rescaled = 0;
+        int kept = 0;
         double largest = 1;
         for (int c = 0; c < n; c++) {
             if (!zero[c] || (b1[c] == 0 && w2.inputIsZero(c))) {
@@ -101,12 +102,19 @@ public final class EliminateDeadChannels implements Transform {
                     rescale[c] = 1 / alpha;
                     rescaled++;
                     largest = Math.max(largest, alpha);
+                } else {
+                    kept++;
                 }
                 continue;
             }
             dead[c] = true;
             v[c] = value;
             count++;
+        }
+        if (kept > 0) {
+            log.add(name(), "kept " + kept + " dead channels of " + p.describe(g) + " as they are (the next layer pads "
+                    + "with zeros, and its weights for them are not outsized or their constant is at its clip)",
+                    p.layers(), Map.of("kept", kept, "of", n));
         }
         if (count == 0 && rescaled == 0) {
             return new int[] {0, 0};
