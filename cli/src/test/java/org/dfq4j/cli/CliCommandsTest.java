@@ -113,6 +113,14 @@ class CliCommandsTest {
         dfq("eval", "--model", saved.toString(), "--images", images.toString(), "--labels", classes.toString(),
                 "--preprocess", "unit", "--json", j2.toString());
         assertEquals(((Number) m.get("top1")).doubleValue(), ((Number) ((Map<String, Object>) json(j2)).get("top1")).doubleValue(), 1e-9);
+        // the lowered run of the same 8-bit network says so and agrees with the op-based one
+        Path j3 = dir.resolve("lowered.json");
+        String out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib:4", "--calib-images",
+                images.toString(), "--fake-quant", "lowered", "--json", j3.toString());
+        assertTrue(out.contains("8-bit execution") && out.contains("fake-quants (scales folded into weights)"), out);
+        Map<String, Object> fidelity3 = (Map<String, Object>) ((Map<String, Object>) json(j3)).get("fidelity");
+        assertEquals(((Number) fidelity.get("agreement")).doubleValue(), ((Number) fidelity3.get("agreement")).doubleValue(), 1e-9);
     }
 
     @Test

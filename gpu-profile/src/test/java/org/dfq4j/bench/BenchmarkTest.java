@@ -1,0 +1,44 @@
+package org.dfq4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.TensorRange;
+import org.dfq4j.rewrite.quant.QuantScheme;
+import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
+import org.junit.jupiter.api.Test;
+
+/** A bench run on a small synthetic MobileNetV2: both ways of running the 8-bit network. */
+class BenchmarkTest {
+
+    private static final Network NET = MobileNetV2Builder.synthetic(0.35, 64, 10, 3);
+
+    private static BenchResult run(boolean lower, StringWriter log) {
+        Network net = NET.copy();
+        DfqRecipe recipe = DfqRecipe.naive(QuantScheme.perTensor(8, false), 8, "calib:2").withRelu(true).withEqualize(true);
+        return new Benchmark(2, 1, 2, true, lower, new PrintWriter(log, true))
+                .run(net.name(), net, recipe, "calib:2", new TensorRange(-1, 1));
+    }
+
+    @Test
+    void loweredAndOpBasedRunsAreTimedAndDescribed() {
+        StringWriter log = new StringWriter();
+        BenchResult lowered = run(true, log);
+        assertTrue(lowered.fp32().median() > 0 && lowered.int8().median() > 0);
+        assertEquals(2, lowered.batch());
+        assertTrue(lowered.pipelineSeconds() > 0);
+        assertTrue(log.toString().contains("8-bit execution: lowered "), log.toString());
+        assertTrue(lowered.pipeline().contains("fake-quants (scales folded into weights"), lowered.pipeline());
+        // the lowered network runs rint and the level clip, and keeps fake-quant ops only where it must
+        String ops = lowered.profile().get("int8").toString();
+        assertTrue(ops.contains("rint") && ops.contains("dfq_level_clip"), ops);
+
+        BenchResult plain = run(false, new StringWriter());
+        String plainOps = plain.profile().get("int8").toString();
+        assertTrue(plainOps.contains("fake_quant_with_min_max_vars") && !plainOps.contains("rint"), plainOps);
+    }
+}
