@@ -84,7 +84,7 @@ public final class LowerFakeQuant {
                 producer = g.producer(a);
             }
             WeightLayer p = producer == null ? null : g.weightLayer(producer);
-            if (p == null || outScale.containsKey(p.op())) {
+            if (p == null || !ownsConstants(g, p)) {
                 continue;
             }
             String y = g.output(fq);
@@ -92,7 +92,8 @@ public final class LowerFakeQuant {
             List<String> others = new ArrayList<>();
             for (String c : g.consumers(y)) {
                 WeightLayer l = g.weightLayer(c);
-                if (l != null && l.input().equals(y) && !l.weights().equals(y) && !l.bias().equals(y)) {
+                if (l != null && l.input().equals(y) && !l.weights().equals(y) && !l.bias().equals(y)
+                        && ownsConstants(g, l)) {
                     readers.add(l);
                 } else if (!others.contains(c)) {
                     others.add(c);
@@ -134,6 +135,12 @@ public final class LowerFakeQuant {
             }
         }
         return new Lowered(copy, clips.size(), total);
+    }
+
+    /** Whether the layer's weights and bias are constants no other op reads (so they may be rescaled). */
+    private static boolean ownsConstants(GraphView g, WeightLayer l) {
+        return g.isConstant(l.weights()) && g.isConstant(l.bias()) && g.fanOut(l.weights()) == 1
+                && g.fanOut(l.bias()) == 1;
     }
 
     /** One fake-quant to lower: its output, quantizer, the consumers that need real values. */
