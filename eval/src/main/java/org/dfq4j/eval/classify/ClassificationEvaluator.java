@@ -54,10 +54,7 @@ public final class ClassificationEvaluator {
     private ClassificationEvaluator(String modelName, Classifier classifier, long[] inputShape,
                                     Preprocessing preprocessing, int batchSize, PrintStream progress,
                                     boolean retainLogits, int decodeThreads) {
-        Preprocessing.checkInputShape(inputShape);
-        if (batchSize < 1) {
-            throw new DfqException("batch size must be at least 1, got " + batchSize);
-        }
+        ImageBatches.checkShapeAndBatch(inputShape, batchSize);
         this.modelName = Objects.requireNonNull(modelName);
         this.classifier = Objects.requireNonNull(classifier);
         this.inputShape = inputShape.clone();

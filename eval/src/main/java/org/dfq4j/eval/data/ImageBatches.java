@@ -44,6 +44,14 @@ public final class ImageBatches implements Iterator<ImageBatch>, AutoCloseable {
     private record Pending(int start, int count, float[] data, List<Future<?>> tasks) {
     }
 
+    /** The checks every consumer of batches makes up front: a [3, H, W] input and a batch of at least 1. */
+    public static void checkShapeAndBatch(long[] inputShape, int batchSize) {
+        Preprocessing.checkInputShape(inputShape);
+        if (batchSize < 1) {
+            throw new DfqException("batch size must be at least 1, got " + batchSize);
+        }
+    }
+
     /**
      * @param files photographs in the order they are batched
      * @param inputShape the model's [C, H, W] (C must be 3)
@@ -52,10 +60,7 @@ public final class ImageBatches implements Iterator<ImageBatch>, AutoCloseable {
      */
     public ImageBatches(List<Path> files, Preprocessing preprocessing, long[] inputShape, int batchSize,
                         int decodeThreads) {
-        Preprocessing.checkInputShape(inputShape);
-        if (batchSize < 1) {
-            throw new DfqException("batch size must be at least 1, got " + batchSize);
-        }
+        checkShapeAndBatch(inputShape, batchSize);
         if (decodeThreads < 1) {
             throw new IllegalArgumentException("decodeThreads must be >= 1, got " + decodeThreads);
         }

@@ -53,10 +53,7 @@ public final class DetectionEvaluator {
     private DetectionEvaluator(String modelName, Function<INDArray, Map<String, INDArray>> model, long[] inputShape,
                                SsdPostProcess postProcess, Preprocessing preprocessing, int batchSize,
                                PrintStream progress, int decodeThreads, LabelMap labels, double iouThreshold) {
-        Preprocessing.checkInputShape(inputShape);
-        if (batchSize < 1) {
-            throw new DfqException("batch size must be at least 1, got " + batchSize);
-        }
+        ImageBatches.checkShapeAndBatch(inputShape, batchSize);
         this.modelName = Objects.requireNonNull(modelName);
         this.model = Objects.requireNonNull(model);
         this.inputShape = inputShape.clone();

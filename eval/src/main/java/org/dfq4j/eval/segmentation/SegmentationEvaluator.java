@@ -52,10 +52,7 @@ public final class SegmentationEvaluator {
     private SegmentationEvaluator(String modelName, Function<INDArray, INDArray> model, long[] inputShape,
                                   Preprocessing preprocessing, int batchSize, PrintStream progress,
                                   boolean retainMasks, int decodeThreads, List<String> classNames) {
-        Preprocessing.checkInputShape(inputShape);
-        if (batchSize < 1) {
-            throw new DfqException("batch size must be at least 1, got " + batchSize);
-        }
+        ImageBatches.checkShapeAndBatch(inputShape, batchSize);
         this.modelName = Objects.requireNonNull(modelName);
         this.model = Objects.requireNonNull(model);
         this.inputShape = inputShape.clone();
