@@ -57,11 +57,6 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--explain", description = "print the rewrite log and per-layer weight diagnostics")
     boolean explain;
 
-    @Option(names = "--fake-quant", paramLabel = "ops|lowered", description = "how activation quantization runs: "
-            + "ND4J's fake-quant ops (default), or lowered (faster: scales folded into the weights, rint + clip; "
-            + "float rounding can move a value next to a level boundary to the neighbouring level)")
-    String fakeQuant = "ops";
-
     @Option(names = "--out", paramLabel = "PATH", description = "save the rewritten graph (" + NetworkFile.EXTENSION
             + "; loads back with identical outputs) and its log beside it (PATH.log.json)")
     Path outFile;
@@ -84,7 +79,7 @@ final class EvalCommand implements Callable<Integer> {
         boolean hasStats = DfqRecipe.hasStatistics(original);
         DfqRecipe recipe = pipeline.recipe(hasStats);
         requirePossible(recipe, hasStats);
-        boolean lowered = LowerFakeQuant.parseMode(fakeQuant);
+        boolean lowered = pipeline.lowered();
         long t0 = System.nanoTime();
         Rewritten prepared = recipe.floatPipeline().run(original);
         RewriteLog log = new RewriteLog();
@@ -113,7 +108,7 @@ final class EvalCommand implements Callable<Integer> {
         if (pipeline.quantize && lowered) {
             LowerFakeQuant.Lowered l = LowerFakeQuant.of(evaluated);
             executed = l.network();
-            execution = "lowered " + l.lowered() + " of " + l.total() + " fake-quants (scales folded into weights)";
+            execution = l.describe();
         }
         Task.Score fp32 = pipeline.quantize ? task.score(prepared.network(), "FP32") : null;
         Task.Score score = task.score(executed, pipeline.quantize ? "8-bit" : "FP32");

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import picocli.CommandLine.Option;
 
@@ -45,6 +46,12 @@ final class PipelineOptions {
                     + "the model has BatchNorm, else calib:32) (default: ${DEFAULT-VALUE})")
     String actRange;
 
+    @Option(names = "--fake-quant", paramLabel = "ops|lowered", defaultValue = "ops",
+            description = "how 8-bit activation quantization runs: ND4J's fake-quant ops (default), or lowered "
+                    + "(faster: scales folded into the weights, rint + clip; float rounding can move a value next to "
+                    + "a level boundary to the neighbouring level)")
+    String fakeQuant;
+
     @Option(names = "--calib-images", paramLabel = "DIR",
             description = "photographs for calib:N ranges and empirical correction (default: the evaluation photographs, with a warning)")
     Path calibImages;
@@ -52,6 +59,11 @@ final class PipelineOptions {
     @Option(names = "--calib", paramLabel = "N", defaultValue = "32",
             description = "number of calibration photographs for empirical correction and auto ranges (default: ${DEFAULT-VALUE})")
     int calib;
+
+    /** Whether 8-bit networks run lowered ({@link LowerFakeQuant}); a bad --fake-quant value is an error. */
+    boolean lowered() {
+        return LowerFakeQuant.parseMode(fakeQuant);
+    }
 
     DfqRecipe.Correction correction() {
         if (correct == null) {

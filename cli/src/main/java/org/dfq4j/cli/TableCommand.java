@@ -14,7 +14,6 @@ import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.zoo.ModelFiles;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
@@ -52,10 +51,6 @@ final class TableCommand implements Callable<Integer> {
     @Option(names = "--markdown", paramLabel = "PATH", description = "write the table as Markdown (atomically)")
     Path markdown;
 
-    @Option(names = "--fake-quant", paramLabel = "ops|lowered", description = "how W8A8 activation quantization runs: "
-            + "ND4J's fake-quant ops (default), or lowered (faster: scales folded into the weights, rint + clip)")
-    String fakeQuant = "ops";
-
     @Option(names = "--explain", description = "print every row's rewrite log")
     boolean explain;
 
@@ -80,7 +75,7 @@ final class TableCommand implements Callable<Integer> {
         Supplier<List<INDArray>> calib = memoize(() -> Calibration.load(pipeline.calibImages, built.photographs(),
                 Math.max(pipeline.calib, calibCount(range)), taskOptions.preprocessing(), net.inputShape(), out));
         DfqTable table = new DfqTable(built.task(), calib, Calibration.inputRange(taskOptions.preprocessing()), out,
-                LowerFakeQuant.parseMode(fakeQuant));
+                pipeline.lowered());
         List<DfqTable.Row> rows = DfqTable.rows(pipeline.weightScheme(), pipeline.bitsAct, range, pipeline.sigmas(),
                 hasStats, pipeline.correction());
         List<DfqTable.Result> results = table.run(net, rows, withActivations);

@@ -75,7 +75,7 @@ final class Benchmark {
         if (lower) {
             LowerFakeQuant.Lowered l = LowerFakeQuant.of(int8);
             int8 = l.network();
-            execution = "lowered " + l.lowered() + " of " + l.total() + " fake-quants (scales folded into weights, rint + clip)";
+            execution = l.describe();
         }
         progress.println("8-bit execution: " + execution);
         double rangeSeconds = (System.nanoTime() - tr) / 1e9;

@@ -1,10 +1,13 @@
 package org.dfq4j.rewrite.transform;
 
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Transform;
@@ -82,7 +85,7 @@ public final class EliminateDeadChannels implements Transform {
         double[] v = new double[n];
         boolean[] dead = new boolean[n];
         double[] rescale = new double[n];
-        java.util.Arrays.fill(rescale, 1.0);
+        Arrays.fill(rescale, 1.0);
         int count = 0;
         int rescaled = 0;
         int kept = 0;
@@ -158,7 +161,7 @@ public final class EliminateDeadChannels implements Transform {
             values.put("rescaled", rescaled);
             values.put("of", n);
             values.put("maxScale", largest);
-            log.add(name(), String.format(java.util.Locale.ROOT, "rescaled %d dead channels of %s by up to %.3g "
+            log.add(name(), String.format(Locale.ROOT, "rescaled %d dead channels of %s by up to %.3g "
                     + "(not folded: the next layer pads with zeros, where they are not constant; exact)",
                     rescaled, p.describe(g), largest), p.layers(), values);
         }
@@ -167,7 +170,7 @@ public final class EliminateDeadChannels implements Transform {
 
     /** Median over live input channels of the next layer's per-input weight range (0 if none). */
     private static double typicalInputRange(double[] inMax, boolean[] zero) {
-        double[] live = java.util.stream.IntStream.range(0, inMax.length)
+        double[] live = IntStream.range(0, inMax.length)
                 .filter(c -> !zero[c] && inMax[c] > 0).mapToDouble(c -> inMax[c]).sorted().toArray();
         return live.length == 0 ? 0 : live[live.length / 2];
     }
