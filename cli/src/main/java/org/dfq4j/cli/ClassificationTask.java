@@ -32,7 +32,7 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("top1", r.top1());
         m.put("top5", r.top5());
-        return new Score(m, r, r.imagesPerSecond(), r.toMap(true));
+        return new Score(m, r, r.imagesPerSecond(), r.images(), r.report(true));
     }
 
     @Override

@@ -6,10 +6,12 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.rewrite.Calibration;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
-import org.dfq4j.rewrite.quant.QuantScheme;
+import org.dfq4j.rewrite.quant.RangeSpec;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -44,14 +46,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "weights and images seed (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--bits-weight", paramLabel = "N", defaultValue = "8", description = "weight bits (default: ${DEFAULT-VALUE})")
-    int bitsWeight;
-
-    @Option(names = "--bits-act", paramLabel = "N", defaultValue = "8", description = "activation bits (default: ${DEFAULT-VALUE})")
-    int bitsAct;
-
-    @Option(names = "--sigmas", paramLabel = "n", defaultValue = "6", description = "bn range width n (default: ${DEFAULT-VALUE})")
-    double sigmas;
+    @Mixin
+    QuantOptions quant;
 
     @Mixin
     RunOptions run;
@@ -66,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         if (count < 1) {
-            throw new org.dfq4j.rewrite.DfqException("--count must be at least 1, got " + count);
+            throw new DfqException("--count must be at least 1, got " + count);
         }
         Backend backend = run.apply();
         out.println(backend.describe());
@@ -79,19 +75,24 @@ final class DemoCommand implements Callable<Integer> {
         out.printf("built in %.1f s: %d ops, %,d parameters; %d generated images in [-1, 1]%n",
                 (System.nanoTime() - t0) / 1e9, net.sameDiff().getOps().size(), net.parameterCount(), count);
         out.println("columns: SQNR (dB) of the logits and top-1 agreement (%) with the original FP32 network");
-        out.println("activation ranges: bn (mean +- " + sigmas + " sigma of the BatchNorm statistics); input range [-1, 1]");
+        RangeSpec ranges = quant.actRange.resolve(true);
+        out.println("activation ranges: " + (ranges.kind() == RangeSpec.Kind.BATCH_NORM ? "bn (mean +- " + ranges.sigmas()
+                + " sigma of the BatchNorm statistics)" : ranges) + "; input range [-1, 1]");
         out.flush();
-        QuantScheme scheme = QuantScheme.perTensor(bitsWeight, false);
-        DfqTable table = new DfqTable(new SyntheticTask(images, run.batch), List::of, new TensorRange(-1, 1), out, false);
-        List<DfqTable.Row> rows = DfqTable.rows(scheme, bitsAct, "bn", sigmas, true, DfqRecipe.Correction.NONE);
-        List<DfqTable.Result> results = table.run(net, rows, true);
+        DfqRecipe base = quant.applyTo(DfqRecipe.builder(), DfqRecipe.DEFAULT_CALIBRATION_IMAGES).build();
+        Calibration calibration = Calibration.of(List.of(SyntheticImages.generate(base.calibrationImages(), 3, resolution,
+                resolution, seed + 2)), "generated images");
+        DfqTable table = new DfqTable(new SyntheticTask(images, run.batch), calibration, new TensorRange(-1, 1), out,
+                quant.lowered(FakeQuantMode.OPS));
+        List<DfqTable.Result> results = table.run(net, DfqTable.rows(base, true, DfqRecipe.Correction.NONE));
         out.println();
-        TableCommand.printTable(out, table, results, true);
+        TableCommand.printTable(out, table, results, results.get(0).w8a8() != null);
         if (explain) {
             TableCommand.printLogs(out, results);
         }
         if (json != null) {
-            JsonReport.write(json, TableCommand.rowsJson(results, "synthetic", net, backend));
+            JsonReport.write(json, results.stream().map(r -> DfqTable.RowReport.of(r, "synthetic", net, backend.name()))
+                    .toList());
             out.println("wrote " + json);
         }
         return 0;

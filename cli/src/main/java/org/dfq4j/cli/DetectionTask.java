@@ -41,7 +41,7 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
             m.put("mAP", 100 * r.meanAp());
         }
         m.put("detectionsPerImage", r.detectionsPerImage());
-        return new Score(m, r, r.imagesPerSecond(), r.toMap(true, labels));
+        return new Score(m, r, r.imagesPerSecond(), r.images(), r.report(true, labels));
     }
 
     @Override

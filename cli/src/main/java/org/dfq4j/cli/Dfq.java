@@ -1,7 +1,6 @@
 package org.dfq4j.cli;
 
 import java.io.PrintWriter;
-import org.dfq4j.bench.BenchCommand;
 import org.dfq4j.rewrite.DfqException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
@@ -31,7 +30,7 @@ public final class Dfq implements Runnable {
 
     /** As {@link #execute(String...)}, with the given output and error streams. */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(new Dfq());
+        CommandLine cl = new CommandLine(new Dfq()).setCaseInsensitiveEnumValuesAllowed(true);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
@@ -55,8 +54,8 @@ public final class Dfq implements Runnable {
         });
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter e = ex.getCommandLine().getErr();
-            e.println("dfq: " + ex.getMessage());
-            e.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            e.println("dfq: error: " + String.valueOf(ex.getMessage()).lines().findFirst().orElse("") + " (try '"
+                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
             e.flush();
             return 2;
         });

@@ -39,7 +39,7 @@ record SegmentationTask(SegmentationDataset data, Preprocessing preprocessing, i
             m.put("mIoU", 100 * r.meanIou());
             m.put("pixelAccuracy", 100 * r.pixelAccuracy());
         }
-        return new Score(m, r, r.imagesPerSecond(), r.toMap());
+        return new Score(m, r, r.imagesPerSecond(), r.images(), r.report());
     }
 
     @Override

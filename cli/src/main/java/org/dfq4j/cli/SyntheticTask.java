@@ -35,7 +35,7 @@ record SyntheticTask(INDArray images, int batch) implements Task {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         INDArray logits = Nd4j.concat(0, parts.toArray(new INDArray[0]));
-        return new Score(Map.of(), logits, n / seconds, Map.of("images", n));
+        return new Score(Map.of(), logits, n / seconds, (int) n, null);
     }
 
     @Override

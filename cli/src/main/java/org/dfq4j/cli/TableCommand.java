@@ -3,19 +3,17 @@ package org.dfq4j.cli;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.function.Supplier;
 import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.report.TextTable;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.quant.RangeSpec;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.zoo.ModelFiles;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -40,7 +38,10 @@ final class TableCommand implements Callable<Integer> {
     TaskOptions taskOptions;
 
     @Mixin
-    PipelineOptions pipeline;
+    RecipeOptions rewrites;
+
+    @Mixin
+    QuantOptions quant;
 
     @Mixin
     RunOptions run;
@@ -57,35 +58,34 @@ final class TableCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        if (pipeline.relu || pipeline.equalize || pipeline.absorb || pipeline.quantize) {
-            throw new DfqException("dfq table runs every row itself; drop --relu/--equalize/--absorb/--quantize (use dfq eval for one recipe)");
+        if (rewrites.relu || rewrites.equalize || rewrites.absorb) {
+            throw new DfqException("dfq table runs every row itself; drop --relu/--equalize/--absorb (use dfq eval for one recipe)");
         }
         Backend backend = run.apply();
         out.println(backend.describe());
         TaskOptions.Built built = taskOptions.build(run.batch, System.err);
         Network net = ModelFiles.read(model);
         boolean hasStats = DfqRecipe.hasStatistics(net);
-        String range = pipeline.rangeSpec(hasStats);
-        boolean withActivations = !range.equals("none");
+        DfqRecipe base = quant.applyTo(DfqRecipe.builder(), DfqRecipe.DEFAULT_CALIBRATION_IMAGES).build();
+        RangeSpec range = base.activationRanges().resolve(hasStats);
+        boolean withActivations = range.kind() != RangeSpec.Kind.NONE;
         out.printf("model: %s (%s), task: %s, %s%n", net.name(), net.properties().getOrDefault("format", "?"),
                 built.task().name(), built.description());
-        out.printf("weights: %s; activations: %s%s%n", pipeline.weightScheme(),
-                withActivations ? pipeline.bitsAct + "-bit per-tensor, ranges from " + range : "float (--act-range none)",
+        out.printf("weights: %s; activations: %s%s%n", base.weights(),
+                withActivations ? base.activationBits() + "-bit per-tensor, ranges from " + range : "float (--act-range none)",
                 hasStats ? "" : "; no BatchNorm statistics (BN folded at export)");
-        Supplier<List<INDArray>> calib = memoize(() -> Calibration.load(pipeline.calibImages, built.photographs(),
-                Math.max(pipeline.calib, calibCount(range)), taskOptions.preprocessing(), net.inputShape(), out));
-        DfqTable table = new DfqTable(built.task(), calib, Calibration.inputRange(taskOptions.preprocessing()), out,
-                pipeline.lowered());
-        List<DfqTable.Row> rows = DfqTable.rows(pipeline.weightScheme(), pipeline.bitsAct, range, pipeline.sigmas(),
-                hasStats, pipeline.correction());
-        List<DfqTable.Result> results = table.run(net, rows, withActivations);
+        Preprocessing pre = taskOptions.preprocessing();
+        DfqTable table = new DfqTable(built.task(), quant.calibration(pre, built.photographs(), out), pre.valueRange(),
+                out, quant.lowered(FakeQuantMode.OPS));
+        List<DfqTable.Result> results = table.run(net, DfqTable.rows(base, hasStats, rewrites.correct));
         out.println();
         printTable(out, table, results, withActivations);
         if (explain) {
             printLogs(out, results);
         }
         if (json != null) {
-            JsonReport.write(json, rowsJson(results, built.task().name(), net, backend));
+            JsonReport.write(json, results.stream().map(r -> DfqTable.RowReport.of(r, built.task().name(), net,
+                    backend.name())).toList());
             out.println("wrote " + json);
         }
         if (markdown != null) {
@@ -96,28 +96,11 @@ final class TableCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static int calibCount(String range) {
-        return range.startsWith("calib:") ? Integer.parseInt(range.substring("calib:".length())) : 0;
-    }
-
-    static <T> Supplier<T> memoize(Supplier<T> s) {
-        return new Supplier<>() {
-            private T value;
-
-            @Override
-            public synchronized T get() {
-                if (value == null) {
-                    value = s.get();
-                }
-                return value;
-            }
-        };
-    }
-
     static void printLogs(PrintWriter out, List<DfqTable.Result> results) {
         for (DfqTable.Result r : results) {
             out.println();
-            out.println("== " + r.row().name() + " (" + (r.row().recipe() == null ? "n/a" : r.row().recipe().flags()) + ")");
+            out.println("== " + r.row().name() + " (" + (r.row().recipe() == null ? "n/a" : RecipeOptions.flags(r.row().recipe()))
+                    + ")");
             r.log().entries().forEach(e -> out.println("  " + e.line()));
         }
     }
@@ -141,7 +124,7 @@ final class TableCommand implements Callable<Integer> {
         for (DfqTable.Result r : results) {
             List<Object> cells = new ArrayList<>();
             cells.add(r.row().name());
-            cells.add(r.row().recipe() == null ? "" : r.row().recipe().flags());
+            cells.add(r.row().recipe() == null ? "" : RecipeOptions.flags(r.row().recipe()));
             for (DfqTable.Cell c : act ? java.util.Arrays.asList(r.fp32(), r.w8(), r.w8a8()) : List.of(r.fp32(), r.w8())) {
                 for (String k : t.columns()) {
                     cells.add(DfqTable.format(c, k));
@@ -157,43 +140,6 @@ final class TableCommand implements Callable<Integer> {
         if (anyFidelity) {
             out.println("* no ground truth: agreement with the original FP32 run (SQNR in dB, agreement/mIoU/mAP in %)");
         }
-    }
-
-    static List<Map<String, Object>> rowsJson(List<DfqTable.Result> results, String task, Network net, Backend b) {
-        List<Map<String, Object>> rows = new ArrayList<>();
-        for (DfqTable.Result r : results) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("row", r.row().name());
-            m.put("model", net.name());
-            m.put("task", task);
-            m.put("available", r.row().recipe() != null);
-            if (r.row().recipe() == null) {
-                m.put("reason", r.row().unavailable());
-                rows.add(m);
-                continue;
-            }
-            m.put("pipeline", r.row().recipe().toMap());
-            DfqTable.Cell int8 = r.w8a8() != null ? r.w8a8() : r.w8();
-            if (r.fp32().metrics().containsKey("top1")) {
-                m.put("fp32Top1", r.fp32().metrics().get("top1"));
-                m.put("fp32Top5", r.fp32().metrics().get("top5"));
-                m.put("w8Top1", r.w8().metrics().get("top1"));
-                m.put("int8Top1", int8.metrics().get("top1"));
-                m.put("int8Top5", int8.metrics().get("top5"));
-            }
-            m.put("int8", r.w8a8() != null ? "W8A8" : "W8");
-            m.put("actRange", r.rangeSource());
-            m.put("fp32", r.fp32().toMap());
-            m.put("w8", r.w8().toMap());
-            if (r.w8a8() != null) {
-                m.put("w8a8", r.w8a8().toMap());
-            }
-            m.put("pipelineSeconds", r.pipelineSeconds());
-            m.put("notes", r.notes());
-            m.put("backend", b.name());
-            rows.add(m);
-        }
-        return rows;
     }
 
     static String markdown(DfqTable t, List<DfqTable.Result> results, boolean act, String title) {
@@ -213,7 +159,8 @@ final class TableCommand implements Callable<Integer> {
         sb.append("\n|").append("---|".repeat(cols)).append("\n");
         for (DfqTable.Result r : results) {
             sb.append("| ").append(r.row().name()).append(" | ")
-                    .append(r.row().recipe() == null ? "n/a: " + r.row().unavailable() : "`" + r.row().recipe().flags() + "`")
+                    .append(r.row().recipe() == null ? "n/a: " + r.row().unavailable()
+                            : "`" + RecipeOptions.flags(r.row().recipe()) + "`")
                     .append(" |");
             for (DfqTable.Cell c : act ? java.util.Arrays.asList(r.fp32(), r.w8(), r.w8a8()) : List.of(r.fp32(), r.w8())) {
                 for (String k : t.columns()) {

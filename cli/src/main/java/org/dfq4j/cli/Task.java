@@ -10,8 +10,14 @@ import org.dfq4j.rewrite.graph.Network;
  */
 interface Task {
 
-    /** Metrics of one run, in display order (percent or dB), plus what fidelity comparisons need. */
-    record Score(Map<String, Double> metrics, Object retained, double imagesPerSecond, Map<String, Object> details) {
+    /**
+     * Metrics of one run, in display order (percent or dB), plus what fidelity comparisons need.
+     *
+     * @param retained what {@link #fidelity} compares (the evaluator's result)
+     * @param images   photographs scored
+     * @param report   the run's JSON report (a record Jackson writes)
+     */
+    record Score(Map<String, Double> metrics, Object retained, double imagesPerSecond, int images, Object report) {
     }
 
     /** Short name of the task, e.g. "classification". */

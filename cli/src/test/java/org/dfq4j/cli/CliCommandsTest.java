@@ -18,9 +18,8 @@ import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** The commands end to end on a tiny ONNX classifier and generated photographs. */
 class CliCommandsTest {
@@ -100,7 +99,7 @@ class CliCommandsTest {
         Path j = dir.resolve("q.json");
         Path saved = dir.resolve("q.dfq");
         dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
-                "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib:4", "--calib-images",
+                "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib", "--calib", "4", "--calib-images",
                 images.toString(), "--json", j.toString(), "--out", saved.toString(), "--explain");
         Map<String, Object> m = json(j);
         assertEquals(Boolean.TRUE, m.get("quantized"));
@@ -116,7 +115,7 @@ class CliCommandsTest {
         // the lowered run of the same 8-bit network says so and agrees with the op-based one
         Path j3 = dir.resolve("lowered.json");
         String out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
-                "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib:4", "--calib-images",
+                "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib", "--calib", "4", "--calib-images",
                 images.toString(), "--fake-quant", "lowered", "--json", j3.toString());
         assertTrue(out.contains("8-bit execution") && out.contains("fake-quants (scales folded into weights)"), out);
         Map<String, Object> fidelity3 = (Map<String, Object>) ((Map<String, Object>) json(j3)).get("fidelity");

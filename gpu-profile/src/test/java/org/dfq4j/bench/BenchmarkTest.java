@@ -7,8 +7,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.graph.TensorRange;
-import org.dfq4j.rewrite.quant.QuantScheme;
+import org.dfq4j.rewrite.Quantizer;
+import org.dfq4j.rewrite.quant.RangeSpec;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
 import org.junit.jupiter.api.Test;
 
@@ -19,9 +19,11 @@ class BenchmarkTest {
 
     private static BenchResult run(boolean lower, StringWriter log) {
         Network net = NET.copy();
-        DfqRecipe recipe = DfqRecipe.naive(QuantScheme.perTensor(8, false), 8, "calib:2").withRelu(true).withEqualize(true);
-        return new Benchmark(2, 1, 2, true, lower, new PrintWriter(log, true))
-                .run(net.name(), net, recipe, "calib:2", new TensorRange(-1, 1));
+        DfqRecipe recipe = DfqRecipe.builder().replaceRelu6(true).equalize(true)
+                .activationRanges(RangeSpec.calibration()).calibrationImages(2).build();
+        Quantizer q = Quantizer.builder(recipe).calibration(Benchmark.calibration(recipe, net.inputShape()))
+                .inputRange(-1, 1).lowered(lower).build();
+        return new Benchmark(2, 1, 2, true, new PrintWriter(log, true)).run(net.name(), net, q);
     }
 
     @Test

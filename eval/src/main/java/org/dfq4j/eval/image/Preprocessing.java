@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.TensorRange;
 
 /**
  * How a photograph becomes a network input: an immutable, declarative spec.
@@ -319,6 +320,20 @@ public final class Preprocessing {
         float[] chw = new float[CHANNELS * targetHeight * targetWidth];
         writeChw(RgbDecoder.read(file), targetHeight, targetWidth, chw, 0);
         return chw;
+    }
+
+    /** The range pixel values 0..255 map into, over all channels: the network input's value range. */
+    public TensorRange valueRange() {
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < CHANNELS; c++) {
+            for (int v : new int[] {0, 255}) {
+                double x = normalize(c, v);
+                lo = Math.min(lo, x);
+                hi = Math.max(hi, x);
+            }
+        }
+        return new TensorRange(lo, hi);
     }
 
     /**

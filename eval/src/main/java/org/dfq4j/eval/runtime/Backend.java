@@ -93,6 +93,11 @@ public record Backend(String name, String device, int threads, boolean onednn) {
         }
     }
 
+    /** This backend as used with {@code n} compute threads (the device line says so). */
+    public Backend withThreads(int n) {
+        return new Backend(name, device.replaceAll(", \\d+ threads$", ", " + n + " threads"), n, onednn);
+    }
+
     /** One line for the top of every command's output. */
     public String describe() {
         return "backend: " + name + (onednn ? " (oneDNN)" : "") + " on " + device;

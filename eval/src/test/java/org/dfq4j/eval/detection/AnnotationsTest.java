@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.dfq4j.eval.TestImages;
 import org.dfq4j.rewrite.DfqException;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

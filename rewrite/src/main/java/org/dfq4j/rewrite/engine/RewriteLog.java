@@ -66,6 +66,21 @@ public final class RewriteLog {
 
     private final List<Entry> entries = new ArrayList<>();
 
+    /**
+     * Key numbers for an entry, in the order given: {@code values("pairs", 34, "converged", true)}.
+     * (Use this, not {@code Map.of}, whose order is unspecified.)
+     */
+    public static Map<String, Object> values(Object... keysAndValues) {
+        if (keysAndValues.length % 2 != 0) {
+            throw new IllegalArgumentException("values come in key, value pairs");
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return m;
+    }
+
     public Entry add(String step, String message, List<String> targets, Map<String, Object> values) {
         Entry e = new Entry(step, message, targets, values);
         entries.add(e);

@@ -251,14 +251,14 @@ public final class NetworkBuilder {
         return sd.permute(n, r, 0, 3, 1, 2);
     }
 
+    /** The network: the builder's graph, adopted ({@link Network#adopt}), with these outputs. */
     public Network build(String... outputs) {
-        return new Network(name, sd, input.name(), inputShape, List.of(outputs));
+        return Network.adopt(name, sd, input.name(), inputShape, List.of(outputs));
     }
 
+    /** The network with these outputs and the activation ranges the source file recorded. */
     public Network build(List<String> outputs, Map<String, TensorRange> ranges) {
-        Network n = new Network(name, sd, input.name(), inputShape, outputs);
-        n.recordedRanges().putAll(ranges);
-        return n;
+        return Network.adopt(name, sd, input.name(), inputShape, outputs).withRecordedRanges(ranges);
     }
 
     private SDVariable padIfAsymmetric(String layer, SDVariable x, Padding pad) {

@@ -2,32 +2,62 @@ package org.dfq4j.rewrite.pattern;
 
 import java.util.Objects;
 
-/** The outcome of matching a pattern at an op: a {@link Match}, or the reason there is none. */
+/**
+ * The outcome of matching a pattern: a {@link Match}, or the reason there is none. A failure is
+ * either "not a candidate" ({@link #noMatch}: the anchor is not the kind of op the pattern is
+ * about) or a refusal ({@link #refused}: the pattern looked at this place and a condition failed,
+ * e.g. "'conv_12' has 2 consumers"). Drivers log refusals so that users see where a rule did not
+ * apply, and why (MLIR's notifyMatchFailure).
+ */
 public final class MatchResult {
 
     private final Match match;
     private final String reason;
+    private final boolean refused;
 
-    private MatchResult(Match match, String reason) {
+    private MatchResult(Match match, String reason, boolean refused) {
         this.match = match;
         this.reason = reason;
+        this.refused = refused;
     }
 
+    /** A successful match. */
     public static MatchResult of(Match match) {
-        return new MatchResult(Objects.requireNonNull(match), null);
+        return new MatchResult(Objects.requireNonNull(match), null, false);
     }
 
+    /** A match of the single op {@code op}. */
     public static MatchResult of(String op) {
         return of(Match.of(op));
     }
 
-    /** No match, and why (e.g. "'conv1' output has 2 consumers"). */
+    /** Not a candidate, and why (e.g. "'conv1' is conv2d, not relu"). */
     public static MatchResult noMatch(String reason) {
-        return new MatchResult(null, Objects.requireNonNull(reason));
+        return new MatchResult(null, Objects.requireNonNull(reason), false);
+    }
+
+    /** A candidate the pattern refused, and why (e.g. "'conv1' has 2 consumers"). */
+    public static MatchResult refused(String reason) {
+        return new MatchResult(null, Objects.requireNonNull(reason), true);
     }
 
     public boolean matched() {
         return match != null;
+    }
+
+    /** Whether this is a failure at a place the pattern was about (a candidate), not a mere non-candidate. */
+    public boolean refused() {
+        return refused;
+    }
+
+    /** The same failure as a refusal (a non-candidate becomes a refused candidate); a match stays a match. */
+    public MatchResult asRefusal() {
+        return matched() || refused ? this : refused(reason);
+    }
+
+    /** The same failure as a non-candidate; a match stays a match. */
+    public MatchResult asNoMatch() {
+        return matched() || !refused ? this : noMatch(reason);
     }
 
     /** The match; throws if there is none. */
@@ -45,6 +75,6 @@ public final class MatchResult {
 
     @Override
     public String toString() {
-        return matched() ? "matched " + match.ops() : "no match: " + reason;
+        return matched() ? "matched " + match.ops() : (refused ? "refused: " : "no match: ") + reason;
     }
 }

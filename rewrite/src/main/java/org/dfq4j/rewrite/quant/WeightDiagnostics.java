@@ -32,9 +32,8 @@ public record WeightDiagnostics(String layer, WeightLayer.Kind kind, int channel
         GraphView g = GraphView.of(net);
         List<WeightDiagnostics> out = new ArrayList<>();
         for (WeightLayer l : g.weightLayers()) {
-            INDArray w = net.sameDiff().getArrForVarName(l.weights());
-            if (w != null) {
-                out.add(of(l.output(), l.kind(), w, scheme));
+            if (g.isConstant(l.weights())) {
+                out.add(of(l.output(), l.kind(), g.constant(l.weights()), scheme));
             }
         }
         return out;

@@ -7,6 +7,7 @@ import java.util.List;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Rule;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.pattern.Match;
 import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.view.GraphView;
@@ -20,12 +21,17 @@ public final class ReplaceRelu6 implements Rule {
 
     // relu6(x) = min(max(x, 0), 6)  ->  relu(x) = max(x, 0)   (equal where x <= 6)
 
-    private static final Pattern RELU6 = where(op("relu6"), ReplaceRelu6::notInHardSwish,
+    private static final Pattern RELU6 = where(op(OpKind.RELU6), ReplaceRelu6::notInHardSwish,
             "relu6 is part of an h-swish (input is x + 3)");
 
     @Override
     public Pattern pattern() {
         return RELU6;
+    }
+
+    @Override
+    public String refusal() {
+        return "kept";
     }
 
     @Override
@@ -38,6 +44,6 @@ public final class ReplaceRelu6 implements Rule {
 
     private static boolean notInHardSwish(GraphView g, Match m) {
         String producer = g.producer(g.inputs(m.anchor()).get(0));
-        return producer == null || !g.opType(producer).equals("add_scalar");
+        return producer == null || g.kind(producer) != OpKind.ADD_SCALAR;
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.Padding;
 import org.dfq4j.rewrite.pattern.Match;
@@ -31,9 +32,9 @@ class RewriteDriverTest {
         Rewritten r = RewriteDriver.of(new ReplaceRelu6()).run(original);
         GraphView g = GraphView.of(r.network());
         assertTrue(g.isWellFormed(), g.problems().toString());
-        assertEquals(0, g.ops().stream().filter(o -> g.opType(o).equals("relu6")).count());
+        assertEquals(0, g.ops().stream().filter(o -> g.kind(o) == OpKind.RELU6).count());
         assertEquals(2, GraphView.of(original).ops().stream()
-                .filter(o -> GraphView.of(original).opType(o).equals("relu6")).count(), "the input is untouched");
+                .filter(o -> GraphView.of(original).kind(o) == OpKind.RELU6).count(), "the input is untouched");
         List<RewriteLog.Entry> entries = r.log().entries("ReplaceRelu6");
         assertEquals(3, entries.size());
         assertEquals(2.0, entries.get(2).number("count"));
@@ -47,7 +48,7 @@ class RewriteDriverTest {
         Rule lazy = new Rule() {
             @Override
             public Pattern pattern() {
-                return Patterns.op("relu6");
+                return Patterns.op(OpKind.RELU6);
             }
 
             @Override
@@ -64,7 +65,7 @@ class RewriteDriverTest {
         Rule forever = new Rule() {
             @Override
             public Pattern pattern() {
-                return Patterns.op("relu6");
+                return Patterns.op(OpKind.RELU6);
             }
 
             @Override

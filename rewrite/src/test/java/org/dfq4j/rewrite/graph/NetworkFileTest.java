@@ -26,12 +26,10 @@ class NetworkFileTest {
         var r = b.relu6("r", c);
         var d = b.depthwiseConv2d("d", r, Nd4j.randn(DataType.FLOAT, 3, 3, 4, 1), null, 1, 1, Padding.SAME, 1, 1);
         b.dense("fc", b.globalAvgPool("gap", d, false), Nd4j.randn(DataType.FLOAT, 4, 5), null);
-        Network n = b.build("fc");
-        n.recordedRanges().put("r", new TensorRange(0, 6));
-        n.stats().put("c", new ChannelStats(new double[] {1, 2, 3, 4}, new double[] {0.5, 0.5, 1, 2}));
-        n.properties().put("format", "test");
-        n.attachments().put("anchors", Nd4j.rand(DataType.FLOAT, 7, 4));
-        return n;
+        return b.build("fc").withRecordedRanges(java.util.Map.of("r", new TensorRange(0, 6)))
+                .withStats(java.util.Map.of("c", new ChannelStats(new double[] {1, 2, 3, 4}, new double[] {0.5, 0.5, 1, 2})))
+                .withProperties(java.util.Map.of("format", "test"))
+                .withAttachments(java.util.Map.of("anchors", Nd4j.rand(DataType.FLOAT, 7, 4)));
     }
 
     @Test

@@ -26,9 +26,8 @@ class ChannelDistributionsTest {
         SDVariable c2 = b.conv2d("c2", r, Nd4j.ones(DataType.FLOAT, 1, 1, 2, 2), null, 1, 1, Padding.SAME, 1, 1);
         b.conv2d("c3", b.sigmoid("s", c2), Nd4j.ones(DataType.FLOAT, 1, 1, 2, 2), null, 1, 1, Padding.SAME, 1, 1);
         b.dense("fc", b.flatten("flat", r, 18), Nd4j.ones(DataType.FLOAT, 18, 4), null);
-        Network n = b.build("c3", "fc");
-        n.stats().put("c2", new ChannelStats(new double[] {0.5, 1}, new double[] {1, 2}));
-        return n;
+        return b.build("c3", "fc").withStats(java.util.Map.of("c2", new ChannelStats(new double[] {0.5, 1},
+                new double[] {1, 2})));
     }
 
     @Test

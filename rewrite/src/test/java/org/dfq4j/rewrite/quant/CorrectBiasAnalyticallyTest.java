@@ -47,9 +47,7 @@ class CorrectBiasAnalyticallyTest {
         b.conv2d("c2", x, gaussian(r, 0.3, 3, 3, 4, 6), gaussian(r, 0.1, 6), 1, 1, Padding.VALID, 1, 1);
         b.depthwiseConv2d("d2", x, gaussian(r, 0.4, 3, 3, 4, 2), gaussian(r, 0.1, 8), 1, 1, Padding.VALID, 1, 1);
         b.dense("fc", b.globalAvgPool("gap", x, false), gaussian(r, 0.5, 4, 5), gaussian(r, 0.1, 5));
-        Network n = b.build("c2", "d2", "fc");
-        n.stats().put("c1", new ChannelStats(MU, SIGMA));
-        return n;
+        return b.build("c2", "d2", "fc").withStats(java.util.Map.of("c1", new ChannelStats(MU, SIGMA)));
     }
 
     private static INDArray gaussian(java.util.Random r, double scale, long... shape) {

@@ -26,14 +26,14 @@ class CorrectBiasEmpiricallyTest {
 
     /** The textbook algorithm: one layer at a time, rerunning the quantized network after each correction. */
     private static Map<String, double[]> sequential(Network quantized, Network reference, INDArray batch) {
-        Network q = quantized.copy();
-        GraphEditor editor = new GraphEditor(q);
+        GraphEditor editor = new GraphEditor(quantized);
         Map<String, double[]> out = new java.util.LinkedHashMap<>();
-        for (WeightLayer l : GraphView.of(q).weightLayers()) {
+        for (WeightLayer l : GraphView.of(quantized).weightLayers()) {
+            Network q = editor.network();
             INDArray mq = channelMean(q.run(batch, List.of(l.output())).get(l.output()));
             INDArray mf = channelMean(reference.run(batch, List.of(l.output())).get(l.output()));
             double[] delta = mq.sub(mf).toDoubleVector();
-            INDArray b = q.sameDiff().getArrForVarName(l.bias());
+            INDArray b = editor.view().constant(l.bias());
             editor.setConstant(l.bias(), b.sub(Nd4j.createFromArray(delta).castTo(b.dataType())));
             out.put(l.output(), delta);
         }

@@ -28,7 +28,7 @@ class MobileNetV2BuilderTest {
 
     @Test
     void hasTheMobileNetV2Topology() {
-        List<WeightLayer> layers = WeightLayer.all(net.sameDiff());
+        List<WeightLayer> layers = org.dfq4j.rewrite.view.GraphView.of(net).weightLayers();
         // stem + 17 blocks (16 with expansion: 3 layers, the first: 2) + head + classifier
         assertEquals(1 + 16 * 3 + 2 + 1 + 1, layers.size());
         long depthwise = layers.stream().filter(l -> l.kind() == WeightLayer.Kind.DEPTHWISE).count();

@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import javax.imageio.ImageIO;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.dfq4j.rewrite.graph.Network;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;

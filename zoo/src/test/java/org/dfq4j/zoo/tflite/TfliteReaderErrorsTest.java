@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Random;
 import org.dfq4j.rewrite.DfqException;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.junit.jupiter.api.Assumptions;
