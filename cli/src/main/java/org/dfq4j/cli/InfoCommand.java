@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.zoo.ModelFiles;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -63,7 +64,7 @@ final class InfoCommand implements Callable<Integer> {
             if (r != null) {
                 extra.append(extra.length() > 0 ? " " : "").append("range ").append(r);
             }
-            out.printf("%4d  %-18s %-44s %-20s %s%n", i++, op.getOp().opName(), abbreviate(var, 44),
+            out.printf("%4d  %-18s %-44s %-20s %s%n", i++, OpKind.nameOf(op), abbreviate(var, 44),
                     v == null ? "?" : Arrays.toString(v.shape()), extra);
         }
         out.printf("outputs: %s%n", net.outputs());

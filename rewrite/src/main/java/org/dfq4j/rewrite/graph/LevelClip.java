@@ -13,9 +13,6 @@ import org.nd4j.linalg.api.ops.BaseTransformSameOp;
  */
 public final class LevelClip extends BaseTransformSameOp {
 
-    /** The op name graphs record for it ({@link OpKind#LEVEL_CLIP}). */
-    public static final String OP_NAME = "dfq_level_clip";
-
     /** For ND4J's reflection; not for use. */
     public LevelClip() {
     }
@@ -39,7 +36,7 @@ public final class LevelClip extends BaseTransformSameOp {
 
     @Override
     public String opName() {
-        return OP_NAME;
+        return OpKind.LEVEL_CLIP.opName();
     }
 
     @Override

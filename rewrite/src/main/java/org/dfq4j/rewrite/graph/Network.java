@@ -79,9 +79,9 @@ public final class Network {
         return new Network(name, sd, input, inputShape, outputs, Map.of(), Map.of(), Map.of(), Map.of());
     }
 
-    /** A network over a copy of {@code sd}; {@code sd} itself is not changed. */
+    /** A network over a copy of {@code sd}; {@code sd} itself is left as it was. */
     public static Network copyOf(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs) {
-        return adopt(name, sd.dup(), input, inputShape, outputs);
+        return adopt(name, OpNames.copy(sd), input, inputShape, outputs);
     }
 
     /**

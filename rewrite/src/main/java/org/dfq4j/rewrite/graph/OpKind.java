@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.api.ops.impl.image.ImageResize;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.AvgPooling2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
@@ -96,6 +97,8 @@ public enum OpKind {
     DIV_SCALAR("div_scalar", ScalarDivision.class),
     /** Matrix product. */
     MATMUL("matmul", Mmul.class),
+    /** Image resize (the nearest-neighbour upsampling readers emit). */
+    IMAGE_RESIZE("image_resize", ImageResize.class),
     /** Concatenation along an axis. */
     CONCAT("concat", Concat.class),
     /** Softmax. */
@@ -109,7 +112,7 @@ public enum OpKind {
     /** Round to the nearest integer, ties to even. */
     RINT("rint", Rint.class),
     /** dfq4j's one-pass clip to integer levels ({@link LevelClip}). */
-    LEVEL_CLIP(LevelClip.OP_NAME, LevelClip.class),
+    LEVEL_CLIP("dfq_level_clip", LevelClip.class),
     /** Any other op. */
     OTHER("", null);
 

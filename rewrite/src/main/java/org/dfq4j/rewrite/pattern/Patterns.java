@@ -149,8 +149,8 @@ public final class Patterns {
                 }
                 MatchResult b = between.match(g, next);
                 if (!b.matched()) {
-                    return MatchResult.refused("chain from '" + op + "' stops at '" + next + "' (" + g.opType(next)
-                            + "): " + b.reason());
+                    return MatchResult.refused("chain from '" + g.describe(op) + "' stops at '" + g.describe(next)
+                            + "' (" + g.opType(next) + "): " + b.reason());
                 }
                 m = m.then(b.match());
             }

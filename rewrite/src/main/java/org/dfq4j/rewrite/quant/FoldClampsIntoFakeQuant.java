@@ -83,19 +83,20 @@ public final class FoldClampsIntoFakeQuant implements Rule {
             String out = g.output(relu.op());
             editor.bypass(relu.op());
             log.add(name(), "removed relu under a non-negative clip", List.of(out),
-                    RewriteLog.values("kind", "relu", "lo", lo, "hi", hi));
+                    RewriteLog.values("kind", kindOf(relu), "lo", lo, "hi", hi));
             return;
         }
         PerChannelOp clamp = match.get(CLAMP);
         String out = g.output(clamp.op());
         editor.bypass(clamp.op());
-        String kind = switch (clamp.kind()) {
-            case RELU -> "relu";
-            case RELU6 -> "relu6";
-            default -> "per-channel clip";
-        };
+        String kind = kindOf(clamp);
         log.add(name(), "removed " + kind + " (the fake-quant clamps to its range)", List.of(out),
                 RewriteLog.values("kind", kind, "lo", lo, "hi", hi));
+    }
+
+    /** "relu", "relu6" or "clip". */
+    private static String kindOf(PerChannelOp p) {
+        return p.kind().name().toLowerCase(java.util.Locale.ROOT);
     }
 
     private static boolean redundant(GraphView g, Match m) {

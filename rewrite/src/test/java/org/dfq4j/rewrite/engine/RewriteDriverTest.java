@@ -90,4 +90,44 @@ class RewriteDriverTest {
         assertEquals(all.get(0).number("ops"), all.get(all.size() - 1).number("ops"));
         assertTrue(r.network() != original);
     }
+
+    @Test
+    void aJointRuleGetsEveryMatchAtOnceAndTheRefusalsAreLogged() {
+        Network original = twoRelu6();
+        java.util.List<Matches> seen = new java.util.ArrayList<>();
+        JointRule relu6AfterLayer = new JointRule() {
+            @Override
+            public String name() {
+                return "Probe";
+            }
+
+            @Override
+            public Pattern pattern() {
+                // the second relu6 is a network output: refused with the reason
+                return Patterns.where(Patterns.op(OpKind.RELU6), (g, m) -> !g.isNetworkOutput(g.output(m.anchor())),
+                        "its output is a network output");
+            }
+
+            @Override
+            public String refusal() {
+                return "left";
+            }
+
+            @Override
+            public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
+                seen.add(matches);
+                matches.list().forEach(m -> editor.replaceOp(m.anchor(), x -> x.getSameDiff().nn().relu(x, 0)));
+            }
+        };
+        Rewritten r = Pipeline.of(relu6AfterLayer).run(original);
+        assertEquals(1, seen.size(), "one call with all matches");
+        assertEquals(1, seen.get(0).size());
+        assertEquals(java.util.Map.of("a2", "'" + GraphView.of(original).producer("a2") + "': its output is a network output"),
+                seen.get(0).refusals());
+        assertEquals(List.of("Probe: left: '" + GraphView.of(original).producer("a2") + "': its output is a network output [a2]"),
+                r.log().entries("Probe").stream().map(RewriteLog.Entry::line).toList());
+        GraphView g = GraphView.of(r.network());
+        assertEquals(OpKind.RELU, g.kind(g.producer("a")));
+        assertEquals(OpKind.RELU6, g.kind(g.producer("a2")));
+    }
 }
