@@ -164,4 +164,20 @@ class CliCommandsTest {
         }
         assertFalse(out.contains("NaN"), out);
     }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void benchTakesTheSameRecipeFlagsAsEvalAndComparesTwoRuns() throws Exception {
+        Path j = dir.resolve("bench.json");
+        String out = dfq("bench", "--model", model.toString(), "--relu", "--equalize", "--calib", "2", "--batch", "2",
+                "--warmup", "0", "--runs", "2", "--json", j.toString());
+        assertTrue(out.contains("8-bit execution: lowered"), out);
+        Map<String, Object> m = json(j);
+        assertTrue(((String) m.get("pipeline")).startsWith("replace relu6, equalize;"), m.toString());
+        assertTrue(((Number) m.get("int8ImagesPerSecond")).doubleValue() > 0);
+        Path c = dir.resolve("compare.json");
+        String md = dfq("bench", "--compare", j.toString(), j.toString(), "--json", c.toString());
+        assertTrue(md.contains("| 8-bit/FP32 | "), md);
+        assertEquals(1.0, ((Number) ((Map<String, Object>) json(c)).get("fp32Ratio")).doubleValue(), 1e-12);
+    }
 }

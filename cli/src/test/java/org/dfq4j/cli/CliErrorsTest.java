@@ -130,5 +130,12 @@ class CliErrorsTest {
                 "--labels", classes.toString(), "--correct=analytic", "--quantize"), "--correct=analytic");
         assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
                 "--labels", classes.toString(), "--quantize", "--fake-quant", "fast"), "--fake-quant");
+        // one way to say the calibration count: --calib N, and the range source is just calib
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--quantize", "--act-range", "calib:7"), "--act-range");
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--correct", "sometimes"), "--correct");
+        assertOneLineError(dfq("table", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--task", "poetry"), "--task");
     }
 }

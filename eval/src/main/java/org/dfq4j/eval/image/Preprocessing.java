@@ -15,6 +15,8 @@ import java.util.OptionalDouble;
 import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.TensorRange;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * How a photograph becomes a network input: an immutable, declarative spec.
@@ -320,6 +322,14 @@ public final class Preprocessing {
         float[] chw = new float[CHANNELS * targetHeight * targetWidth];
         writeChw(RgbDecoder.read(file), targetHeight, targetWidth, chw, 0);
         return chw;
+    }
+
+    /** One photograph as a batch of one, [1, 3, H, W] for a network input [3, H, W]. */
+    public INDArray batchOf(Path photograph, long[] inputShape) {
+        checkInputShape(inputShape);
+        int h = (int) inputShape[1];
+        int w = (int) inputShape[2];
+        return Nd4j.create(load(photograph, h, w), new long[] {1, CHANNELS, h, w}, 'c');
     }
 
     /** The range pixel values 0..255 map into, over all channels: the network input's value range. */

@@ -24,12 +24,12 @@ import org.dfq4j.rewrite.view.GraphView;
  * Removes clamps that the fake-quant right after them already performs. A fake-quant with range
  * [lo, hi] clamps its input to [lo, hi], so
  *
- * <pre>
+ * <pre>{@code
  *   fq(relu(x))       = fq(x)   when lo >= 0
  *   fq(relu6(x))      = fq(x)   when lo >= 0 and hi <= 6
  *   fq(min(x, t_c))   = fq(x)   when hi <= min_c t_c   (the per-channel clip CLE keeps for ReLU6)
  *   fq(min(relu(x), t_c)) = fq(min(x, t_c))   when lo >= 0 and t >= 0
- * </pre>
+ * }</pre>
  *
  * Exact, and it saves a full pass over each activation: the 8-bit simulation then costs little
  * more than the float network. Only clamps whose sole consumer is the fake-quant are removed. A

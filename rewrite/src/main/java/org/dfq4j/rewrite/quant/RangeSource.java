@@ -26,7 +26,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * </ul>
  *
  * The interface is open: implement it to estimate ranges another way (percentiles, MSE-optimal
- * clipping) and hand it to {@link org.dfq4j.rewrite.DfqQuantizer.Builder#rangeSource}.
+ * clipping) and hand it to {@link org.dfq4j.rewrite.Quantizer.Builder#rangeSource}.
  */
 public interface RangeSource {
 

@@ -18,6 +18,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public record PerChannelOp(String op, Kind kind, double alpha, String clipConstant) {
 
+    /** The kinds, by how they treat a per-channel scale or shift. */
     public enum Kind {
         /** max(x, 0). */
         RELU,
