@@ -2,7 +2,6 @@ package org.dfq4j.cli;
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.dfq4j.eval.classify.ClassificationEvaluator;
 import org.dfq4j.eval.classify.ClassificationResult;
@@ -14,16 +13,6 @@ import org.dfq4j.rewrite.graph.Network;
 /** Top-1/top-5 on labelled photographs; fidelity = top-1 agreement and logit SQNR against a reference. */
 record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, int batch, PrintStream progress)
         implements Task {
-
-    @Override
-    public String name() {
-        return "classification";
-    }
-
-    @Override
-    public List<String> tableColumns() {
-        return List.of("top1", "top5");
-    }
 
     @Override
     public Score score(Network net, String label) {
@@ -43,5 +32,10 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
         m.put("agreement", Fidelity.top1AgreementPercent(ref.predictions(), tst.predictions()));
         m.put("sqnrDb", Fidelity.sqnrDb(ref.logits().orElseThrow(), tst.logits().orElseThrow()));
         return m;
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.CLASSIFICATION;
     }
 }

@@ -1,5 +1,6 @@
 package org.dfq4j.cli;
 
+import java.util.function.Function;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.quant.RangeSpec;
@@ -12,27 +13,35 @@ final class Converters {
     private Converters() {
     }
 
-    /** {@code --act-range}: auto, bn, bn:n, model, calib or none. */
-    static final class Ranges implements ITypeConverter<RangeSpec> {
+    /** A converter from a library parser whose errors become picocli's one-line conversion errors. */
+    abstract static class Parsed<T> implements ITypeConverter<T> {
+        private final Function<String, T> parser;
+
+        Parsed(Function<String, T> parser) {
+            this.parser = parser;
+        }
+
         @Override
-        public RangeSpec convert(String value) {
+        public T convert(String value) {
             try {
-                return RangeSpec.parse(value);
+                return parser.apply(value);
             } catch (DfqException e) {
                 throw new TypeConversionException(e.getMessage());
             }
         }
     }
 
+    /** {@code --act-range}: auto, bn, bn:n, model, calib or none. */
+    static final class Ranges extends Parsed<RangeSpec> {
+        Ranges() {
+            super(RangeSpec::parse);
+        }
+    }
+
     /** {@code --preprocess}: a preset name or a spec such as crop=0.875,scale=0.0078431,offset=-1. */
-    static final class Preprocess implements ITypeConverter<Preprocessing> {
-        @Override
-        public Preprocessing convert(String value) {
-            try {
-                return Preprocessing.parse(value);
-            } catch (DfqException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
+    static final class Preprocess extends Parsed<Preprocessing> {
+        Preprocess() {
+            super(Preprocessing::parse);
         }
     }
 }

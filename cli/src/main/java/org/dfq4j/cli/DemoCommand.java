@@ -1,10 +1,8 @@
 package org.dfq4j.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.Calibration;
 import org.dfq4j.rewrite.DfqException;
@@ -52,11 +50,8 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
-    @Option(names = "--json", paramLabel = "PATH", description = "write the rows as a JSON array (atomically)")
-    Path json;
-
-    @Option(names = "--explain", description = "print every row's rewrite log")
-    boolean explain;
+    @Mixin
+    TableOutput output;
 
     @Override
     public Integer call() {
@@ -85,16 +80,8 @@ final class DemoCommand implements Callable<Integer> {
         DfqTable table = new DfqTable(new SyntheticTask(images, run.batch), calibration, new TensorRange(-1, 1), out,
                 quant.lowered(FakeQuantMode.OPS));
         List<DfqTable.Result> results = table.run(net, DfqTable.rows(base, true, DfqRecipe.Correction.NONE));
-        out.println();
-        TableCommand.printTable(out, table, results, results.get(0).w8a8() != null);
-        if (explain) {
-            TableCommand.printLogs(out, results);
-        }
-        if (json != null) {
-            JsonReport.write(json, results.stream().map(r -> DfqTable.RowReport.of(r, "synthetic", net, backend.name()))
-                    .toList());
-            out.println("wrote " + json);
-        }
+        output.report(out, table, results, "synthetic", net.name(), backend.name(), "Synthetic MobileNetV2 (width "
+                + width + ", " + resolution + "x" + resolution + ", seed " + seed + "), " + count + " generated images");
         return 0;
     }
 }

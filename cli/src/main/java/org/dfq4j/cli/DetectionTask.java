@@ -1,8 +1,10 @@
 package org.dfq4j.cli;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.dfq4j.eval.detection.DetectionDataset;
 import org.dfq4j.eval.detection.DetectionEvaluator;
@@ -15,16 +17,6 @@ import org.dfq4j.rewrite.graph.Network;
 /** VOC mAP@0.5 against boxes; fidelity = mAP of a run's detections against a reference run's (score >= 0.5). */
 record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int batch, LabelMap labels,
                      PrintStream progress) implements Task {
-
-    @Override
-    public String name() {
-        return "detection";
-    }
-
-    @Override
-    public List<String> tableColumns() {
-        return List.of("mAP");
-    }
 
     @Override
     public Score score(Network net, String label) {
@@ -60,13 +52,13 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
     @Override
     public List<String> describe(Score score) {
         DetectionResult r = (DetectionResult) score.retained();
-        List<String> lines = new java.util.ArrayList<>();
+        List<String> lines = new ArrayList<>();
         for (int i = 0; i < r.images(); i++) {
             StringBuilder sb = new StringBuilder(r.names().get(i)).append(":");
             int shown = 0;
             for (org.dfq4j.eval.detection.Detection d : r.detections().get(i)) {
                 if (d.score() >= OVERLAY_MIN_SCORE && shown < 5) {
-                    sb.append(String.format(java.util.Locale.ROOT, " %s %.2f",
+                    sb.append(String.format(Locale.ROOT, " %s %.2f",
                             labels == null ? "class " + d.classId() : labels.name(d.classId()), d.score()));
                     shown++;
                 }
@@ -85,5 +77,10 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
         m.put("mAP", 100 * DetectionFidelity.compare((DetectionResult) reference.retained(),
                 (DetectionResult) test.retained(), DetectionFidelity.DEFAULT_MIN_REFERENCE_SCORE).mean());
         return m;
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.DETECTION;
     }
 }

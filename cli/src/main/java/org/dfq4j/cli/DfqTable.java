@@ -213,14 +213,14 @@ final class DfqTable {
                      String actRange, Cell fp32, Cell w8, Cell w8a8, Double pipelineSeconds, List<String> notes,
                      String backend) {
 
-        static RowReport of(Result r, String task, Network net, String backend) {
+        static RowReport of(Result r, String task, String model, String backend) {
             if (r.row().recipe() == null) {
-                return new RowReport(r.row().name(), net.name(), task, false, r.row().unavailable(), null, null, null,
+                return new RowReport(r.row().name(), model, task, false, r.row().unavailable(), null, null, null,
                         null, null, null, null, null, null, null, null, null, null, null);
             }
             Cell int8 = r.w8a8() != null ? r.w8a8() : r.w8();
             boolean top = r.fp32().metrics().containsKey("top1");
-            return new RowReport(r.row().name(), net.name(), task, true, null, RecipeReport.of(r.row().recipe()),
+            return new RowReport(r.row().name(), model, task, true, null, RecipeReport.of(r.row().recipe()),
                     top ? r.fp32().metrics().get("top1") : null, top ? r.fp32().metrics().get("top5") : null,
                     top ? r.w8().metrics().get("top1") : null, top ? int8.metrics().get("top1") : null,
                     top ? int8.metrics().get("top5") : null, r.w8a8() != null ? "W8A8" : "W8", r.rangeSource(),

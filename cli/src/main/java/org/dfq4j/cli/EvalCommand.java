@@ -25,7 +25,6 @@ import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkFile;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.WeightDiagnostics;
-import org.dfq4j.zoo.ModelFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,25 +40,11 @@ final class EvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH",
-            description = "model file (.tflite, .onnx, TF.js model.json, .dfq) or " + ModelFiles.BUILTIN_MOBILENET)
-    String model;
-
     @Mixin
-    TaskOptions taskOptions;
-
-    @Mixin
-    RecipeOptions rewrites;
-
-    @Mixin
-    QuantOptions quant;
+    Experiment setup;
 
     @Option(names = "--quantize", description = "simulate 8-bit inference (weights offline, activations by fake-quant)")
     boolean quantize;
-
-
-    @Mixin
-    RunOptions run;
 
     @Option(names = "--json", paramLabel = "PATH", description = "also write the result as JSON (atomically)")
     Path json;
@@ -81,18 +66,15 @@ final class EvalCommand implements Callable<Integer> {
         if (overlays != null && !quantize) {
             throw new DfqException("--save-overlays compares FP32 with 8-bit: add --quantize");
         }
-        Backend backend = run.apply();
-        out.println(backend.describe());
-        TaskOptions.Built built = taskOptions.build(run.batch, System.err);
-        Network original = ModelFiles.read(model);
-
-        boolean hasStats = DfqRecipe.hasStatistics(original);
-        DfqRecipe recipe = quant.applyTo(rewrites.applyTo(DfqRecipe.builder()), DfqRecipe.DEFAULT_CALIBRATION_IMAGES)
-                .build();
-        RecipeOptions.requirePossible(recipe, hasStats, quantize);
-        Preprocessing pre = taskOptions.preprocessing();
-        Quantizer quantizer = Quantizer.builder(recipe).calibration(quant.calibration(pre, built.photographs(), out))
-                .inputRange(pre.valueRange()).lowered(quant.lowered(FakeQuantMode.OPS)).build();
+        Experiment.Started started = setup.start(out, true);
+        Backend backend = started.backend();
+        TaskOptions.Built built = started.built();
+        Network original = started.network();
+        DfqRecipe recipe = started.recipe();
+        RecipeOptions.requirePossible(recipe, started.hasStats(), quantize);
+        Preprocessing pre = setup.task.preprocessing();
+        Quantizer quantizer = Quantizer.builder(recipe).calibration(setup.quant.calibration(pre, built.photographs(), out))
+                .inputRange(pre.valueRange()).lowered(setup.quant.lowered(FakeQuantMode.OPS)).build();
 
         long t0 = System.nanoTime();
         Rewritten prepared = quantizer.floatPipeline(original);
@@ -136,7 +118,7 @@ final class EvalCommand implements Callable<Integer> {
         score.metrics().forEach((k, v) -> t.row(prefix + k, fmt(v)));
         fidelity.forEach((k, v) -> t.row("8-bit vs FP32 " + k, fmt(v)));
         t.row("speed", String.format(Locale.ROOT, "%.1f images/s (batch %d, %d threads)", score.imagesPerSecond(),
-                run.batch, backend.threads()));
+                setup.run.batch, backend.threads()));
         t.print(out);
         task.describe(score).forEach(line -> out.println("  " + line));
         if (explain) {
@@ -152,8 +134,8 @@ final class EvalCommand implements Callable<Integer> {
             out.println("wrote " + n + " overlays to " + overlays);
         }
         if (json != null) {
-            JsonReport.write(json, new Report(model, original.name(), task.name(), score.images(),
-                    score.imagesPerSecond(), backend.name(), backend.device(), backend.threads(), run.batch, quantize,
+            JsonReport.write(json, new Report(setup.model.path, original.name(), task.name(), score.images(),
+                    score.imagesPerSecond(), backend.name(), backend.device(), backend.threads(), setup.run.batch, quantize,
                     RecipeReport.of(recipe), rangeName, pipelineSeconds, fp32 == null ? null : fp32.metrics(),
                     fp32 == null ? null : fidelity, score.report(), log.entries(), score.metrics()));
             out.println("wrote " + json);

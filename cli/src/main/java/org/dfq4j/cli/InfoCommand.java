@@ -10,15 +10,14 @@ import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.TensorRange;
-import org.dfq4j.zoo.ModelFiles;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code dfq info}: the imported graph, op by op, with shapes and recorded quantization ranges. */
@@ -29,15 +28,14 @@ final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH",
-            description = "model file (.tflite, .onnx, TF.js model.json) or " + ModelFiles.BUILTIN_MOBILENET)
-    String model;
+    @Mixin
+    ModelOption model;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         out.println(Backend.current().describe());
-        Network net = ModelFiles.read(model);
+        Network net = model.read();
         SameDiff sd = net.sameDiff();
         List<String> outs = new ArrayList<>();
         for (SameDiffOp op : sd.getOps().values()) {

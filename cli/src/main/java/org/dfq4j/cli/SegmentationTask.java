@@ -17,16 +17,6 @@ record SegmentationTask(SegmentationDataset data, Preprocessing preprocessing, i
                         PrintStream progress) implements Task {
 
     @Override
-    public String name() {
-        return "segmentation";
-    }
-
-    @Override
-    public List<String> tableColumns() {
-        return List.of("mIoU", "pixelAccuracy");
-    }
-
-    @Override
     public Score score(Network net, String label) {
         SegmentationEvaluator ev = SegmentationEvaluator.of(net.withName(label), preprocessing, batch)
                 .withProgress(progress).withRetainedMasks(true);
@@ -63,5 +53,10 @@ record SegmentationTask(SegmentationDataset data, Preprocessing preprocessing, i
         m.put("mIoU", 100 * c.meanIou());
         m.put("pixelAccuracy", 100 * c.pixelAccuracy());
         return m;
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.SEGMENTATION;
     }
 }

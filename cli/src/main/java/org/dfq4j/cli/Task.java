@@ -1,5 +1,7 @@
 package org.dfq4j.cli;
 
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.dfq4j.rewrite.graph.Network;
 
@@ -20,14 +22,39 @@ interface Task {
     record Score(Map<String, Double> metrics, Object retained, double imagesPerSecond, int images, Object report) {
     }
 
+    /** What a task scores: its name and the values a table shows per precision. */
+    enum Kind {
+        /** top-1/top-5 on labelled photographs. */
+        CLASSIFICATION("top1", "top5"),
+        /** mIoU and pixel accuracy against masks (or a reference run). */
+        SEGMENTATION("mIoU", "pixelAccuracy"),
+        /** mAP against boxes (or a reference run). */
+        DETECTION("mAP"),
+        /** logit SQNR and top-1 agreement with a reference run on generated images. */
+        SYNTHETIC("sqnrDb", "agreement");
+
+        private final List<String> columns;
+
+        Kind(String... columns) {
+            this.columns = List.of(columns);
+        }
+    }
+
+    /** What this task scores. */
+    Kind kind();
+
     /** Short name of the task, e.g. "classification". */
-    String name();
+    default String name() {
+        return kind().name().toLowerCase(Locale.ROOT);
+    }
 
     /**
      * The values a table shows per precision, looked up in a cell's metrics, then in its fidelity to
      * the original FP32 run (so a task without ground truth shows fidelity).
      */
-    java.util.List<String> tableColumns();
+    default List<String> tableColumns() {
+        return kind().columns;
+    }
 
     Score score(Network net, String label);
 
@@ -35,8 +62,8 @@ interface Task {
     Map<String, Double> fidelity(Score reference, Score test);
 
     /** Per-photograph lines worth printing (e.g. the objects a detector found), or none. */
-    default java.util.List<String> describe(Score score) {
-        return java.util.List.of();
+    default List<String> describe(Score score) {
+        return List.of();
     }
 
     /**

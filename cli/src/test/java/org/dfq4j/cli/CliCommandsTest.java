@@ -7,14 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
-import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,20 +33,14 @@ class CliCommandsTest {
      */
     @BeforeAll
     static void setUp() throws Exception {
-        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 16, 16);
         float[] w = new float[4 * 3];
         w[0] = 1; // out 0 <- R
         w[3 + 1] = 1; // out 1 <- G
         w[6 + 2] = 1; // out 2 <- B
         w[9] = 0.5f;
-        String c = m.node("Conv", "conv", List.of("x", m.floats("w", Nd4j.createFromArray(w).reshape(4, 3, 1, 1))));
-        String r = m.node("Relu", "relu", List.of(c));
-        String p = m.node("GlobalAveragePool", "pool", List.of(r));
-        String f = m.node("Flatten", "flat", List.of(p));
         float[] fc = {4, 0, 0, 0, 0, 4, 0, 0};
-        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", Nd4j.createFromArray(fc).reshape(2, 4))),
-                OnnxModelWriter.integer("transB", 1)));
-        model = m.write(dir.resolve("colours.onnx"));
+        model = CliTests.classifier(dir.resolve("colours.onnx"), 16, Nd4j.createFromArray(w).reshape(4, 3, 1, 1), true,
+                Nd4j.createFromArray(fc).reshape(2, 4));
         classes = Files.writeString(dir.resolve("classes.txt"), "red\ngreen\n");
         images = Files.createDirectory(dir.resolve("photos"));
         for (int i = 0; i < 3; i++) {
@@ -68,11 +59,9 @@ class CliCommandsTest {
     }
 
     private static String dfq(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Dfq.execute(new PrintWriter(out), new PrintWriter(err), args);
-        assertEquals(0, code, "dfq " + String.join(" ", args) + " failed: " + err);
-        return out.toString();
+        CliTests.Run r = CliTests.dfq(args);
+        assertEquals(0, r.code(), "dfq " + String.join(" ", args) + " failed: " + r.err());
+        return r.out();
     }
 
     @SuppressWarnings("unchecked")

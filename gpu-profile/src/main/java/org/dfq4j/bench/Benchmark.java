@@ -24,16 +24,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * min and max images/second; plus the DFQ pipeline's own time and peak memory. Inputs are generated
  * images, as speed does not depend on their content; calibration images too.
  */
-public final class Benchmark {
+public record Benchmark(int batch, int warmup, int runs, boolean profile, PrintWriter progress) {
 
     /** Seed of the generated calibration images. */
     private static final long CALIBRATION_SEED = 11;
-
-    private final int batch;
-    private final int warmup;
-    private final int runs;
-    private final boolean profile;
-    private final PrintWriter progress;
 
     /**
      * @param batch    images per forward pass
@@ -42,15 +36,10 @@ public final class Benchmark {
      * @param profile  also time one pass per op type
      * @param progress where to say what is happening
      */
-    public Benchmark(int batch, int warmup, int runs, boolean profile, PrintWriter progress) {
+    public Benchmark {
         if (batch < 1 || warmup < 0 || runs < 1) {
             throw new DfqException("a benchmark needs a batch of at least 1, no negative warm-up and at least 1 timed run");
         }
-        this.batch = batch;
-        this.warmup = warmup;
-        this.runs = runs;
-        this.profile = profile;
-        this.progress = progress;
     }
 
     /**

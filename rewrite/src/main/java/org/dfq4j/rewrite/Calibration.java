@@ -1,6 +1,7 @@
 package org.dfq4j.rewrite;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.dfq4j.rewrite.quant.CalibratedRanges;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -34,7 +35,7 @@ public interface Calibration {
                     long[] s = b.shape();
                     if (s.length != 4 || s[1] != inputShape[0] || s[2] != inputShape[1] || s[3] != inputShape[2]) {
                         throw new DfqException("calibration images (" + description + ") have shape "
-                                + java.util.Arrays.toString(s) + ", the network takes [N, " + inputShape[0] + ", "
+                                + Arrays.toString(s) + ", the network takes [N, " + inputShape[0] + ", "
                                 + inputShape[1] + ", " + inputShape[2] + "]");
                     }
                 }

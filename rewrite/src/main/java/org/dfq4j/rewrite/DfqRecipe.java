@@ -2,6 +2,7 @@ package org.dfq4j.rewrite;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import org.dfq4j.rewrite.engine.Pipeline;
 import org.dfq4j.rewrite.engine.RewriteDriver;
@@ -162,7 +163,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
             steps.add("absorb");
         }
         if (correction != Correction.NONE) {
-            steps.add("correction " + correction.name().toLowerCase(java.util.Locale.ROOT));
+            steps.add("correction " + correction.name().toLowerCase(Locale.ROOT));
         }
         rules.forEach(r -> steps.add(r.name()));
         return (steps.isEmpty() ? "fold batchnorm only" : String.join(", ", steps)) + "; weights " + weights

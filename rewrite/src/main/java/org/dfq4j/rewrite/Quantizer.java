@@ -1,5 +1,6 @@
 package org.dfq4j.rewrite;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.dfq4j.rewrite.engine.RewriteLog;
@@ -146,9 +147,9 @@ public final class Quantizer {
 
     /** The recipe's calibration images for a network input [C, H, W] (loaded once). */
     public synchronized List<INDArray> calibrationImages(long[] inputShape) {
-        if (loadedShape != null && !java.util.Arrays.equals(loadedShape, inputShape)) {
+        if (loadedShape != null && !Arrays.equals(loadedShape, inputShape)) {
             throw new DfqException("this quantizer's calibration images were loaded for input "
-                    + java.util.Arrays.toString(loadedShape) + "; use one quantizer per network input shape");
+                    + Arrays.toString(loadedShape) + "; use one quantizer per network input shape");
         }
         if (loaded == null) {
             loaded = calibration.batches(recipe.calibrationImages(), inputShape);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.dfq4j.rewrite.engine.RewriteLog;
@@ -83,7 +84,7 @@ class QuantizerTest {
         List<float[]> after = new ArrayList<>(Snapshots.constants(n.net()).values());
         assertEquals(before.size(), after.size());
         for (int i = 0; i < before.size(); i++) {
-            assertTrue(java.util.Arrays.equals(before.get(i), after.get(i)), "the input network changed");
+            assertTrue(Arrays.equals(before.get(i), after.get(i)), "the input network changed");
         }
         assertNotSame(n.net().sameDiff(), out.network().sameDiff());
         List<String> steps = out.log().entries().stream().map(RewriteLog.Entry::step).distinct().toList();

@@ -13,6 +13,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import org.dfq4j.eval.TestImages;
 import org.dfq4j.eval.data.ClassList;
@@ -151,8 +153,8 @@ class ClassificationEvaluatorTest {
         assertArrayEquals(new float[] {0, 0, 1}, ref.getRow(3).toFloatVector(), 1e-6f);
     }
 
-    private static List<String> iterable(java.util.Iterator<String> it) {
-        List<String> out = new java.util.ArrayList<>();
+    private static List<String> iterable(Iterator<String> it) {
+        List<String> out = new ArrayList<>();
         it.forEachRemaining(out::add);
         return out;
     }

@@ -35,10 +35,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class GraphEditor {
 
+    /** The copy being edited: its graph, name and input; outputs and metadata are tracked below. */
+    private final Network base;
     private final SameDiff sd;
-    private final String name;
-    private final String input;
-    private final long[] inputShape;
     private final List<String> outputs;
     private final Map<String, TensorRange> recordedRanges;
     private final Map<String, ChannelStats> stats;
@@ -52,16 +51,13 @@ public final class GraphEditor {
 
     /** An editor of a copy of {@code network}; the network itself is never changed. */
     public GraphEditor(Network network) {
-        Network copy = network.copy();
-        this.sd = copy.sameDiff();
-        this.name = copy.name();
-        this.input = copy.input();
-        this.inputShape = copy.inputShape();
-        this.outputs = new ArrayList<>(copy.outputs());
-        this.recordedRanges = new LinkedHashMap<>(copy.recordedRanges());
-        this.stats = new LinkedHashMap<>(copy.stats());
-        this.properties = new LinkedHashMap<>(copy.properties());
-        this.attachments = new LinkedHashMap<>(copy.attachments());
+        this.base = network.copy();
+        this.sd = base.sameDiff();
+        this.outputs = new ArrayList<>(base.outputs());
+        this.recordedRanges = new LinkedHashMap<>(base.recordedRanges());
+        this.stats = new LinkedHashMap<>(base.stats());
+        this.properties = new LinkedHashMap<>(base.properties());
+        this.attachments = new LinkedHashMap<>(base.attachments());
     }
 
     /**
@@ -70,8 +66,8 @@ public final class GraphEditor {
      */
     public Network network() {
         if (network == null || networkVersion != changes.size()) {
-            network = Network.adopt(name, sd, input, inputShape, outputs, recordedRanges, stats, properties,
-                    attachments);
+            network = Network.adopt(base.name(), sd, base.input(), base.inputShape(), outputs, recordedRanges, stats,
+                    properties, attachments);
             networkVersion = changes.size();
         }
         return network;

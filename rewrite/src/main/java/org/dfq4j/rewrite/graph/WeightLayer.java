@@ -19,31 +19,24 @@ public record WeightLayer(Kind kind, String op, String input, String weights, St
     /** The three canonical weight layers. */
     public enum Kind {
         /** {@link OpKind#CONV2D}. */
-        CONV(OpKind.CONV2D),
+        CONV,
         /** {@link OpKind#DEPTHWISE_CONV2D}. */
-        DEPTHWISE(OpKind.DEPTHWISE_CONV2D),
+        DEPTHWISE,
         /** {@link OpKind#DENSE}. */
-        DENSE(OpKind.DENSE);
-
-        private final OpKind op;
-
-        Kind(OpKind op) {
-            this.op = op;
-        }
+        DENSE;
 
         /** The op kind of layers of this kind. */
         public OpKind op() {
-            return op;
-        }
-
-        /** The SameDiff op name, e.g. "conv2d" (for messages). */
-        public String opName() {
-            return op.opName();
+            return switch (this) {
+                case CONV -> OpKind.CONV2D;
+                case DEPTHWISE -> OpKind.DEPTHWISE_CONV2D;
+                case DENSE -> OpKind.DENSE;
+            };
         }
 
         static Kind of(OpKind k) {
             for (Kind w : values()) {
-                if (w.op == k) {
+                if (w.op() == k) {
                     return w;
                 }
             }

@@ -9,16 +9,17 @@ import java.util.Objects;
  * e.g. "'conv_12' has 2 consumers"). Drivers log refusals so that users see where a rule did not
  * apply, and why (MLIR's notifyMatchFailure).
  */
-public final class MatchResult {
+public record MatchResult(Match match, String reason, boolean refused) {
 
-    private final Match match;
-    private final String reason;
-    private final boolean refused;
-
-    private MatchResult(Match match, String reason, boolean refused) {
-        this.match = match;
-        this.reason = reason;
-        this.refused = refused;
+    /**
+     * @param match   the match, or null for a failure
+     * @param reason  why there is no match (null for a match)
+     * @param refused whether a failure is a refusal of a candidate
+     */
+    public MatchResult {
+        if ((match == null) == (reason == null) || (match != null && refused)) {
+            throw new IllegalArgumentException("a result is a match, or a failure with a reason");
+        }
     }
 
     /** A successful match. */
@@ -41,11 +42,13 @@ public final class MatchResult {
         return new MatchResult(null, Objects.requireNonNull(reason), true);
     }
 
+    /** Whether there is a match. */
     public boolean matched() {
         return match != null;
     }
 
     /** Whether this is a failure at a place the pattern was about (a candidate), not a mere non-candidate. */
+    @Override
     public boolean refused() {
         return refused;
     }
@@ -61,6 +64,7 @@ public final class MatchResult {
     }
 
     /** The match; throws if there is none. */
+    @Override
     public Match match() {
         if (match == null) {
             throw new IllegalStateException("no match: " + reason);
@@ -69,6 +73,7 @@ public final class MatchResult {
     }
 
     /** Why there is no match; empty when there is one. */
+    @Override
     public String reason() {
         return reason == null ? "" : reason;
     }

@@ -219,23 +219,22 @@ public final class Patterns {
 
     /** {@code p} where {@code condition} also holds of the match; otherwise the op is refused with {@code reason}. */
     public static Pattern where(Pattern p, BiPredicate<GraphView, Match> condition, String reason) {
-        return (g, op) -> {
-            MatchResult r = p.match(g, op);
-            if (!r.matched() || condition.test(g, r.match())) {
-                return r;
-            }
-            return MatchResult.refused("'" + op + "': " + reason);
-        };
+        return conditioned(p, condition, reason, true);
     }
 
     /** {@code p} where {@code condition} also holds of the match; otherwise the op is not a candidate. */
     public static Pattern filter(Pattern p, BiPredicate<GraphView, Match> condition, String reason) {
+        return conditioned(p, condition, reason, false);
+    }
+
+    private static Pattern conditioned(Pattern p, BiPredicate<GraphView, Match> condition, String reason, boolean refuse) {
         return (g, op) -> {
             MatchResult r = p.match(g, op);
             if (!r.matched() || condition.test(g, r.match())) {
                 return r;
             }
-            return MatchResult.noMatch("'" + op + "': " + reason);
+            String why = "'" + op + "': " + reason;
+            return refuse ? MatchResult.refused(why) : MatchResult.noMatch(why);
         };
     }
 

@@ -10,10 +10,9 @@ import java.util.Optional;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.JointRule;
+import org.dfq4j.rewrite.engine.PatternJointRule;
 import org.dfq4j.rewrite.engine.Matches;
 import org.dfq4j.rewrite.pattern.Match;
-import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -38,24 +37,16 @@ import org.nd4j.linalg.factory.Nd4j;
  * refuses to run on already quantized weights. Layers whose input mean is unknown (the network
  * input, a layer without statistics) are skipped and logged with the reason.
  */
-public final class CorrectBiasAnalytically implements JointRule {
+public final class CorrectBiasAnalytically extends PatternJointRule {
 
     // W~ x + b - eps E[x] has the mean of W x + b, eps = W~ - W
-
 
     private final QuantScheme scheme;
 
     /** @param scheme the weight quantization that will follow */
     public CorrectBiasAnalytically(QuantScheme scheme) {
+        super(layer(), "not applied");
         this.scheme = scheme;
-    }
-
-    private static final Pattern LAYER = layer();
-
-    /** Every weight layer; those whose input mean the statistics do not reach are skipped with the reason. */
-    @Override
-    public Pattern pattern() {
-        return LAYER;
     }
 
     @Override

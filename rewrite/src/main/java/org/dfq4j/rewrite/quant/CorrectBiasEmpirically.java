@@ -9,11 +9,10 @@ import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.JointRule;
+import org.dfq4j.rewrite.engine.PatternJointRule;
 import org.dfq4j.rewrite.engine.Matches;
 import org.dfq4j.rewrite.engine.Transform;
 import org.dfq4j.rewrite.pattern.Match;
-import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
@@ -39,10 +38,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * quantization that follows in the pipeline starts from corrected biases (weight quantization does
  * not touch biases, so the shifts carry over).
  */
-public final class CorrectBiasEmpirically implements JointRule {
+public final class CorrectBiasEmpirically extends PatternJointRule {
 
     // b -= E[y~] - E[y], measured per layer with every earlier layer already corrected
-
 
     private final List<Transform> quantization;
     private final List<INDArray> batches;
@@ -53,19 +51,12 @@ public final class CorrectBiasEmpirically implements JointRule {
      * @param batches      calibration images [N,C,H,W]
      */
     public CorrectBiasEmpirically(List<? extends Transform> quantization, List<INDArray> batches) {
+        super(layer(), "not applied");
         if (batches.isEmpty()) {
             throw new DfqException("empirical bias correction needs calibration images; none were given");
         }
         this.quantization = List.copyOf(quantization);
         this.batches = List.copyOf(batches);
-    }
-
-    private static final Pattern LAYER = layer();
-
-    /** Every weight layer; those without a quantized counterpart are skipped. */
-    @Override
-    public Pattern pattern() {
-        return LAYER;
     }
 
     @Override

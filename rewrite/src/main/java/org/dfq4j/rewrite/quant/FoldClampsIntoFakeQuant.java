@@ -10,9 +10,10 @@ import static org.dfq4j.rewrite.pattern.Patterns.where;
 
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.Rule;
+import org.dfq4j.rewrite.engine.PatternRule;
 import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.pattern.Capture;
 import org.dfq4j.rewrite.pattern.Match;
@@ -36,7 +37,7 @@ import org.dfq4j.rewrite.view.GraphView;
  * rule of the fixpoint driver, anchored at the fake-quant; a clamp the range does not cover is
  * refused with the range.
  */
-public final class FoldClampsIntoFakeQuant implements Rule {
+public final class FoldClampsIntoFakeQuant extends PatternRule {
 
     // fq(clamp(x)) = fq(x) where the fake-quant's range lies inside the clamp's
 
@@ -63,14 +64,9 @@ public final class FoldClampsIntoFakeQuant implements Rule {
 
     private static final Pattern PATTERN = anyOf(REDUNDANT_CLAMP, RELU_UNDER_CLIP);
 
-    @Override
-    public Pattern pattern() {
-        return PATTERN;
-    }
-
-    @Override
-    public String refusal() {
-        return "clamp kept";
+    /** The rule. */
+    public FoldClampsIntoFakeQuant() {
+        super(PATTERN, "clamp kept");
     }
 
     @Override
@@ -96,7 +92,7 @@ public final class FoldClampsIntoFakeQuant implements Rule {
 
     /** "relu", "relu6" or "clip". */
     private static String kindOf(PerChannelOp p) {
-        return p.kind().name().toLowerCase(java.util.Locale.ROOT);
+        return p.kind().name().toLowerCase(Locale.ROOT);
     }
 
     private static boolean redundant(GraphView g, Match m) {

@@ -7,12 +7,11 @@ import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.JointRule;
+import org.dfq4j.rewrite.engine.PatternJointRule;
 import org.dfq4j.rewrite.engine.Matches;
 import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.pattern.Match;
-import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -31,7 +30,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Points without a range (the source has none for them) and zero-width ranges stay float; each is
  * logged with the reason, as is every inserted range and the source's name.
  */
-public final class InsertFakeQuant implements JointRule {
+public final class InsertFakeQuant extends PatternJointRule {
 
     private final QuantScheme scheme;
     private final RangeSource source;
@@ -41,6 +40,7 @@ public final class InsertFakeQuant implements JointRule {
      * @param source where the ranges come from
      */
     public InsertFakeQuant(QuantScheme scheme, RangeSource source) {
+        super(QuantizationPoint.PATTERN, "not applied");
         if (scheme.perChannel()) {
             throw new DfqException("activation quantization is per-tensor; got '" + scheme + "'");
         }
@@ -51,12 +51,6 @@ public final class InsertFakeQuant implements JointRule {
     /** Asymmetric per-tensor activations at the given bit width. */
     public InsertFakeQuant(int bits, RangeSource source) {
         this(QuantScheme.perTensor(bits, false), source);
-    }
-
-    /** Where fake-quants go: weight layer, add and concat outputs after the activations they fuse. */
-    @Override
-    public Pattern pattern() {
-        return QuantizationPoint.PATTERN;
     }
 
     /** The network input's points and every match, in topological order; each gets the range the source gives. */

@@ -18,7 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.engine.GraphEditor;
-import org.dfq4j.rewrite.engine.JointRule;
+import org.dfq4j.rewrite.engine.PatternJointRule;
 import org.dfq4j.rewrite.engine.Matches;
 import org.dfq4j.rewrite.engine.RewriteDriver;
 import org.dfq4j.rewrite.engine.RewriteLog;
@@ -53,9 +53,14 @@ import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
  * The result is for running only: it holds an op that model files cannot store, so save the
  * network before lowering it.
  */
-public final class LowerFakeQuant implements JointRule {
+public final class LowerFakeQuant extends PatternJointRule {
 
     // s * rint(clamp(W x + b, lo, hi) / s) = s * levelClip(rint((W/s) x + b/s), lo/s, hi/s), and W2 (s q) = (s W2) q
+
+    /** The rule. */
+    public LowerFakeQuant() {
+        super(PATTERN, "fake-quant kept");
+    }
 
     /** A lowered copy and how many fake-quants were lowered, of how many. */
     public record Lowered(Network network, int lowered, int total, RewriteLog log) {
@@ -82,16 +87,6 @@ public final class LowerFakeQuant implements JointRule {
 
     private static final Pattern PATTERN = where(anyOf(DIRECT, VIA_CLIP), (g, m) -> nudged(g, m.op("fq")).scale > 0,
             "its range is empty");
-
-    @Override
-    public Pattern pattern() {
-        return PATTERN;
-    }
-
-    @Override
-    public String refusal() {
-        return "fake-quant kept";
-    }
 
     /** A lowered copy of {@code net} (the network itself is not changed), checked by the driver. */
     public static Lowered of(Network net) {

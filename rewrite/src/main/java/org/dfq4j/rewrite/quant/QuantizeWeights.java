@@ -12,7 +12,7 @@ import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.JointRule;
+import org.dfq4j.rewrite.engine.PatternJointRule;
 import org.dfq4j.rewrite.engine.Matches;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.pattern.Capture;
@@ -29,10 +29,9 @@ import org.dfq4j.rewrite.view.GraphView;
  * quantization in dB, and marks the network ({@link #PROPERTY}) so that a bias correction, which
  * needs the float weights, refuses to run after it.
  */
-public final class QuantizeWeights implements JointRule {
+public final class QuantizeWeights extends PatternJointRule {
 
     // W -> s (clamp(round(W / s) + z, qMin, qMax) - z), per tensor or per output channel
-
 
     /** Network property set to the scheme once the weights are quantized. */
     public static final String PROPERTY = "dfq.weights.quantized";
@@ -40,6 +39,7 @@ public final class QuantizeWeights implements JointRule {
     private final QuantScheme scheme;
 
     public QuantizeWeights(QuantScheme scheme) {
+        super(CONSTANT_WEIGHTS, "skipped");
         this.scheme = scheme;
     }
 
@@ -48,16 +48,6 @@ public final class QuantizeWeights implements JointRule {
 
     private static final Pattern CONSTANT_WEIGHTS = where(capture(LAYER, layer()),
             (g, m) -> g.isConstant(m.get(LAYER).weights()), "weights are not a constant");
-
-    @Override
-    public Pattern pattern() {
-        return CONSTANT_WEIGHTS;
-    }
-
-    @Override
-    public String refusal() {
-        return "skipped";
-    }
 
     @Override
     public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {

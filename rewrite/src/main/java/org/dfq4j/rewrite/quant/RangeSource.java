@@ -65,7 +65,7 @@ public interface RangeSource {
 
     /** No activation quantization. */
     static RangeSource none() {
-        return new None();
+        return None.INSTANCE;
     }
 
     /** mean +- n sigma of the propagated BatchNorm statistics, clipped per channel by the activation. */
@@ -196,16 +196,22 @@ public interface RangeSource {
         }
     }
 
-    /** No activation ranges: weights-only quantization. */
-    record None() implements RangeSource {
-        @Override
-        public String name() {
-            return "none";
+    /** No activation ranges: weights-only quantization (its one instance is {@link RangeSource#none()}). */
+    final class None implements RangeSource {
+
+        private static final None INSTANCE = new None();
+
+        private None() {
         }
 
         @Override
         public List<PointRange> ranges(GraphView g, List<QuantizationPoint> points) {
             return points.stream().map(p -> new PointRange(p, null, "activation quantization off")).toList();
+        }
+
+        @Override
+        public String name() {
+            return "none";
         }
     }
 }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.WeightLayer;
@@ -65,7 +66,7 @@ public record WeightDiagnostics(String layer, WeightLayer.Kind kind, int channel
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("layer", layer);
-        m.put("kind", kind.name().toLowerCase(java.util.Locale.ROOT));
+        m.put("kind", kind.name().toLowerCase(Locale.ROOT));
         m.put("channels", channels);
         m.put("rangeMaxOverMin", rangeMaxOverMin);
         m.put("rangeMaxOverMedian", rangeMaxOverMedian);

@@ -8,7 +8,7 @@ import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.JointRule;
+import org.dfq4j.rewrite.engine.PatternJointRule;
 import org.dfq4j.rewrite.engine.Matches;
 import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.graph.ChannelStats;
@@ -25,7 +25,7 @@ import org.dfq4j.rewrite.view.GraphView;
  * the log says. Pairs whose first layer has no statistics (BN-folded source models) are skipped.
  * Recorded ranges of the shifted activations are dropped.
  */
-public final class AbsorbHighBias implements JointRule {
+public final class AbsorbHighBias extends PatternJointRule {
 
     // W2 relu(W1 x + b1) + b2 = W2 relu(W1 x + b1 - c) + (b2 + W2 c)   where W1 x + b1 >= c
 
@@ -47,6 +47,7 @@ public final class AbsorbHighBias implements JointRule {
 
     /** c = max(0, beta - sigmas * |gamma|). */
     public AbsorbHighBias(double sigmas) {
+        super(PAIR, "not absorbed");
         if (!(sigmas >= 0)) {
             throw new DfqException("high-bias absorption needs a number of standard deviations >= 0, got " + sigmas);
         }
@@ -54,16 +55,6 @@ public final class AbsorbHighBias implements JointRule {
     }
 
     private static final Pattern PAIR = LayerPair.pattern(ALLOWED);
-
-    @Override
-    public Pattern pattern() {
-        return PAIR;
-    }
-
-    @Override
-    public String refusal() {
-        return "not absorbed";
-    }
 
     @Override
     public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
-import org.dfq4j.rewrite.engine.JointRule;
+import org.dfq4j.rewrite.engine.PatternJointRule;
 import org.dfq4j.rewrite.engine.Matches;
 import org.dfq4j.rewrite.engine.RewriteDriver;
 import org.dfq4j.rewrite.engine.RewriteLog;
@@ -41,7 +41,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * activations are dropped (and the drop logged), since a per-tensor range does not follow a
  * per-channel scale.
  */
-public final class CrossLayerEqualization implements JointRule {
+public final class CrossLayerEqualization extends PatternJointRule {
 
     // W2 f(W1 x + b1) = (W2 S) f(S^-1 W1 x + S^-1 b1) for f(s x) = s f(x), s > 0 (ReLU, LeakyReLU, pooling, zero pad)
 
@@ -58,6 +58,7 @@ public final class CrossLayerEqualization implements JointRule {
     }
 
     public CrossLayerEqualization(boolean keepRelu6, double threshold, int maxIterations) {
+        super(PAIR, "not equalized");
         if (!(threshold > 0) || maxIterations < 1) {
             throw new DfqException("cross-layer equalization needs a threshold > 0 and at least 1 iteration, got "
                     + "threshold " + threshold + " and " + maxIterations + " iterations");
@@ -74,16 +75,6 @@ public final class CrossLayerEqualization implements JointRule {
 
     /** Layer pairs through ops that commute with a positive per-channel scale. */
     private static final Pattern PAIR = LayerPair.pattern(PerChannelOp.SCALE_COMMUTING);
-
-    @Override
-    public Pattern pattern() {
-        return PAIR;
-    }
-
-    @Override
-    public String refusal() {
-        return "not equalized";
-    }
 
     /** With {@code keepRelu6}, first {@link KeepRelu6AsClip}; then the pairs, equalized jointly. */
     @Override
@@ -285,7 +276,7 @@ public final class CrossLayerEqualization implements JointRule {
      * Replaces each ReLU6 inside a would-be pair (a pair if ReLU6 commuted with scaling) by ReLU and
      * a per-channel clip at 6, which equalization then scales with the channel.
      */
-    public static final class KeepRelu6AsClip implements JointRule {
+    public static final class KeepRelu6AsClip extends PatternJointRule {
 
         // relu6(x) = min(relu(x), t) with t_c = 6, and min(relu(s x), s t) = s min(relu(x), t) for s > 0
 
@@ -300,9 +291,9 @@ public final class CrossLayerEqualization implements JointRule {
             return allowed;
         }
 
-        @Override
-        public Pattern pattern() {
-            return PAIR_THROUGH_RELU6;
+        /** The rule. */
+        public KeepRelu6AsClip() {
+            super(PAIR_THROUGH_RELU6, "not applied");
         }
 
         @Override

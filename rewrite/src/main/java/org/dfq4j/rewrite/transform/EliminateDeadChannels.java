@@ -10,7 +10,7 @@ import java.util.Set;
 import java.util.stream.IntStream;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.JointRule;
+import org.dfq4j.rewrite.engine.PatternJointRule;
 import org.dfq4j.rewrite.engine.Matches;
 import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.graph.ChannelStats;
@@ -37,7 +37,7 @@ import org.dfq4j.rewrite.view.GraphView;
  * <p>Without this, CLE cannot help a layer with dead channels: their range is zero and the next
  * layer still reads a large constant.
  */
-public final class EliminateDeadChannels implements JointRule {
+public final class EliminateDeadChannels extends PatternJointRule {
 
     // W2 f(W1 x + b1) + b2 = W2' f(W1 x + b1') + (b2 + W2[:,c] f(b1_c))   when W1[c,:] = 0 (W2' and b1' zero at c)
 
@@ -45,14 +45,9 @@ public final class EliminateDeadChannels implements JointRule {
 
     private static final Pattern PAIR = LayerPair.pattern(ALLOWED);
 
-    @Override
-    public Pattern pattern() {
-        return PAIR;
-    }
-
-    @Override
-    public String refusal() {
-        return "not paired";
+    /** The rule. */
+    public EliminateDeadChannels() {
+        super(PAIR, "not paired");
     }
 
     @Override

@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Optional;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.Rule;
+import org.dfq4j.rewrite.engine.PatternRule;
 import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.OpAttributes;
 import org.dfq4j.rewrite.graph.OpKind;
@@ -31,7 +31,7 @@ import org.dfq4j.rewrite.view.GraphView;
  * one that does not follow such a layer, or is not over channel axis 1, is refused with the reason. The BatchNorm's (beta, |gamma|) become the
  * layer's pre-activation statistics in {@link org.dfq4j.rewrite.graph.Network#stats()}.
  */
-public final class FoldBatchNorm implements Rule {
+public final class FoldBatchNorm extends PatternRule {
 
     // bn(W x + b) = gamma (W x + b - mu) / sqrt(var + eps) + beta = (k W) x + (b - mu) k + beta, k = gamma / sqrt(var + eps)
 
@@ -43,14 +43,9 @@ public final class FoldBatchNorm implements Rule {
                     "batchnorm is not over channel axis 1 with constant mean, variance, gamma and beta"),
             0, required(soleUse(producedBy(capture(LAYER, weightLayer())))));
 
-    @Override
-    public Pattern pattern() {
-        return BN_AFTER_LAYER;
-    }
-
-    @Override
-    public String refusal() {
-        return "not folded";
+    /** The rule. */
+    public FoldBatchNorm() {
+        super(BN_AFTER_LAYER, "not folded");
     }
 
     @Override
@@ -85,7 +80,7 @@ public final class FoldBatchNorm implements Rule {
         editor.setConstant(layer.bias(), ConstantValues.array(b2, g.constant(layer.bias()).shape()));
         editor.bypass(bnOp);
         editor.setStats(layer.output(), new ChannelStats(beta, absGamma));
-        log.add(name(), "folded batchnorm into " + layer.kind().opName(), List.of(layer.output(), bnOut),
+        log.add(name(), "folded batchnorm into " + layer.kind().op().opName(), List.of(layer.output(), bnOut),
                 RewriteLog.values("channels", n, "eps", eps));
     }
 

@@ -53,7 +53,7 @@ public record LayerPair(WeightLayer first, List<PerChannelOp> between, WeightLay
 
     /** The tensors whose channels a change of the first layer's output channels reaches: its output and each op's between. */
     public List<String> tensorsBetween(GraphView g) {
-        List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         out.add(first.output());
         between.forEach(p -> out.add(g.output(p.op())));
         return out;

@@ -90,6 +90,14 @@ class GraphEditorTest {
         assertEquals(List.of("conv2", "bn1"), n.outputs(), "the editor works on a copy");
     }
 
+    /** The view after inserting {@code made} after "act": well-formed, and act now feeds only the inserted op. */
+    private static GraphView insertedAfterAct(GraphEditor e, String made) {
+        GraphView g = e.view();
+        assertTrue(g.isWellFormed(), g.problems().toString());
+        assertEquals(List.of(g.producer(made)), g.consumers("act"));
+        return g;
+    }
+
     @Test
     void insertAfterRewiresEveryOldConsumerAndTheOutput() {
         SyntheticNets s = net();
@@ -98,9 +106,7 @@ class GraphEditorTest {
         GraphEditor e = new GraphEditor(n);
         String limit = e.addConstant("act/limit", Nd4j.createFromArray(1f, 2f, 3f, 4f).reshape(1, 4, 1, 1));
         String made = e.insertAfter("act", x -> x.getSameDiff().math().min(x, x.getSameDiff().getVariable(limit)));
-        GraphView g = e.view();
-        assertTrue(g.isWellFormed(), g.problems().toString());
-        assertEquals(List.of(g.producer(made)), g.consumers("act"));
+        GraphView g = insertedAfterAct(e, made);
         assertEquals(List.of(g.producer("conv2")), g.consumers(made));
         assertEquals(List.of("conv2", made), e.network().outputs());
         INDArray clipped = e.network().run(s.calibration()).get(made);
@@ -114,14 +120,11 @@ class GraphEditorTest {
     @Test
     void insertAfterForRewiresOnlyTheNamedConsumers() {
         SyntheticNets s = net();
-        Network n = s.builder().build("conv2", "act");
-        INDArray before = n.run(s.calibration()).get("conv2");
-        GraphEditor e = new GraphEditor(n);
+        GraphEditor e = new GraphEditor(s.builder().build("conv2", "act"));
+        INDArray before = e.network().run(s.calibration()).get("conv2");
         String conv2 = e.view().producer("conv2");
         String made = e.insertAfterFor("act", List.of(conv2), false, x -> x.mul(2.0));
-        GraphView g = e.view();
-        assertTrue(g.isWellFormed(), g.problems().toString());
-        assertEquals(List.of(g.producer(made)), g.consumers("act"));
+        GraphView g = insertedAfterAct(e, made);
         assertEquals(List.of(conv2), g.consumers(made));
         assertEquals(List.of("conv2", "act"), e.network().outputs(), "the output was not asked to move");
         assertTrue(SyntheticNets.relativeError(e.network().run(s.calibration()).get("conv2"), before) > 1e-3);

@@ -3,6 +3,7 @@ package org.dfq4j.rewrite.quant;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Map;
 import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.Network;
@@ -27,7 +28,7 @@ class ChannelDistributionsTest {
         SDVariable c2 = b.conv2d("c2", r, Nd4j.ones(DataType.FLOAT, 1, 1, 2, 2), null, 1, 1, Padding.SAME, 1, 1);
         b.conv2d("c3", b.sigmoid("s", c2), Nd4j.ones(DataType.FLOAT, 1, 1, 2, 2), null, 1, 1, Padding.SAME, 1, 1);
         b.dense("fc", b.flatten("flat", r, 18), Nd4j.ones(DataType.FLOAT, 18, 4), null);
-        return b.build("c3", "fc").withStats(java.util.Map.of("c2", new ChannelStats(new double[] {0.5, 1},
+        return b.build("c3", "fc").withStats(Map.of("c2", new ChannelStats(new double[] {0.5, 1},
                 new double[] {1, 2})));
     }
 

@@ -1,8 +1,10 @@
 package org.dfq4j.rewrite.quant;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.Padding;
@@ -24,7 +26,7 @@ final class QuantTestNets {
 
         /** The same network without the statistics of the given layers. */
         Calibrated withoutStats(String... layers) {
-            Map<String, ChannelStats> stats = new java.util.LinkedHashMap<>(net.stats());
+            Map<String, ChannelStats> stats = new LinkedHashMap<>(net.stats());
             for (String l : layers) {
                 stats.remove(l);
             }
@@ -65,7 +67,7 @@ final class QuantTestNets {
         List<String> outs = new ArrayList<>();
         layers.forEach(l -> outs.add(l.output()));
         Map<String, INDArray> r = net.run(batch, outs);
-        Map<String, ChannelStats> stats = new java.util.LinkedHashMap<>();
+        Map<String, ChannelStats> stats = new LinkedHashMap<>();
         for (String o : outs) {
             INDArray y = r.get(o);
             int[] axes = y.rank() == 4 ? new int[] {0, 2, 3} : new int[] {0};
@@ -76,7 +78,7 @@ final class QuantTestNets {
 
     /** Standard normal images [n,c,h,w] from a seed. */
     static INDArray images(long seed, int n, int c, int h, int w) {
-        java.util.Random r = new java.util.Random(seed);
+        Random r = new Random(seed);
         float[] v = new float[n * c * h * w];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) r.nextGaussian();

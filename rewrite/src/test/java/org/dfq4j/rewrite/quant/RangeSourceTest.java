@@ -138,7 +138,7 @@ class RangeSourceTest {
     void recordedRangesAreUsedAndMissingOnesReported() {
         Network plain = QuantTestNets.residual(5).net();
         assertThrows(DfqException.class, () -> ranges(plain, RangeSource.recorded()));
-        Map<String, TensorRange> recorded = new java.util.LinkedHashMap<>();
+        Map<String, TensorRange> recorded = new LinkedHashMap<>();
         recorded.put("input", new TensorRange(-1, 1));
         recorded.put("c1", new TensorRange(-3, 9)); // recorded before the fused relu6
         recorded.put("a1", new TensorRange(-2, 5));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiFunction;
 import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.engine.Pipeline;
@@ -131,10 +132,10 @@ class CrossLayerEqualizationTest {
     @Test
     void recordedRangesOfRescaledActivationsAreDropped() {
         SyntheticNets n = reluChain(25);
-        Network net = folded(n).withRecordedRanges(java.util.Map.of("bn1/relu", new TensorRange(0, 4),
+        Network net = folded(n).withRecordedRanges(Map.of("bn1/relu", new TensorRange(0, 4),
                 "fc", new TensorRange(-9, 9)));
         Rewritten r = Pipeline.of(new CrossLayerEqualization()).run(net);
-        assertEquals(java.util.Map.of("fc", new TensorRange(-9, 9)), r.network().recordedRanges());
+        assertEquals(Map.of("fc", new TensorRange(-9, 9)), r.network().recordedRanges());
         assertTrue(r.log().toString().contains("dropped the recorded ranges of 1 rescaled activations"), r.log().toString());
     }
 

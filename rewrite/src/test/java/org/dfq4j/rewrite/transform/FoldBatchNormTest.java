@@ -22,19 +22,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 class FoldBatchNormTest {
 
     /** conv -> bn -> relu -> depthwise -> bn -> relu6 -> gap -> dense -> bn (output). */
-    private static SyntheticNets convDepthwiseDense() {
-        SyntheticNets n = new SyntheticNets("fold", 11, 3, 8);
-        var b = n.builder();
-        SDVariable x = b.relu("r1", n.calibratedBatchNorm("bn1", n.conv("conv1", n.input(), 3, 3, 6, 1, Padding.SAME)));
-        x = b.relu6("r2", n.calibratedBatchNorm("bn2", n.depthwise("dw", x, 3, 6, 2, 2, Padding.SAME)));
-        x = b.globalAvgPool("gap", x, false);
-        n.calibratedBatchNorm("bn3", n.dense("fc", x, 12, 5));
-        return n;
-    }
-
     @Test
     void foldingIsExactAndRecordsStatistics() {
-        SyntheticNets n = convDepthwiseDense();
+        SyntheticNets n = SyntheticNets.convDepthwiseDense("fold", 11);
         Network net = n.builder().build("bn3");
         INDArray expected = net.output(n.calibration());
         INDArray gamma1 = net.sameDiff().getArrForVarName("bn1/gamma").dup();
@@ -60,7 +50,7 @@ class FoldBatchNormTest {
 
     @Test
     void theFoldedPreActivationHasTheRecordedStatistics() {
-        SyntheticNets n = convDepthwiseDense();
+        SyntheticNets n = SyntheticNets.convDepthwiseDense("fold", 11);
         Network folded = RewriteDriver.of(new FoldBatchNorm()).run(n.builder().build("bn3")).network();
         // calibrated BN: on the calibration batch the folded pre-activation has mean beta and std |gamma|
         INDArray pre = folded.run(n.calibration(), List.of("conv1")).get("conv1").castTo(DataType.DOUBLE);
@@ -71,7 +61,7 @@ class FoldBatchNormTest {
 
     @Test
     void expectedGraph() {
-        Network net = convDepthwiseDense().builder().build("bn3");
+        Network net = SyntheticNets.convDepthwiseDense("fold", 11).builder().build("bn3");
         GraphView before = GraphView.of(net);
         assertEquals(List.of(OpKind.CONV2D, OpKind.BATCH_NORM, OpKind.RELU, OpKind.DEPTHWISE_CONV2D, OpKind.BATCH_NORM, OpKind.RELU6, OpKind.MEAN, OpKind.DENSE, OpKind.BATCH_NORM), before.ops().stream().map(before::kind).toList());
         GraphView after = GraphView.of(RewriteDriver.of(new FoldBatchNorm()).run(net).network());

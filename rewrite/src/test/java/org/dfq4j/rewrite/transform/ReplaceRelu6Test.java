@@ -34,7 +34,7 @@ class ReplaceRelu6Test {
         GraphView g = GraphView.of(r.network());
         assertEquals(OpKind.RELU, g.kind(g.producer("a")));
         assertEquals(OpKind.RELU6, g.kind(g.producer("hs/relu6")), "h-swish keeps its relu6");
-        INDArray a2 = r.network().run(n.calibration(), java.util.List.of("a")).get("a");
+        INDArray a2 = r.network().run(n.calibration(), List.of("a")).get("a");
         assertEquals(0, SyntheticNets.relativeError(a2, Transforms.relu(pre, true)), 1e-6);
         List<RewriteLog.Entry> log = r.log().entries("ReplaceRelu6");
         assertEquals(3, log.size());

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
@@ -36,7 +37,7 @@ final class KerasGraphBuilder {
 
         /** The Keras name, e.g. "relu6". */
         String keras() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
 
         /** The activation a Keras name denotes, or null. */
@@ -233,7 +234,7 @@ final class KerasGraphBuilder {
         Activation a = Activation.of(act);
         if (a == null) {
             throw l.error("activation '" + act + "' is not supported; supported: "
-                    + String.join(", ", java.util.Arrays.stream(Activation.values()).map(Activation::keras).toList()));
+                    + String.join(", ", Arrays.stream(Activation.values()).map(Activation::keras).toList()));
         }
         SDVariable y = switch (a) {
             case LINEAR -> null;

@@ -383,11 +383,7 @@ class TfliteReaderTest {
 
     @Test
     void propertiesNameFormatAndSource() throws IOException {
-        TinyTflite t = new TinyTflite();
-        int x = t.activation("x", 1, 2, 2, 1);
-        int y = t.activation("y", 1, 2, 2, 1);
-        t.op(BuiltinOperator.RELU, new int[] {x}, new int[] {y});
-        Network n = read(t.finish(new int[] {x}, new int[] {y}));
+        Network n = read(TinyTflite.unary(BuiltinOperator.RELU));
         assertEquals("tflite", n.properties().get("format"));
         assertEquals(dir.resolve("tiny.tflite").toString(), n.properties().get("source"));
         assertEquals("tiny", n.name());
