@@ -18,7 +18,8 @@ import org.dfq4j.rewrite.view.GraphView;
  *       starts again on the changed graph (so overlapping matches resolve to the earliest op, then
  *       the earliest rule). It stops when a full scan finds no match, and fails after
  *       {@code maxRewrites} rewrites (a rule that never reaches a fixpoint is a bug) or when a rule
- *       matched but changed nothing. It logs one count entry per rule.
+ *       matched but changed nothing. It ends each rule's part of the log with one entry, the
+ *       rule's {@link Rule#summary} of its rewrites (by default their count).
  *   <li>a {@link JointRule} once ({@link #once}): one scan collects every match, which the rule
  *       rewrites in one call.
  * </ul>
@@ -111,8 +112,10 @@ public final class RewriteDriver implements Transform {
     }
 
     private void applyToFixpoint(GraphEditor editor, RewriteLog log) {
-        Map<String, Integer> counts = new LinkedHashMap<>();
-        rules.forEach(r -> counts.put(r.name(), 0));
+        Map<Rule, List<RewriteLog.Entry>> logged = new LinkedHashMap<>();
+        rules.forEach(r -> logged.put(r, new ArrayList<>()));
+        Map<Rule, Integer> counts = new LinkedHashMap<>();
+        rules.forEach(r -> counts.put(r, 0));
         int applied = 0;
         Map<Rule, Map<String, String>> refusals;
         while (true) {
@@ -127,18 +130,20 @@ public final class RewriteDriver implements Transform {
                         + " still matches at '" + f.op + "'");
             }
             int before = editor.changeCount();
+            int entries = log.size();
             f.rule.rewrite(f.result.match(), editor, log);
+            logged.get(f.rule).addAll(log.entries().subList(entries, log.size()));
             if (editor.changeCount() == before) {
                 throw new IllegalStateException(f.rule.name() + " matched at '" + f.op + "' but changed nothing");
             }
             applied++;
-            counts.merge(f.rule.name(), 1, Integer::sum);
+            counts.merge(f.rule, 1, Integer::sum);
         }
         for (Rule r : rules) {
             logRefusals(log, r.name(), r.refusal(), refusals.getOrDefault(r, Map.of()));
         }
-        counts.forEach((rule, n) -> log.add(rule, "applied " + n + " time" + (n == 1 ? "" : "s") + " (fixpoint)",
-                List.of(), RewriteLog.values("count", n)));
+        counts.forEach((rule, n) -> log.add(rule.name(), rule.summary(n, logged.get(rule)), List.of(),
+                RewriteLog.values("count", n)));
     }
 
     /**

@@ -1,5 +1,6 @@
 package org.dfq4j.rewrite.engine;
 
+import java.util.List;
 import org.dfq4j.rewrite.pattern.Match;
 import org.dfq4j.rewrite.pattern.Pattern;
 
@@ -25,6 +26,17 @@ public interface Rule {
 
     /** Rewrites one match through the editor and logs what it did. */
     void rewrite(Match match, GraphEditor editor, RewriteLog log);
+
+    /**
+     * The line that ends the rule's part of the log, once the fixpoint is reached; "applied n times
+     * (fixpoint)" unless a rule says more.
+     *
+     * @param rewrites how many matches it rewrote
+     * @param logged   the entries its rewrites logged, in order
+     */
+    default String summary(int rewrites, List<RewriteLog.Entry> logged) {
+        return "applied " + rewrites + " time" + (rewrites == 1 ? "" : "s") + " (fixpoint)";
+    }
 
     /** How the log names a place the pattern looked at and refused, e.g. "not folded". */
     default String refusal() {

@@ -7,6 +7,8 @@ import java.util.List;
 import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.engine.Pipeline;
 import org.dfq4j.rewrite.engine.RewriteDriver;
+import org.dfq4j.rewrite.engine.RewriteLog;
+import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
@@ -45,11 +47,20 @@ class FoldClampsIntoFakeQuantTest {
                     new CrossLayerEqualization(keepRelu6, 1e-4, 100)).run(net()).network();
             RangeSource ranges = RangeSource.calibration(List.of(x));
             Network quantized = Pipeline.of(new InsertFakeQuant(8, ranges)).run(base).network();
-            Network folded = Pipeline.of(new InsertFakeQuant(8, ranges), RewriteDriver.of(new FoldClampsIntoFakeQuant())).run(base).network();
+            Rewritten run = Pipeline.of(new InsertFakeQuant(8, ranges), RewriteDriver.of(new FoldClampsIntoFakeQuant())).run(base);
+            Network folded = run.network();
             assertEquals(quantized.output(x), folded.output(x), "folding must be exact (keepRelu6=" + keepRelu6 + ")");
             long before = count(quantized, OpKind.RELU) + count(quantized, OpKind.RELU6);
             long after = count(folded, OpKind.RELU) + count(folded, OpKind.RELU6);
             assertTrue(after < before, "expected clamps removed: " + before + " -> " + after);
+            // the rule's summary counts what went, by kind
+            RewriteLog.Entry summary = run.log().entries("FoldClampsIntoFakeQuant").stream()
+                    .filter(e -> e.targets().isEmpty()).reduce((a, b) -> b).orElseThrow();
+            assertEquals("removed clamps the next fake-quant performs: "
+                    + (count(quantized, OpKind.RELU) - count(folded, OpKind.RELU)) + " relu, "
+                    + (count(quantized, OpKind.RELU6) - count(folded, OpKind.RELU6)) + " relu6, "
+                    + (count(quantized, OpKind.MINIMUM) - count(folded, OpKind.MINIMUM)) + " per-channel clips",
+                    summary.message());
         }
     }
 
