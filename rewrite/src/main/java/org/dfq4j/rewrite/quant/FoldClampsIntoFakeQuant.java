@@ -92,17 +92,22 @@ public final class FoldClampsIntoFakeQuant extends PatternRule {
 
     @Override
     public String summary(int rewrites, List<RewriteLog.Entry> logged) {
-        return "removed clamps the next fake-quant performs: " + removed(logged, "relu") + " relu, "
-                + removed(logged, "relu6") + " relu6, " + removed(logged, "clip") + " per-channel clips";
+        return "removed clamps the next fake-quant performs: " + removed(logged, PerChannelOp.Kind.RELU) + " relu, "
+                + removed(logged, PerChannelOp.Kind.RELU6) + " relu6, " + removed(logged, PerChannelOp.Kind.CLIP)
+                + " per-channel clips";
     }
 
-    private static long removed(List<RewriteLog.Entry> logged, String kind) {
-        return logged.stream().filter(e -> kind.equals(e.values().get("kind"))).count();
+    private static long removed(List<RewriteLog.Entry> logged, PerChannelOp.Kind kind) {
+        return logged.stream().filter(e -> kindOf(kind).equals(e.values().get("kind"))).count();
     }
 
-    /** "relu", "relu6" or "clip". */
+    /** How the log names a clamp's kind: "relu", "relu6" or "clip". */
     private static String kindOf(PerChannelOp p) {
-        return p.kind().name().toLowerCase(Locale.ROOT);
+        return kindOf(p.kind());
+    }
+
+    private static String kindOf(PerChannelOp.Kind k) {
+        return k.name().toLowerCase(Locale.ROOT);
     }
 
     private static boolean redundant(GraphView g, Match m) {
