@@ -180,8 +180,8 @@ public final class OnnxReader {
     private static Map<String, Integer> uses(GraphProto g) {
         Map<String, Integer> uses = new HashMap<>();
         for (NodeProto n : g.getNodeList()) {
-            for (String in : n.getInputList()) {
-                uses.merge(in, 1, Integer::sum);
+            for (int i = 0; i < n.getInputCount(); i++) {
+                uses.merge(n.getInput(i), 1, Integer::sum);
             }
         }
         for (ValueInfoProto o : g.getOutputList()) {
