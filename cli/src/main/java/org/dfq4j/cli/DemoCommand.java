@@ -10,6 +10,7 @@ import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.quant.RangeSpec;
+import org.dfq4j.rewrite.view.GraphView;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -68,7 +69,7 @@ final class DemoCommand implements Callable<Integer> {
         Network net = MobileNetV2Builder.synthetic(width, resolution, 1000, seed);
         INDArray images = SyntheticImages.generate(count, 3, resolution, resolution, seed + 1);
         out.printf("built in %.1f s: %d ops, %,d parameters; %d generated images in [-1, 1]%n",
-                (System.nanoTime() - t0) / 1e9, net.sameDiff().getOps().size(), net.parameterCount(), count);
+                (System.nanoTime() - t0) / 1e9, GraphView.of(net).ops().size(), net.parameterCount(), count);
         out.println("columns: SQNR (dB) of the logits and top-1 agreement (%) with the original FP32 network");
         RangeSpec ranges = quant.actRange.resolve(true);
         out.println("activation ranges: " + (ranges.kind() == RangeSpec.Kind.BATCH_NORM ? "bn (mean +- " + ranges.sigmas()

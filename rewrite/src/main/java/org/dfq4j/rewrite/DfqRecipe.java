@@ -23,6 +23,7 @@ import org.dfq4j.rewrite.transform.CrossLayerEqualization;
 import org.dfq4j.rewrite.transform.EliminateDeadChannels;
 import org.dfq4j.rewrite.transform.FoldBatchNorm;
 import org.dfq4j.rewrite.transform.ReplaceRelu6;
+import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -99,8 +100,8 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
      * need them, and models folded at export (every TFLite file) have none.
      */
     public static boolean hasStatistics(Network net) {
-        return !net.stats().isEmpty() || net.sameDiff().getOps().values().stream()
-                .anyMatch(op -> OpKind.of(op) == OpKind.BATCH_NORM);
+        GraphView g = GraphView.of(net);
+        return g.hasStats() || g.ops().stream().anyMatch(op -> g.kind(op) == OpKind.BATCH_NORM);
     }
 
     /** Whether running this recipe needs calibration images (empirical correction or calibration ranges). */
