@@ -10,8 +10,8 @@ import java.util.Objects;
 /**
  * What a rewrite applied, in order: one entry per rule application, transform step or skipped
  * candidate, naming the rule or transform, the ops or layers it touched and its key numbers (counts,
- * scales, ratios). This is the provenance the CLI reports. Printable one line per entry and
- * convertible to plain maps for JSON.
+ * scales, ratios). This is the provenance the CLI reports. Printable one line per entry; the
+ * entries are records, written to JSON as they are (values in the order they were given).
  */
 public final class RewriteLog {
 
@@ -44,16 +44,6 @@ public final class RewriteLog {
             }
             values.forEach((k, v) -> sb.append(' ').append(k).append('=').append(format(v)));
             return sb.toString();
-        }
-
-        /** {step, message, targets, values} as plain maps and lists. */
-        public Map<String, Object> toMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("step", step);
-            m.put("message", message);
-            m.put("targets", new ArrayList<>(targets));
-            m.put("values", new LinkedHashMap<>(values));
-            return m;
         }
 
         private static String format(Object v) {
@@ -114,10 +104,6 @@ public final class RewriteLog {
 
     public boolean isEmpty() {
         return entries.isEmpty();
-    }
-
-    public List<Map<String, Object>> toMaps() {
-        return entries.stream().map(Entry::toMap).toList();
     }
 
     /** One line per entry. */

@@ -2,10 +2,7 @@ package org.dfq4j.rewrite.quant;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
@@ -60,19 +57,5 @@ public record WeightDiagnostics(String layer, WeightLayer.Kind kind, int channel
                 : 0.5 * (nonzero[nonzero.length / 2 - 1] + nonzero[nonzero.length / 2]);
         double sqnr = QuantizedTensor.of(w, scheme, kind).sqnrDb();
         return new WeightDiagnostics(layer, kind, ranges.length, max / min, max / median, zero, sqnr, scheme);
-    }
-
-    /** The record as an ordered map, one table row. */
-    public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("layer", layer);
-        m.put("kind", kind.name().toLowerCase(Locale.ROOT));
-        m.put("channels", channels);
-        m.put("rangeMaxOverMin", rangeMaxOverMin);
-        m.put("rangeMaxOverMedian", rangeMaxOverMedian);
-        m.put("zeroChannels", zeroChannels);
-        m.put("sqnrDb", sqnrDb);
-        m.put("scheme", scheme.toString());
-        return m;
     }
 }
