@@ -87,9 +87,16 @@ class CliCommandsTest {
     void quantizedEvalReportsFidelityAndSavesAGraphThatLoadsBack() throws Exception {
         Path j = dir.resolve("q.json");
         Path saved = dir.resolve("q.dfq");
-        dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+        String printed = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
                 "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib", "--calib", "4", "--calib-images",
                 images.toString(), "--json", j.toString(), "--out", saved.toString(), "--explain");
+        // --explain: per rule, where it applied and where it refused, with the reason
+        for (String line : List.of("CrossLayerEqualization: equalized conv -> relu -> reduce_mean -> reshape -> fc [conv, fc]",
+                "CrossLayerEqualization: not equalized: 'fc' is a network output [fc]",
+                "FoldClampsIntoFakeQuant: removed relu (the fake-quant clamps to its range) [act]",
+                "FoldClampsIntoFakeQuant: removed clamps the next fake-quant performs: 1 relu, 0 relu6, 0 per-channel clips")) {
+            assertTrue(printed.contains("\n  " + line), "--explain prints '" + line + "':\n" + printed);
+        }
         Map<String, Object> m = json(j);
         assertEquals(Boolean.TRUE, m.get("quantized"));
         assertEquals("calib:4", m.get("actRangeSource"));
