@@ -14,6 +14,7 @@ import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.io.OutputPlan;
 import org.dfq4j.zoo.ModelFiles;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
@@ -54,6 +55,9 @@ final class TableCommand implements Callable<Integer> {
     @Option(names = "--explain", description = "print every row's rewrite log")
     boolean explain;
 
+    @Option(names = "--force", description = "replace output files that exist (an input is never replaced)")
+    boolean force;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -63,6 +67,8 @@ final class TableCommand implements Callable<Integer> {
         Backend backend = run.apply();
         out.println(backend.describe());
         TaskOptions.Built built = taskOptions.build(run.batch, System.err);
+        new OutputPlan(force).inputs(ModelFiles.files(model)).inputs(taskOptions.inputs()).input(pipeline.calibImages)
+                .file("--json", json).file("--markdown", markdown).check();
         Network net = ModelFiles.read(model);
         boolean hasStats = DfqRecipe.hasStatistics(net);
         String range = pipeline.rangeSpec(hasStats);

@@ -48,6 +48,17 @@ final class TaskOptions {
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N photographs (sorted by name)")
     Integer limit;
 
+    /** The files and folders this task reads (for the output checks). */
+    List<Path> inputs() {
+        List<Path> in = new java.util.ArrayList<>();
+        for (Path p : new Path[] {images, labels, annotations}) {
+            if (p != null) {
+                in.add(p);
+            }
+        }
+        return in;
+    }
+
     Preprocessing preprocessing() {
         String p = preprocess != null ? preprocess : kind().equals("classification") ? "inception" : "resize";
         return Preprocessing.parse(p);
