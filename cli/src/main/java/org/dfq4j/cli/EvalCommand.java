@@ -82,6 +82,7 @@ final class EvalCommand implements Callable<Integer> {
                 .file("--json", json).file("--out", outFile)
                 .file("--out", outFile == null ? null : Path.of(outFile + ".log.json"))
                 .filesIn("--save-overlays", overlays, built.task().overlayFiles()).check();
+        built.reportSkipped(out);
         Network original = ModelFiles.read(model);
 
         boolean hasStats = DfqRecipe.hasStatistics(original);
@@ -99,7 +100,8 @@ final class EvalCommand implements Callable<Integer> {
             int images = Math.max(recipe.correction() == DfqRecipe.Correction.EMPIRICAL ? pipeline.calib : 0,
                     calibCount(recipe));
             List<INDArray> calib = needsCalibration(recipe) ? Calibration.load(pipeline.calibImages,
-                    built.photographs(), images, taskOptions.preprocessing(), original.inputShape(), out) : List.of();
+                    built.photographs(), images, taskOptions.preprocessing(), original.inputShape(), out,
+                    taskOptions.skipBadImages) : List.of();
             long t1 = System.nanoTime();
             RangeSource source = RangeSource.parse(recipe.actRange(), recipe.sigmas(),
                     Calibration.inputRange(taskOptions.preprocessing()), calib);

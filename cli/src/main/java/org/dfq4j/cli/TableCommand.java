@@ -69,6 +69,7 @@ final class TableCommand implements Callable<Integer> {
         TaskOptions.Built built = taskOptions.build(run.batch, System.err);
         new OutputPlan(force).inputs(ModelFiles.files(model)).inputs(taskOptions.inputs()).input(pipeline.calibImages)
                 .file("--json", json).file("--markdown", markdown).check();
+        built.reportSkipped(out);
         Network net = ModelFiles.read(model);
         boolean hasStats = DfqRecipe.hasStatistics(net);
         String range = pipeline.rangeSpec(hasStats);
@@ -79,7 +80,8 @@ final class TableCommand implements Callable<Integer> {
                 withActivations ? pipeline.bitsAct + "-bit per-tensor, ranges from " + range : "float (--act-range none)",
                 hasStats ? "" : "; no BatchNorm statistics (BN folded at export)");
         Supplier<List<INDArray>> calib = memoize(() -> Calibration.load(pipeline.calibImages, built.photographs(),
-                Math.max(pipeline.calib, calibCount(range)), taskOptions.preprocessing(), net.inputShape(), out));
+                Math.max(pipeline.calib, calibCount(range)), taskOptions.preprocessing(), net.inputShape(), out,
+                taskOptions.skipBadImages));
         DfqTable table = new DfqTable(built.task(), calib, Calibration.inputRange(taskOptions.preprocessing()), out,
                 pipeline.lowered());
         List<DfqTable.Row> rows = DfqTable.rows(pipeline.weightScheme(), pipeline.bitsAct, range, pipeline.sigmas(),
