@@ -60,14 +60,35 @@ public final class NetworkFile {
         });
     }
 
+    /**
+     * Loads a network saved by {@link #save}, checked like an imported model
+     * ({@link ModelChecks#requireUsable}).
+     *
+     * @throws DfqException naming the file when it is missing, not a dfq network file, or damaged
+     */
     @SuppressWarnings("unchecked")
     public static Network load(Path file) {
         Map<String, byte[]> entries = new LinkedHashMap<>();
         try (InputStream in = Files.newInputStream(file); ZipInputStream zip = new ZipInputStream(in)) {
+            // entries inflate to little more than they take in the file (float weights barely compress):
+            // a damaged size or a zip bomb stops at this bound instead of exhausting memory
+            long budget = 16 * Files.size(file) + (1 << 20);
+            byte[] buf = new byte[1 << 16];
             for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
-                entries.put(e.getName(), zip.readAllBytes());
+                ByteArrayOutputStream content = new ByteArrayOutputStream();
+                for (int n = zip.read(buf); n > 0; n = zip.read(buf)) {
+                    budget -= n;
+                    if (budget < 0) {
+                        throw new DfqException(file + " inflates to far more than a saved network does; it is damaged");
+                    }
+                    content.write(buf, 0, n);
+                }
+                entries.put(e.getName(), content.toByteArray());
             }
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof DfqException d) {
+                throw d;
+            }
             throw new DfqException("cannot read " + file + ": " + e.getMessage(), e);
         }
         if (!entries.containsKey(META) || !entries.containsKey(GRAPH)) {
@@ -93,7 +114,7 @@ public final class NetworkFile {
                 }
                 net.attachments().put(names.get(i), Nd4j.createNpyFromByteArray(npy));
             }
-            return net;
+            return ModelChecks.requireUsable(net, file.toString());
         } catch (IOException | RuntimeException e) {
             if (e instanceof DfqException d) {
                 throw d;

@@ -22,7 +22,7 @@ import org.tensorflow.lite.schema.TensorType;
  * and constants, optionally quantized), operators and one subgraph. Each method returns the index
  * of what it added; options tables come from the schema classes' create* methods via {@link #fb()}.
  */
-final class TinyTflite {
+public final class TinyTflite {
 
     private final FlatBufferBuilder fb = new FlatBufferBuilder(1024);
     private final List<Integer> buffers = new ArrayList<>();
@@ -31,26 +31,26 @@ final class TinyTflite {
     private final List<Integer> opcodes = new ArrayList<>();
     private final Map<Integer, Integer> opcodeIndex = new HashMap<>();
 
-    TinyTflite() {
+    public TinyTflite() {
         buffers.add(Buffer.createBuffer(fb, 0)); // buffer 0: the conventional empty buffer
     }
 
-    FlatBufferBuilder fb() {
+    public FlatBufferBuilder fb() {
         return fb;
     }
 
     /** A float32 activation tensor (no data). */
-    int activation(String name, int... shape) {
+    public int activation(String name, int... shape) {
         return tensor(name, TensorType.FLOAT32, shape, null, 0);
     }
 
     /** A quantized activation tensor with per-tensor (scale, zero point). */
-    int quantizedActivation(String name, byte type, float scale, long zeroPoint, int... shape) {
+    public int quantizedActivation(String name, byte type, float scale, long zeroPoint, int... shape) {
         return tensor(name, type, shape, null,
                 quantization(new float[] {scale}, new long[] {zeroPoint}, 0));
     }
 
-    int floats(String name, float[] values, int... shape) {
+    public int floats(String name, float[] values, int... shape) {
         ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) {
             b.putFloat(v);
@@ -58,26 +58,26 @@ final class TinyTflite {
         return tensor(name, TensorType.FLOAT32, shape, b.array(), 0);
     }
 
-    int ints(String name, int[] values, int... shape) {
+    public int ints(String name, int[] values, int... shape) {
         return tensor(name, TensorType.INT32, shape, intBytes(values), 0);
     }
 
     /** An int8 constant quantized along {@code axis} (one scale per index), zero points all 0. */
-    int int8(String name, byte[] q, float[] scales, int axis, int... shape) {
+    public int int8(String name, byte[] q, float[] scales, int axis, int... shape) {
         return tensor(name, TensorType.INT8, shape, q, quantization(scales, new long[scales.length], axis));
     }
 
     /** A uint8 constant with one (scale, zero point). */
-    int uint8(String name, byte[] q, float scale, long zeroPoint, int... shape) {
+    public int uint8(String name, byte[] q, float scale, long zeroPoint, int... shape) {
         return tensor(name, TensorType.UINT8, shape, q, quantization(new float[] {scale}, new long[] {zeroPoint}, 0));
     }
 
     /** An int32 constant with no quantization recorded (a bias whose scale the reader must derive). */
-    int int32Unscaled(String name, int[] q, int... shape) {
+    public int int32Unscaled(String name, int[] q, int... shape) {
         return tensor(name, TensorType.INT32, shape, intBytes(q), 0);
     }
 
-    void op(int builtinCode, byte optionsType, int options, int[] inputs, int[] outputs) {
+    public void op(int builtinCode, byte optionsType, int options, int[] inputs, int[] outputs) {
         int code = opcodeIndex.computeIfAbsent(builtinCode, c -> {
             opcodes.add(OperatorCode.createOperatorCode(fb, (byte) Math.min(c, 127), 0, 1, c));
             return opcodes.size() - 1;
@@ -87,11 +87,11 @@ final class TinyTflite {
         operators.add(Operator.createOperator(fb, code, in, out, optionsType, options, 0, (byte) 0, 0, 0));
     }
 
-    void op(int builtinCode, int[] inputs, int[] outputs) {
+    public void op(int builtinCode, int[] inputs, int[] outputs) {
         op(builtinCode, BuiltinOptions.NONE, 0, inputs, outputs);
     }
 
-    byte[] finish(int[] inputs, int[] outputs) {
+    public byte[] finish(int[] inputs, int[] outputs) {
         int ts = SubGraph.createTensorsVector(fb, toArray(tensors));
         int in = SubGraph.createInputsVector(fb, inputs);
         int out = SubGraph.createOutputsVector(fb, outputs);
