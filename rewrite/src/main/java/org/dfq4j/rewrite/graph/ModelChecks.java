@@ -18,8 +18,13 @@ public final class ModelChecks {
 
     /** Largest image side, window, stride, dilation or padding a model may declare. */
     public static final long MAX_SIDE = 16_384;
-    /** Largest number of values in one image of a network's input (C x H x W): 512 MiB of floats. */
-    public static final long MAX_INPUT_VALUES = 1L << 27;
+    /**
+     * Largest number of values in one image of a network's input (C x H x W), and in one sample of a
+     * tensor a layer makes larger than its input (resize, padding): 2^24, 64 MiB of floats (3 x 2364 x
+     * 2364). Beyond it one image would take minutes and gigabytes: a damaged size, not a model.
+     */
+    public static final long MAX_INPUT_VALUES = 1L << 24;
+    public static final long MAX_TENSOR_VALUES = MAX_INPUT_VALUES;
 
     private ModelChecks() {
     }
@@ -36,6 +41,19 @@ public final class ModelChecks {
                     + "is damaged or not an image model";
         }
         return null;
+    }
+
+    /** The problem with a tensor of the given per-sample size made by a layer that enlarges its input, or null. */
+    public static String tensorProblem(long... shape) {
+        double n = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                return "size " + java.util.Arrays.toString(shape) + " has a negative dimension";
+            }
+            n *= d;
+        }
+        return n > MAX_TENSOR_VALUES ? "size " + java.util.Arrays.toString(shape) + " holds more than "
+                + MAX_TENSOR_VALUES + " values per image; the file is damaged" : null;
     }
 
     /**
@@ -107,6 +125,26 @@ public final class ModelChecks {
 
     /** Arrays up to this length are scanned in Java; a native op costs more than the scan below it. */
     private static final long JAVA_SCAN = 1 << 20;
+
+    /**
+     * The problem with a BatchNorm's variance and epsilon, or null: epsilon finite and at least 0,
+     * every variance at least 0 and variance + epsilon above 0 (the normalization divides by its root).
+     *
+     * @param variance how messages call the variance, e.g. "weight 'moving_variance'"
+     */
+    public static String batchNormProblem(String variance, INDArray var, double eps) {
+        if (!(eps >= 0) || Double.isInfinite(eps)) {
+            return "epsilon " + eps + " must be finite and at least 0";
+        }
+        for (long i = 0; i < var.length(); i++) {
+            double v = var.getDouble(i);
+            if (v < 0 || v + eps <= 0) {
+                return variance + " is " + (v < 0 ? "negative" : "0 with epsilon 0") + " (" + v + ") for channel " + i
+                        + "; a variance must be positive";
+            }
+        }
+        return null;
+    }
 
     /** Index (in C order) of the first NaN or infinite value of a floating-point array, or -1. */
     public static long firstNonFinite(INDArray a) {

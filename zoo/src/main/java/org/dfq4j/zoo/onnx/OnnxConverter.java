@@ -188,15 +188,9 @@ final class OnnxConverter {
         INDArray mean = vector(n, 3, c);
         INDArray var = vector(n, 4, c);
         float eps = n.real("epsilon", 1e-5f);
-        if (!(eps >= 0) || Float.isInfinite(eps)) {
-            throw n.error("epsilon " + eps + " must be finite and at least 0");
-        }
-        for (int i = 0; i < c; i++) {
-            double v = var.getDouble(i);
-            if (v < 0 || v + eps <= 0) {
-                throw n.error("running variance '" + n.input(4) + "' is " + (v < 0 ? "negative" : "0 with epsilon 0")
-                        + " (" + v + ") for channel " + i + "; a variance must be positive");
-            }
+        String bad = ModelChecks.batchNormProblem("running variance '" + n.input(4) + "'", var, eps);
+        if (bad != null) {
+            throw n.error(bad);
         }
         put(n, b.batchNorm(layer(n), x.var(), mean, var, gamma, beta, eps), x.shape());
     }
@@ -498,6 +492,10 @@ final class OnnxConverter {
                 || Arrays.stream(pads).anyMatch(p -> p < 0 || p > ModelChecks.MAX_SIDE)) {
             throw n.error("only non-negative padding of the spatial axes is supported, got " + show(pads));
         }
+        String big = ModelChecks.tensorProblem(x.dim(1), x.dim(2) + pads[2] + pads[6], x.dim(3) + pads[3] + pads[7]);
+        if (big != null) {
+            throw n.error("the padded tensor's " + big);
+        }
         SDVariable y = b.zeroPad(layer(n), x.var(), (int) pads[2], (int) pads[6], (int) pads[3], (int) pads[7]);
         put(n, y, new long[] {-1, x.dim(1), x.dim(2) + pads[2] + pads[6], x.dim(3) + pads[3] + pads[7]});
     }
@@ -537,6 +535,10 @@ final class OnnxConverter {
         }
         if (outH < 1 || outW < 1 || outH > ModelChecks.MAX_SIDE || outW > ModelChecks.MAX_SIDE) {
             throw n.error("output size " + outH + "x" + outW + " must have sides from 1 to " + ModelChecks.MAX_SIDE);
+        }
+        String big = ModelChecks.tensorProblem(x.dim(1), outH, outW);
+        if (big != null) {
+            throw n.error("the resized tensor's " + big);
         }
         String mode = n.string("mode", "nearest");
         String name = layer(n);

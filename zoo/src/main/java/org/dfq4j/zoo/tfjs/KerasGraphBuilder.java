@@ -189,15 +189,9 @@ final class KerasGraphBuilder {
         INDArray mean = weights.require(l, "moving_mean", c);
         INDArray var = weights.require(l, "moving_variance", c);
         double eps = l.number("epsilon", 1e-3);
-        if (!(eps >= 0) || Double.isInfinite(eps)) {
-            throw l.error("epsilon " + eps + " must be finite and at least 0");
-        }
-        for (int i = 0; i < c; i++) {
-            double v = var.getDouble(i);
-            if (v < 0 || v + eps <= 0) {
-                throw l.error("weight 'moving_variance' is " + (v < 0 ? "negative" : "0 with epsilon 0") + " (" + v
-                        + ") for channel " + i + "; a variance must be positive");
-            }
+        String bad = ModelChecks.batchNormProblem("weight 'moving_variance'", var, eps);
+        if (bad != null) {
+            throw l.error(bad);
         }
         return new Tensor(nb.batchNorm(l.name(), x.var(), mean, var, gamma, beta, eps), x.shape());
     }
@@ -338,6 +332,10 @@ final class KerasGraphBuilder {
         int most = Math.max(Math.max(top, bottom), Math.max(left, right));
         if (top < 0 || bottom < 0 || left < 0 || right < 0 || most > ModelChecks.MAX_SIDE) {
             throw l.error("padding " + p + " must be between 0 and " + ModelChecks.MAX_SIDE);
+        }
+        String big = ModelChecks.tensorProblem(x.channels(), x.shape()[1] + top + bottom, x.shape()[2] + left + right);
+        if (big != null) {
+            throw l.error("the padded tensor's " + big);
         }
         return new Tensor(nb.zeroPad(l.name(), x.var(), top, bottom, left, right),
                 new long[] {x.channels(), x.shape()[1] + top + bottom, x.shape()[2] + left + right});

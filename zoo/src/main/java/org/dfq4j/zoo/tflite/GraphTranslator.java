@@ -459,6 +459,14 @@ final class GraphTranslator {
             int src = x.nchw() ? NHWC_OF_NCHW[a] : a;
             rows[a] = new int[] {p[2 * src], p[2 * src + 1]};
         }
+        long[] padded = x.shape().clone();
+        for (int a = 1; a < padded.length; a++) {
+            padded[a] += p[2 * a] + p[2 * a + 1];
+        }
+        String big = ModelChecks.tensorProblem(java.util.Arrays.copyOfRange(padded, 1, padded.length));
+        if (big != null) {
+            throw new DfqException(m.file() + ": PAD of " + m.describe(op.inputs(0)) + " makes a tensor of " + big);
+        }
         int out = op.outputs(0);
         define(out, b.zeroPad(tensorName(out), x.var(), rows), x.nchw());
     }
@@ -478,6 +486,10 @@ final class GraphTranslator {
         long[] in = x.shape();
         if (in.length != 4) {
             throw new DfqException(m.file() + ": RESIZE_BILINEAR input " + m.describe(op.inputs(0)) + " is not 4-D");
+        }
+        String big = ModelChecks.tensorProblem(in[3], size[0], size[1]);
+        if (big != null) {
+            throw new DfqException(m.file() + ": RESIZE_BILINEAR of " + m.describe(op.inputs(0)) + " makes a tensor of " + big);
         }
         define(out, b.resizeBilinear(tensorName(out), nchw(x), in[3], (int) in[1], (int) in[2], size[0], size[1], align,
                 halfPixel), true);
