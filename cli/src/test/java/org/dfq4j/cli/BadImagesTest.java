@@ -8,15 +8,11 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
-import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /** A truncated photograph is an error naming it, unless --skip-bad-images, which reports what it skipped. */
@@ -30,13 +26,7 @@ class BadImagesTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
-        String c = m.node("Conv", "conv", List.of("x", m.floats("w", Nd4j.rand(DataType.FLOAT, 4, 3, 1, 1))));
-        String p = m.node("GlobalAveragePool", "pool", List.of(c));
-        String f = m.node("Flatten", "flat", List.of(p));
-        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", Nd4j.rand(DataType.FLOAT, 2, 4))),
-                OnnxModelWriter.integer("transB", 1)));
-        model = m.write(dir.resolve("tiny.onnx"));
+        model = TinyClassifier.write(dir.resolve("tiny.onnx"));
         classes = Files.writeString(dir.resolve("classes.txt"), "n01\nn02\n");
         photos = Files.createDirectory(dir.resolve("photos"));
         for (int i = 0; i < 3; i++) {

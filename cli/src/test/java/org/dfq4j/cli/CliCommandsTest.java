@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -68,12 +66,9 @@ class CliCommandsTest {
         ImageIO.write(img, "png", p.toFile());
     }
 
+    /** Runs a command that must succeed, checking that it modified no input ({@link DfqRun}). */
     private static String dfq(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Dfq.execute(new PrintWriter(out), new PrintWriter(err), args);
-        assertEquals(0, code, "dfq " + String.join(" ", args) + " failed: " + err);
-        return out.toString();
+        return DfqRun.ok(args);
     }
 
     @SuppressWarnings("unchecked")

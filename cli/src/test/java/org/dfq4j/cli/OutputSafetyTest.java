@@ -39,13 +39,7 @@ class OutputSafetyTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
-        String c = m.node("Conv", "conv", List.of("x", m.floats("w", Nd4j.rand(DataType.FLOAT, 4, 3, 1, 1))));
-        String p = m.node("GlobalAveragePool", "pool", List.of(c));
-        String f = m.node("Flatten", "flat", List.of(p));
-        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", Nd4j.rand(DataType.FLOAT, 2, 4))),
-                OnnxModelWriter.integer("transB", 1)));
-        model = m.write(dir.resolve("tiny.onnx"));
+        model = TinyClassifier.write(dir.resolve("tiny.onnx"));
         OnnxModelWriter s = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
         s.output(s.node("Conv", "seg", List.of("x", s.floats("sw", Nd4j.rand(DataType.FLOAT, 2, 3, 1, 1)))));
         segmenter = s.write(dir.resolve("seg.onnx"));

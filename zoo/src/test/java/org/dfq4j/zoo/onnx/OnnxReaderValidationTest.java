@@ -2,13 +2,11 @@ package org.dfq4j.zoo.onnx;
 
 import static org.dfq4j.zoo.onnx.OnnxModelWriter.integer;
 import static org.dfq4j.zoo.onnx.OnnxModelWriter.ints;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.zoo.ReaderAssertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -22,14 +20,7 @@ class OnnxReaderValidationTest {
     Path dir;
 
     private static DfqException refused(Path f, String... mustName) {
-        DfqException e = assertThrows(DfqException.class, () -> OnnxReader.read(f));
-        String m = e.getMessage();
-        assertFalse(m.contains("\n"), "one line: " + m);
-        assertTrue(m.contains(f.toString()), "names the file: " + m);
-        for (String s : mustName) {
-            assertTrue(m.contains(s), "names '" + s + "': " + m);
-        }
-        return e;
+        return ReaderAssertions.refused(() -> OnnxReader.read(f), f, mustName);
     }
 
     private Path conv(String name, INDArray w) throws Exception {

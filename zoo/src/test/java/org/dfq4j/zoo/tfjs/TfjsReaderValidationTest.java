@@ -1,13 +1,11 @@
 package org.dfq4j.zoo.tfjs;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.zoo.ReaderAssertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -24,14 +22,7 @@ class TfjsReaderValidationTest {
     Path dir;
 
     private static DfqException refused(Path json, String... mustName) {
-        DfqException e = assertThrows(DfqException.class, () -> TfjsLayersReader.read(json));
-        String m = e.getMessage();
-        assertFalse(m.contains("\n"), "one line: " + m);
-        assertTrue(m.contains(json.toString()), "names the file: " + m);
-        for (String s : mustName) {
-            assertTrue(m.contains(s), "names '" + s + "': " + m);
-        }
-        return e;
+        return ReaderAssertions.refused(() -> TfjsLayersReader.read(json), json, mustName);
     }
 
     /** input 6x6x2 -> Conv2D 3x3 (3 filters) configured by {@code conv} -> GlobalAveragePooling2D. */

@@ -1,7 +1,5 @@
 package org.dfq4j.zoo.tflite;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -10,6 +8,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.zoo.ReaderAssertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.lite.schema.ActivationFunctionType;
@@ -36,14 +35,7 @@ class TfliteReaderValidationTest {
     }
 
     private static DfqException refused(Path f, String... mustName) {
-        DfqException e = assertThrows(DfqException.class, () -> TfliteReader.read(f));
-        String m = e.getMessage();
-        assertFalse(m.contains("\n"), "one line: " + m);
-        assertTrue(m.contains(f.toString()), "names the file: " + m);
-        for (String s : mustName) {
-            assertTrue(m.contains(s), "names '" + s + "': " + m);
-        }
-        return e;
+        return ReaderAssertions.refused(() -> TfliteReader.read(f), f, mustName);
     }
 
     /** x [1,5,5,2] -> conv 3x3 with the given options -> y. */

@@ -1,0 +1,26 @@
+package org.dfq4j.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.dfq4j.zoo.onnx.OnnxModelWriter;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** The tiny ONNX classifier several CLI tests run: 1x1 conv to 4 channels, global average pooling, Gemm to 2 classes. */
+final class TinyClassifier {
+
+    private TinyClassifier() {
+    }
+
+    /** Writes the model (input [N,3,8,8], random weights) to {@code file} and returns it. */
+    static Path write(Path file) throws IOException {
+        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
+        String c = m.node("Conv", "conv", List.of("x", m.floats("w", Nd4j.rand(DataType.FLOAT, 4, 3, 1, 1))));
+        String p = m.node("GlobalAveragePool", "pool", List.of(c));
+        String f = m.node("Flatten", "flat", List.of(p));
+        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", Nd4j.rand(DataType.FLOAT, 2, 4))),
+                OnnxModelWriter.integer("transB", 1)));
+        return m.write(file);
+    }
+}
