@@ -77,11 +77,12 @@ final class EvalCommand implements Callable<Integer> {
         }
         Backend backend = run.apply();
         out.println(backend.describe());
-        TaskOptions.Built built = taskOptions.build(run.batch, System.err);
+        TaskOptions.Built all = taskOptions.build(run.batch, System.err);
         new OutputPlan(force).inputs(ModelFiles.files(model)).inputs(taskOptions.inputs()).input(pipeline.calibImages)
                 .file("--json", json).file("--out", outFile)
                 .file("--out", outFile == null ? null : Path.of(outFile + ".log.json"))
-                .filesIn("--save-overlays", overlays, built.task().overlayFiles()).check();
+                .filesIn("--save-overlays", overlays, all.task().overlayFiles()).check();
+        TaskOptions.Built built = taskOptions.withoutUndecodable(all, run.batch, System.err);
         built.reportSkipped(out);
         Network original = ModelFiles.read(model);
 

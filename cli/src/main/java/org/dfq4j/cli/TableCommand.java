@@ -66,9 +66,10 @@ final class TableCommand implements Callable<Integer> {
         }
         Backend backend = run.apply();
         out.println(backend.describe());
-        TaskOptions.Built built = taskOptions.build(run.batch, System.err);
+        TaskOptions.Built all = taskOptions.build(run.batch, System.err);
         new OutputPlan(force).inputs(ModelFiles.files(model)).inputs(taskOptions.inputs()).input(pipeline.calibImages)
                 .file("--json", json).file("--markdown", markdown).check();
+        TaskOptions.Built built = taskOptions.withoutUndecodable(all, run.batch, System.err);
         built.reportSkipped(out);
         Network net = ModelFiles.read(model);
         boolean hasStats = DfqRecipe.hasStatistics(net);

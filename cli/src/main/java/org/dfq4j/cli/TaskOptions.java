@@ -118,7 +118,24 @@ final class TaskOptions {
         return bad;
     }
 
+    /** The task on every photograph the options select (none left out yet). */
     Built build(int batch, PrintStream progress) {
+        return build(batch, progress, Map.of());
+    }
+
+    /**
+     * With --skip-bad-images, the task without the photographs that cannot be decoded (each is decoded
+     * once to find out); otherwise {@code built} itself.
+     */
+    Built withoutUndecodable(Built built, int batch, PrintStream progress) {
+        if (!skipBadImages) {
+            return built;
+        }
+        Map<Path, String> bad = undecodable(built.photographs(), images.toString());
+        return bad.isEmpty() ? built : build(batch, progress, bad);
+    }
+
+    private Built build(int batch, PrintStream progress, Map<Path, String> bad) {
         Preprocessing pre = preprocessing();
         switch (kind()) {
             case "classification" -> {
@@ -126,7 +143,6 @@ final class TaskOptions {
                     throw new DfqException("--labels CLASSFILE is required for classification (line i = class id of output i)");
                 }
                 ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(labels), limit());
-                Map<Path, String> bad = skipBadImages ? undecodable(d.files(), images.toString()) : Map.of();
                 d = d.without(bad.keySet());
                 return new Built(new ClassificationTask(d, pre, batch, progress), d.files(),
                         d.size() + " photographs from " + images + skippedNote(bad), bad);
@@ -136,7 +152,6 @@ final class TaskOptions {
                 if (limit != null) {
                     d = d.first(limit());
                 }
-                Map<Path, String> bad = skipBadImages ? undecodable(d.images(), images.toString()) : Map.of();
                 d = d.without(bad.keySet());
                 List<String> names = labels == null ? null : ClassList.read(labels).ids();
                 return new Built(new SegmentationTask(d, pre, batch, names, progress),
@@ -150,7 +165,6 @@ final class TaskOptions {
                 if (limit != null) {
                     d = d.first(limit());
                 }
-                Map<Path, String> bad = skipBadImages ? undecodable(d.files(), images.toString()) : Map.of();
                 d = d.without(bad.keySet());
                 return new Built(new DetectionTask(d, preprocess == null ? null : pre, batch, map, progress),
                         d.images().stream().map(a -> a.image()).toList(),
