@@ -20,7 +20,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * network or a one-line DfqException, with no other exception, no Error and no hang; a loaded mutant
  * that computes NaN or infinity must be reported as such.
  *
- * <p>System properties: {@code dfq.fuzz.cases} (cases per kind, default 200), {@code dfq.fuzz.seed}
+ * <p>System properties: {@code dfq.fuzz.cases} (cases per kind, default 200), {@code dfq.fuzz.first}
+ * (index of the first case, default 0: a long run may be split into ranges), {@code dfq.fuzz.seed}
  * (default 1), {@code dfq.fuzz.kinds} (e.g. "tflite,onnx"; default all), {@code dfq.fuzz.timeout}
  * (seconds per case, default 120), {@code dfq.fuzz.report} (a file each kind's summary line is
  * appended to). A large run, for example:
@@ -40,11 +41,12 @@ class ReaderFuzzTest {
             return;
         }
         int cases = Integer.getInteger("dfq.fuzz.cases", 200);
+        int first = Integer.getInteger("dfq.fuzz.first", 0);
         long seed = Long.getLong("dfq.fuzz.seed", 1L);
         long timeout = Long.getLong("dfq.fuzz.timeout", 120L);
         PrintWriter progress = new PrintWriter(System.out, true);
         long t0 = System.nanoTime();
-        ReaderFuzzer.Summary s = new ReaderFuzzer(work, timeout).run(kind, cases, seed, progress);
+        ReaderFuzzer.Summary s = new ReaderFuzzer(work, timeout).run(kind, first, cases, seed, progress);
         String line = s + String.format(Locale.ROOT, " [%.0f s]", (System.nanoTime() - t0) / 1e9);
         System.out.println(line);
         System.out.println("slowest: " + String.join("; ", s.slowest.values()));

@@ -70,6 +70,7 @@ final class ReaderFuzzer {
     static final class Summary {
         final Kind kind;
         final long seed;
+        int first;
         int cases;
         int refused;
         /** Of the refused, those only the trial run at read time caught ("the imported graph does not run"). */
@@ -97,11 +98,12 @@ final class ReaderFuzzer {
 
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "fuzz %s (seed %d, %s): %d cases: %d refused with DfqException (%d of "
+            return String.format(Locale.ROOT, "fuzz %s (seed %d, %s): %d cases%s: %d refused with DfqException (%d of "
                     + "them by the trial run at read time), %d loaded "
                     + "(%d ran finite, %d computed NaN/Inf and were reported, %d of them through dfq eval); "
                     + "%d other exceptions, %d errors (%d OutOfMemoryError), %d hangs",
-                    kind.id(), seed, String.join(" ", seeds), cases, refused, refusedByTrialRun, loaded, loaded - loadedNonFinite,
+                    kind.id(), seed, String.join(" ", seeds), cases,
+                    first == 0 ? "" : " (" + first + " to " + (first + cases - 1) + ")", refused, refusedByTrialRun, loaded, loaded - loadedNonFinite,
                     loadedNonFinite, evalChecked, otherExceptions, errors, outOfMemory, hangs);
         }
     }
@@ -120,17 +122,21 @@ final class ReaderFuzzer {
         this.timeoutSeconds = timeoutSeconds;
     }
 
-    /** Runs {@code cases} cases of a kind; case i uses a Random seeded from (seed, kind, i). */
-    Summary run(Kind kind, int cases, long seed, PrintWriter progress) throws IOException {
+    /**
+     * Runs cases {@code first} to {@code first + cases - 1} of a kind; case i uses a Random seeded from
+     * (seed, kind, i), so a long run may be split into ranges that together make the same cases.
+     */
+    Summary run(Kind kind, int first, int cases, long seed, PrintWriter progress) throws IOException {
         List<Seed> seeds = seeds(kind);
         Summary s = new Summary(kind, seed);
+        s.first = first;
         if (kind == Kind.TFJS_SHARD) {
             s.seeds.add(seeds.size() + " weight shards");
         } else {
             seeds.forEach(x -> s.seeds.add(x.name()));
         }
         ExecutorService pool = newPool();
-        for (int i = 0; i < cases; i++) {
+        for (int i = first; i < first + cases; i++) {
             long caseSeed = seed * 1_000_003L + kind.ordinal() * 7919L + i;
             Random r = new Random(caseSeed);
             Seed target = seeds.get(i % seeds.size());
@@ -196,7 +202,7 @@ final class ReaderFuzzer {
             } finally {
                 Files.write(chosen.target(), chosen.original());
             }
-            if (progress != null && (i + 1) % 500 == 0) {
+            if (progress != null && (i + 1 - first) % 500 == 0) {
                 progress.println(s);
                 progress.flush();
             }
