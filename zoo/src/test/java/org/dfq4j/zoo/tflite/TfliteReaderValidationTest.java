@@ -1,10 +1,6 @@
 package org.dfq4j.zoo.tflite;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.dfq4j.rewrite.DfqException;
@@ -128,28 +124,13 @@ class TfliteReaderValidationTest {
         }
     }
 
-    /** An int8 per-channel conv whose weight scales are given. */
-    private static byte[] int8Conv(float[] scales) {
-        TinyTflite t = new TinyTflite();
-        int x = t.activation("x", 1, 3, 3, 2);
-        byte[] q = new byte[scales.length * 2];
-        for (int i = 0; i < q.length; i++) {
-            q[i] = (byte) (i + 1);
-        }
-        int w = t.int8("conv/weights", q, scales, 0, scales.length, 1, 1, 2);
-        int y = t.activation("y", 1, 3, 3, scales.length);
-        int o = Conv2DOptions.createConv2DOptions(t.fb(), Padding.SAME, 1, 1, ActivationFunctionType.NONE, 1, 1);
-        t.op(BuiltinOperator.CONV_2D, BuiltinOptions.Conv2DOptions, o, new int[] {x, w, -1}, new int[] {y});
-        return t.finish(new int[] {x}, new int[] {y});
-    }
-
     @Test
     void zeroOrNonFiniteQuantizationScalesAreRefusedNamingTheTensor() throws IOException {
-        TfliteReader.read(write("scales.tflite", int8Conv(new float[] {0.1f, 0.2f})));
-        refused(write("zero.tflite", int8Conv(new float[] {0.1f, 0f})), "conv/weights", "scale");
-        refused(write("nan.tflite", int8Conv(new float[] {Float.NaN, 0.2f})), "conv/weights", "scale");
-        refused(write("inf.tflite", int8Conv(new float[] {0.1f, Float.POSITIVE_INFINITY})), "conv/weights", "scale");
-        refused(write("neg.tflite", int8Conv(new float[] {0.1f, -0.2f})), "conv/weights", "scale");
+        TfliteReader.read(write("scales.tflite", TinyTflite.int8Conv(new float[] {0.1f, 0.2f})));
+        refused(write("zero.tflite", TinyTflite.int8Conv(new float[] {0.1f, 0f})), "conv/weights", "scale");
+        refused(write("nan.tflite", TinyTflite.int8Conv(new float[] {Float.NaN, 0.2f})), "conv/weights", "scale");
+        refused(write("inf.tflite", TinyTflite.int8Conv(new float[] {0.1f, Float.POSITIVE_INFINITY})), "conv/weights", "scale");
+        refused(write("neg.tflite", TinyTflite.int8Conv(new float[] {0.1f, -0.2f})), "conv/weights", "scale");
     }
 
     @Test
@@ -169,31 +150,6 @@ class TfliteReaderValidationTest {
      */
     @Test
     void aCorruptVectorLengthIsRefusedBeforeAllocating() throws IOException {
-        byte[] b = int8Conv(new float[] {0.123456f, 0.654321f});
-        int at = indexOf(b, floatBytes(0.123456f, 0.654321f));
-        assertTrue(at >= 4, "scale vector not found");
-        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(at - 4, (1 << 30) + 1);
-        refused(write("oom.tflite", b), "corrupt");
-    }
-
-    private static byte[] floatBytes(float... v) {
-        ByteBuffer bb = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (float f : v) {
-            bb.putFloat(f);
-        }
-        return bb.array();
-    }
-
-    private static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
+        refused(write("oom.tflite", TinyTflite.scaleVectorLengthOverflow()), "corrupt");
     }
 }

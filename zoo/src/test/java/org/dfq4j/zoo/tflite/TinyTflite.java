@@ -7,11 +7,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.tensorflow.lite.schema.ActivationFunctionType;
 import org.tensorflow.lite.schema.Buffer;
+import org.tensorflow.lite.schema.BuiltinOperator;
 import org.tensorflow.lite.schema.BuiltinOptions;
+import org.tensorflow.lite.schema.Conv2DOptions;
 import org.tensorflow.lite.schema.Model;
 import org.tensorflow.lite.schema.Operator;
 import org.tensorflow.lite.schema.OperatorCode;
+import org.tensorflow.lite.schema.Padding;
 import org.tensorflow.lite.schema.QuantizationParameters;
 import org.tensorflow.lite.schema.SubGraph;
 import org.tensorflow.lite.schema.Tensor;
@@ -104,6 +108,51 @@ public final class TinyTflite {
         int model = Model.createModel(fb, 3, codes, sgs, 0, bufs, 0, 0, 0);
         Model.finishModelBuffer(fb, model);
         return fb.sizedByteArray();
+    }
+
+    /** x [1,3,3,2] -> int8 per-channel 1x1 conv (one output channel per scale, codes 1, 2, ...) -> y. */
+    public static byte[] int8Conv(float[] scales) {
+        TinyTflite t = new TinyTflite();
+        int x = t.activation("x", 1, 3, 3, 2);
+        byte[] q = new byte[scales.length * 2];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (byte) (i + 1);
+        }
+        int w = t.int8("conv/weights", q, scales, 0, scales.length, 1, 1, 2);
+        int y = t.activation("y", 1, 3, 3, scales.length);
+        int o = Conv2DOptions.createConv2DOptions(t.fb(), Padding.SAME, 1, 1, ActivationFunctionType.NONE, 1, 1);
+        t.op(BuiltinOperator.CONV_2D, BuiltinOptions.Conv2DOptions, o, new int[] {x, w, -1}, new int[] {y});
+        return t.finish(new int[] {x}, new int[] {y});
+    }
+
+    /**
+     * {@link #int8Conv} after a 4-byte edit: the length of its weight scale vector becomes 2^30 + 1.
+     * The last element's offset, 2^30 * 4, overflows int arithmetic back to the first element, so
+     * reading it succeeds; a reader that then allocates the array asks for 4 GiB.
+     */
+    public static byte[] scaleVectorLengthOverflow() {
+        float[] scales = {0.123456f, 0.654321f};
+        byte[] b = int8Conv(scales);
+        ByteBuffer needle = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(scales[0]).putFloat(scales[1]);
+        int at = indexOf(b, needle.array());
+        if (at < 4) {
+            throw new IllegalStateException("the scale vector is not in the flatbuffer");
+        }
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(at - 4, (1 << 30) + 1);
+        return b;
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     private int tensor(String name, byte type, int[] shape, byte[] data, int quantization) {
