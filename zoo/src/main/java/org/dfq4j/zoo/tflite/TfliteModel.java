@@ -28,6 +28,8 @@ final class TfliteModel {
     private final Model model;
     private final SubGraph graph;
     private final long fileSize;
+    /** What {@link #checkStructure} is reading ("tensor 17"), for the message when the flatbuffer ends early. */
+    private String reading = "the model tables";
 
     private TfliteModel(Path file, Model model, SubGraph graph, long fileSize) {
         this.file = file;
@@ -49,18 +51,20 @@ final class TfliteModel {
         if (bytes.length < 8 || !Model.ModelBufferHasIdentifier(bb)) {
             throw new DfqException(file + ": not a TFLite model (no 'TFL3' file identifier); expected a .tflite flatbuffer");
         }
+        TfliteModel m = null;
         try {
             Model model = Model.getRootAsModel(bb);
             if (model.subgraphsLength() < 1) {
                 throw new DfqException(file + ": TFLite model has no subgraph");
             }
-            TfliteModel m = new TfliteModel(file, model, model.subgraphs(0), bytes.length);
+            m = new TfliteModel(file, model, model.subgraphs(0), bytes.length);
             m.checkStructure();
             return m;
         } catch (DfqException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new DfqException(file + ": corrupt or truncated TFLite file (" + e.getClass().getSimpleName() + ")", e);
+            throw new DfqException(file + ": corrupt or truncated TFLite file (" + e.getClass().getSimpleName()
+                    + " reading " + (m == null ? "the model tables" : m.reading) + ")", e);
         }
     }
 
@@ -71,6 +75,7 @@ final class TfliteModel {
         requireFits(nb, 4, "buffer list");
         requireFits(graph.operatorsLength(), 4, "operator list");
         for (int t = 0; t < nt; t++) {
+            reading = "tensor " + t;
             Tensor x = graph.tensors(t);
             x.name();
             requireFits(x.shapeLength(), 4, "shape of tensor " + t);
@@ -107,6 +112,7 @@ final class TfliteModel {
                 throw new DfqException(file + ": tensor " + describe(t) + " " + bad);
             }
         }
+        reading = "the subgraph's inputs and outputs";
         for (int i = 0; i < graph.inputsLength(); i++) {
             requireTensor(graph.inputs(i), nt, false);
         }
@@ -114,6 +120,7 @@ final class TfliteModel {
             requireTensor(graph.outputs(i), nt, false);
         }
         for (int o = 0; o < graph.operatorsLength(); o++) {
+            reading = "operator " + o;
             Operator op = graph.operators(o);
             require(op.opcodeIndex() >= 0 && op.opcodeIndex() < model.operatorCodesLength(),
                     "operator " + o + " has opcode index " + op.opcodeIndex());

@@ -1,8 +1,14 @@
 package org.dfq4j.zoo.tflite;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.zoo.ReaderAssertions;
 import org.junit.jupiter.api.Test;
@@ -148,6 +154,22 @@ class TfliteReaderValidationTest {
      * allocating the array then asked for 4 GiB (an OutOfMemoryError). The length must be checked
      * against the file.
      */
+    /** A string length edited to 2^31 - 1: the read past the end of the file names the tensor it was reading. */
+    @Test
+    void aReadPastTheEndNamesWhatItWasReading() throws IOException {
+        byte[] b = TinyTflite.int8Conv(new float[] {0.1f, 0.2f});
+        byte[] name = "conv/weights".getBytes(StandardCharsets.UTF_8);
+        int at = -1;
+        for (int i = 4; at < 0 && i + name.length <= b.length; i++) {
+            if (Arrays.equals(b, i, i + name.length, name, 0, name.length)) {
+                at = i;
+            }
+        }
+        assertTrue(at > 0, "tensor name not found");
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(at - 4, Integer.MAX_VALUE);
+        refused(write("longname.tflite", b), "corrupt or truncated", "reading tensor 1");
+    }
+
     @Test
     void aCorruptVectorLengthIsRefusedBeforeAllocating() throws IOException {
         refused(write("oom.tflite", TinyTflite.scaleVectorLengthOverflow()), "corrupt");
