@@ -8,14 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,18 +43,9 @@ class OutputSafetyTest {
         classes = Files.writeString(dir.resolve("classes.txt"), "red\ngreen\n");
         photos = Files.createDirectory(dir.resolve("photos"));
         for (int i = 0; i < 2; i++) {
-            photo(photos.resolve("red_" + i + ".png"), new Color(200, 20 * i, 20));
-            photo(photos.resolve("green_" + i + ".png"), new Color(20 * i, 200, 40));
+            TinyClassifier.photo(photos.resolve("red_" + i + ".png"), new Color(200, 20 * i, 20), 20, 16);
+            TinyClassifier.photo(photos.resolve("green_" + i + ".png"), new Color(20 * i, 200, 40), 20, 16);
         }
-    }
-
-    private static void photo(Path p, Color c) throws Exception {
-        BufferedImage img = new BufferedImage(20, 16, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setColor(c);
-        g.fillRect(0, 0, 20, 16);
-        g.dispose();
-        ImageIO.write(img, "png", p.toFile());
     }
 
     private static String[] eval(String... more) {
