@@ -8,7 +8,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.zoo.ReaderAssertions;
 import org.junit.jupiter.api.Test;
@@ -148,28 +147,23 @@ class TfliteReaderValidationTest {
         refused(write("zeroact.tflite", t.finish(new int[] {x}, new int[] {y})), "x_q", "scale");
     }
 
-    /**
-     * A 4-byte edit: the length of a quantization scale vector becomes 2^30 + 1. The last element's
-     * offset, (2^30) * 4, overflows int arithmetic back to the first element, so reading it succeeds;
-     * allocating the array then asked for 4 GiB (an OutOfMemoryError). The length must be checked
-     * against the file.
-     */
     /** A string length edited to 2^31 - 1: the read past the end of the file names the tensor it was reading. */
     @Test
     void aReadPastTheEndNamesWhatItWasReading() throws IOException {
         byte[] b = TinyTflite.int8Conv(new float[] {0.1f, 0.2f});
         byte[] name = "conv/weights".getBytes(StandardCharsets.UTF_8);
-        int at = -1;
-        for (int i = 4; at < 0 && i + name.length <= b.length; i++) {
-            if (Arrays.equals(b, i, i + name.length, name, 0, name.length)) {
-                at = i;
-            }
-        }
-        assertTrue(at > 0, "tensor name not found");
+        int at = TinyTflite.indexOf(b, name);
+        assertTrue(at >= 4, "tensor name not found");
         ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(at - 4, Integer.MAX_VALUE);
         refused(write("longname.tflite", b), "corrupt or truncated", "reading tensor 1");
     }
 
+    /**
+     * A 4-byte edit: the length of a quantization scale vector becomes 2^30 + 1. The last element's
+     * offset, (2^30) * 4, overflows int arithmetic back to the first element, so reading it succeeds;
+     * allocating the array then asked for 4 GiB (an OutOfMemoryError). The length must be checked
+     * against the file ({@link TinyTflite#scaleVectorLengthOverflow}).
+     */
     @Test
     void aCorruptVectorLengthIsRefusedBeforeAllocating() throws IOException {
         refused(write("oom.tflite", TinyTflite.scaleVectorLengthOverflow()), "corrupt");

@@ -142,7 +142,8 @@ public final class TinyTflite {
         return b;
     }
 
-    private static int indexOf(byte[] hay, byte[] needle) {
+    /** Where {@code needle} first occurs in {@code hay}, or -1. */
+    public static int indexOf(byte[] hay, byte[] needle) {
         outer:
         for (int i = 0; i + needle.length <= hay.length; i++) {
             for (int j = 0; j < needle.length; j++) {
