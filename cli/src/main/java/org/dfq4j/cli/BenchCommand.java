@@ -65,6 +65,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--markdown", paramLabel = "PATH", description = "write the table as Markdown (atomically)")
     Path markdown;
 
+    @Mixin
+    ForceOption force;
+
     @Option(names = "--compare", arity = "2", paramLabel = "JSON",
             description = "merge two recorded results (e.g. CPU and GPU) into one table with ratios")
     List<Path> compare;
@@ -72,6 +75,8 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        force.plan().inputs(model == null ? List.of() : ModelFiles.files(model)).inputs(compare == null ? List.of() : compare)
+                .input(quant.calibImages).file("--json", json).file("--markdown", markdown).check();
         String md;
         Object jsonValue;
         if (compare != null) {

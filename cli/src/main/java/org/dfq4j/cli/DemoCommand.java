@@ -61,6 +61,7 @@ final class DemoCommand implements Callable<Integer> {
             throw new DfqException("--count must be at least 1, got " + count);
         }
         Backend backend = run.apply();
+        output.declare(output.force.plan()).check();
         out.println(backend.describe());
         out.printf("building a synthetic MobileNetV2 (width %.2f, %dx%d, seed %d) with calibrated BatchNorm...%n",
                 width, resolution, resolution, seed);

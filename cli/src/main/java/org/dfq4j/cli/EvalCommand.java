@@ -60,20 +60,25 @@ final class EvalCommand implements Callable<Integer> {
             description = "segmentation/detection with --quantize: PNGs of FP32 and 8-bit predictions side by side")
     Path overlays;
 
+    @Mixin
+    ForceOption force;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         if (overlays != null && !quantize) {
             throw new DfqException("--save-overlays compares FP32 with 8-bit: add --quantize");
         }
-        Experiment.Started started = setup.start(out, true);
+        Experiment.Started started = setup.start(out, true, force, (plan, task) -> plan.file("--json", json)
+                .file("--out", outFile).file("--out", outFile == null ? null : Path.of(outFile + ".log.json"))
+                .filesIn("--save-overlays", overlays, task.overlayFiles()));
         Backend backend = started.backend();
         TaskOptions.Built built = started.built();
         Network original = started.network();
         DfqRecipe recipe = started.recipe();
         RecipeOptions.requirePossible(recipe, started.hasStats(), quantize);
         Preprocessing pre = setup.task.preprocessing();
-        Quantizer quantizer = Quantizer.builder(recipe).calibration(setup.quant.calibration(pre, built.photographs(), out))
+        Quantizer quantizer = Quantizer.builder(recipe).calibration(setup.quant.calibration(pre, built.photographs(), setup.task.skipBadImages, out))
                 .inputRange(pre.valueRange()).lowered(setup.quant.lowered(FakeQuantMode.OPS)).build();
 
         long t0 = System.nanoTime();

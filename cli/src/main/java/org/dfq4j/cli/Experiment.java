@@ -1,9 +1,12 @@
 package org.dfq4j.cli;
 
 import java.io.PrintWriter;
+import java.util.function.BiConsumer;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.io.OutputPlan;
+import org.dfq4j.zoo.ModelFiles;
 import picocli.CommandLine.Mixin;
 
 /**
@@ -34,11 +37,20 @@ final class Experiment {
     record Started(Backend backend, TaskOptions.Built built, Network network, boolean hasStats, DfqRecipe recipe) {
     }
 
-    /** Applies the run options, builds the task, reads the model and the recipe (rewrites as given or not). */
-    Started start(PrintWriter out, boolean withRewrites) {
+    /**
+     * Applies the run options and builds the task; checks the outputs {@code outputs} declares on a
+     * plan that knows every input (nothing has run yet); leaves out undecodable photographs if asked;
+     * then reads the model and builds the recipe (rewrites as given or not).
+     */
+    Started start(PrintWriter out, boolean withRewrites, ForceOption force, BiConsumer<OutputPlan, Task> outputs) {
         Backend backend = run.apply();
         out.println(backend.describe());
-        TaskOptions.Built built = task.build(run.batch, System.err);
+        TaskOptions.Built all = task.build(run.batch, System.err);
+        OutputPlan plan = force.plan().inputs(ModelFiles.files(model.path)).inputs(task.inputs()).input(quant.calibImages);
+        outputs.accept(plan, all.task());
+        plan.check();
+        TaskOptions.Built built = task.withoutUndecodable(all, run.batch, System.err);
+        built.reportSkipped(out);
         Network network = model.read();
         DfqRecipe.Builder b = withRewrites ? rewrites.applyTo(DfqRecipe.builder()) : DfqRecipe.builder();
         DfqRecipe recipe = quant.applyTo(b, DfqRecipe.DEFAULT_CALIBRATION_IMAGES).build();

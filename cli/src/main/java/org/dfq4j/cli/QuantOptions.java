@@ -3,6 +3,7 @@ package org.dfq4j.cli;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.dfq4j.eval.data.PhotographCalibration;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.Calibration;
@@ -81,17 +82,30 @@ final class QuantOptions {
 
     /**
      * The calibration photographs: {@code --calib-images}, or else the evaluation photographs (with a
-     * warning, printed when they are first used, that calibrating on them leaks).
+     * warning, printed when they are first used, that calibrating on them leaks). With
+     * {@code skipBad}, photographs of {@code --calib-images} that cannot be decoded are left out, and
+     * named, when they are first used.
      */
-    Calibration calibration(Preprocessing pre, List<Path> evaluationPhotographs, PrintWriter warn) {
-        PhotographCalibration photos = calibImages != null ? PhotographCalibration.folder(calibImages, pre)
+    Calibration calibration(Preprocessing pre, List<Path> evaluationPhotographs, boolean skipBad, PrintWriter warn) {
+        PhotographCalibration given = calibImages != null ? PhotographCalibration.folder(calibImages, pre)
                 : PhotographCalibration.of(evaluationPhotographs, pre, "the evaluation photographs");
         String where = calibImages != null ? "--calib-images " + calibImages : "the evaluation set";
         return new Calibration() {
+            private PhotographCalibration photos = given;
+            private boolean checked;
             private boolean warned;
 
             @Override
             public List<INDArray> batches(int n, long[] inputShape) {
+                if (calibImages != null && skipBad && !checked) {
+                    Map<Path, String> bad = TaskOptions.undecodable(photos.files(), calibImages.toString());
+                    if (!bad.isEmpty()) {
+                        warn.println(TaskOptions.skippedLine(bad, photos.size()) + " (calibration)");
+                        photos = photos.without(bad.keySet(), photos.size() - bad.size() + " decodable photographs in "
+                                + calibImages);
+                    }
+                    checked = true;
+                }
                 if (photos.size() < n) {
                     throw new DfqException(where + " has " + photos.size() + " photographs, " + n
                             + " needed; give more or lower --calib");

@@ -3,11 +3,11 @@ package org.dfq4j.cli;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
-import org.dfq4j.rewrite.quant.RangeSpec;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.quant.RangeSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,7 +35,7 @@ final class TableCommand implements Callable<Integer> {
         if (setup.rewrites.relu || setup.rewrites.equalize || setup.rewrites.absorb) {
             throw new DfqException("dfq table runs every row itself; drop --relu/--equalize/--absorb (use dfq eval for one recipe)");
         }
-        Experiment.Started started = setup.start(out, false);
+        Experiment.Started started = setup.start(out, false, output.force, (plan, task) -> output.declare(plan));
         TaskOptions.Built built = started.built();
         Network net = started.network();
         boolean hasStats = started.hasStats();
@@ -48,7 +48,7 @@ final class TableCommand implements Callable<Integer> {
                 withActivations ? base.activationBits() + "-bit per-tensor, ranges from " + range : "float (--act-range none)",
                 hasStats ? "" : "; no BatchNorm statistics (BN folded at export)");
         Preprocessing pre = setup.task.preprocessing();
-        DfqTable table = new DfqTable(built.task(), setup.quant.calibration(pre, built.photographs(), out), pre.valueRange(),
+        DfqTable table = new DfqTable(built.task(), setup.quant.calibration(pre, built.photographs(), setup.task.skipBadImages, out), pre.valueRange(),
                 out, setup.quant.lowered(FakeQuantMode.OPS));
         List<DfqTable.Result> results = table.run(net, DfqTable.rows(base, hasStats, setup.rewrites.correct));
         output.report(out, table, results, built.task().name(), net.name(), started.backend().name(), "Model: " + net.name() + ", "

@@ -7,6 +7,8 @@ import java.util.Arrays;
 import java.util.List;
 import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.report.TextTable;
+import org.dfq4j.rewrite.io.OutputPlan;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** How a table (dfq table, dfq demo) is reported: the text table always; rewrite logs, JSON and Markdown on request. */
@@ -20,6 +22,14 @@ final class TableOutput {
 
     @Option(names = "--explain", description = "print every row's rewrite log")
     boolean explain;
+
+    @Mixin
+    ForceOption force;
+
+    /** Declares the files this report writes on {@code plan}; returns the plan. */
+    OutputPlan declare(OutputPlan plan) {
+        return plan.file("--json", json).file("--markdown", markdown);
+    }
 
     /** Prints the table and what was asked for; {@code title} heads the Markdown. */
     void report(PrintWriter out, DfqTable table, List<DfqTable.Result> results, String task, String model,

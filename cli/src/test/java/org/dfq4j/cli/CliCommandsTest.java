@@ -5,13 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import javax.imageio.ImageIO;
+import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,29 +37,19 @@ class CliCommandsTest {
         w[6 + 2] = 1; // out 2 <- B
         w[9] = 0.5f;
         float[] fc = {4, 0, 0, 0, 0, 4, 0, 0};
-        model = CliTests.classifier(dir.resolve("colours.onnx"), 16, Nd4j.createFromArray(w).reshape(4, 3, 1, 1), true,
+        model = TinyClassifier.write(dir.resolve("colours.onnx"), 16, Nd4j.createFromArray(w).reshape(4, 3, 1, 1), true,
                 Nd4j.createFromArray(fc).reshape(2, 4));
         classes = Files.writeString(dir.resolve("classes.txt"), "red\ngreen\n");
         images = Files.createDirectory(dir.resolve("photos"));
         for (int i = 0; i < 3; i++) {
-            photo(images.resolve("red_" + i + ".png"), new Color(200 + 20 * i, 30 * i, 20));
-            photo(images.resolve("green_" + i + ".png"), new Color(30 * i, 180 + 30 * i, 40));
+            TinyClassifier.photo(images.resolve("red_" + i + ".png"), new Color(200 + 20 * i, 30 * i, 20), 40, 30);
+            TinyClassifier.photo(images.resolve("green_" + i + ".png"), new Color(30 * i, 180 + 30 * i, 40), 40, 30);
         }
     }
 
-    private static void photo(Path p, Color c) throws Exception {
-        BufferedImage img = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setColor(c);
-        g.fillRect(0, 0, 40, 30);
-        g.dispose();
-        ImageIO.write(img, "png", p.toFile());
-    }
-
+    /** Runs a command that must succeed, checking that it modified no input ({@link DfqRun}). */
     private static String dfq(String... args) {
-        CliTests.Run r = CliTests.dfq(args);
-        assertEquals(0, r.code(), "dfq " + String.join(" ", args) + " failed: " + r.err());
-        return r.out();
+        return DfqRun.ok(args);
     }
 
     @SuppressWarnings("unchecked")

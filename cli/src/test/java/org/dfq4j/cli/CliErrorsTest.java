@@ -12,8 +12,6 @@ import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
 
 /** Bad input gets a one-line error naming the thing, a non-zero exit, and the input file untouched. */
 class CliErrorsTest {
@@ -26,21 +24,17 @@ class CliErrorsTest {
     /** A tiny valid classifier: 1x1 conv, global average pool, Gemm; 3x8x8 input, 2 classes. */
     @BeforeAll
     static void tinyModel() throws Exception {
-        model = CliTests.classifier(dir.resolve("tiny.onnx"), 8, Nd4j.rand(DataType.FLOAT, 4, 3, 1, 1), false,
-                Nd4j.rand(DataType.FLOAT, 2, 4));
+        model = TinyClassifier.write(dir.resolve("tiny.onnx"));
         classes = Files.writeString(dir.resolve("classes.txt"), "n01\nn02\n");
     }
 
-    static CliTests.Run dfq(String... args) {
-        return CliTests.dfq(args);
+    /** Runs a command, checking that it modified no input ({@link DfqRun}). */
+    static DfqRun dfq(String... args) {
+        return DfqRun.dfq(args);
     }
 
-    static void assertOneLineError(CliTests.Run r, String names) {
-        assertEquals(2, r.code(), "exit code; stderr: " + r.err());
-        List<String> lines = r.err().lines().toList();
-        assertEquals(1, lines.size(), "one line expected: " + r.err());
-        assertTrue(lines.get(0).startsWith("dfq: error: "), lines.get(0));
-        assertTrue(lines.get(0).contains(names), "error should name " + names + ": " + lines.get(0));
+    static void assertOneLineError(DfqRun r, String names) {
+        r.failsWithOneLine(names);
     }
 
     private static Path imagesWith(String name, byte[] content) throws Exception {
@@ -80,7 +74,7 @@ class CliErrorsTest {
         OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
         m.output(m.node("Einsum", "mystery", List.of("x")));
         Path p = m.write(dir.resolve("einsum.onnx"));
-        CliTests.Run r = dfq("info", "--model", p.toString());
+        DfqRun r = dfq("info", "--model", p.toString());
         assertOneLineError(r, "einsum.onnx");
         assertTrue(r.err().contains("Einsum"), r.err());
     }
@@ -107,7 +101,7 @@ class CliErrorsTest {
                 "--labels", classes.toString(), "--batch", "0"), "--batch");
         assertOneLineError(dfq("eval", "--model", model.toString(), "--images", dir.toString(),
                 "--labels", classes.toString(), "--preprocess", "crop=banana"), "crop");
-        CliTests.Run r = dfq("eval", "--model");
+        DfqRun r = dfq("eval", "--model");
         assertEquals(2, r.code());
         // steps that need BatchNorm statistics on a model without BatchNorm say so
         Path photos = imagesWith("n01_red.png", new byte[0]);

@@ -89,6 +89,11 @@ public record ImageFolderDataset(Path directory, ClassList classes, List<Labeled
         return dot < 0 ? fileName : fileName.substring(0, dot);
     }
 
+    /** This dataset without the photographs in {@code files} (say, ones that cannot be decoded). */
+    public ImageFolderDataset without(Set<Path> files) {
+        return new ImageFolderDataset(directory, classes, images.stream().filter(i -> !files.contains(i.file())).toList());
+    }
+
     public int size() {
         return images.size();
     }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import org.dfq4j.eval.image.Photographs;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.Calibration;
@@ -58,6 +59,16 @@ public final class PhotographCalibration implements Calibration {
     /** How many photographs there are. */
     public int size() {
         return files.size();
+    }
+
+    /** The photographs, in the order they are used. */
+    public List<Path> files() {
+        return files;
+    }
+
+    /** These photographs without {@code left} (say, ones that cannot be decoded). */
+    public PhotographCalibration without(Set<Path> left, String description) {
+        return new PhotographCalibration(files.stream().filter(f -> !left.contains(f)).toList(), preprocessing, description);
     }
 
     @Override

@@ -142,6 +142,11 @@ public record DetectionDataset(String source, List<AnnotatedImage> images, boole
         return new DetectionDataset(source, Photographs.first(images, limit), groundTruth);
     }
 
+    /** This dataset without the images whose photograph is in {@code files}. */
+    public DetectionDataset without(Set<Path> files) {
+        return new DetectionDataset(source, images.stream().filter(i -> !files.contains(i.image())).toList(), groundTruth);
+    }
+
     public int size() {
         return images.size();
     }

@@ -171,6 +171,11 @@ public record SegmentationDataset(String source, List<SegmentationSample> sample
         return new SegmentationDataset(source, Photographs.first(samples, limit));
     }
 
+    /** This dataset without the samples whose photograph is in {@code files}. */
+    public SegmentationDataset without(Set<Path> files) {
+        return new SegmentationDataset(source, samples.stream().filter(s -> !files.contains(s.image())).toList());
+    }
+
     public int size() {
         return samples.size();
     }

@@ -6,8 +6,8 @@ import org.dfq4j.rewrite.graph.Network;
 
 /**
  * A list of transforms run in order on a copy of a network, checking after each that the graph is
- * well-formed. Fixpoint rules join a pipeline wrapped in a {@link RewriteDriver}; joint rules are
- * transforms themselves.
+ * well-formed and that every constant and statistic it produced is finite. Fixpoint rules join a
+ * pipeline wrapped in a {@link RewriteDriver}; joint rules are transforms themselves.
  */
 public final class Pipeline {
 
@@ -40,8 +40,10 @@ public final class Pipeline {
         GraphEditor editor = new GraphEditor(network);
         RewriteLog log = new RewriteLog();
         for (Transform t : transforms) {
+            int before = editor.changeCount();
             t.apply(editor, log);
             WellFormedness.require(editor.view(), t.name());
+            editor.requireFinite(before, t.name());
         }
         return new Rewritten(editor.network(), log);
     }

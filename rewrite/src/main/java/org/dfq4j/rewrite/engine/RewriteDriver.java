@@ -25,9 +25,10 @@ import org.dfq4j.rewrite.view.GraphView;
  * </ul>
  *
  * Either way the places a pattern looked at and refused (in the last scan) are logged with the
- * reason, before the count or the joint rule's own entries, and the graph is checked for
- * well-formedness afterwards. As a {@link Transform} the driver edits the editor's graph;
- * {@link #run} works on a copy and returns it with the log.
+ * reason, before the count or the joint rule's own entries; every rewrite must leave the constants
+ * and statistics it produced finite, and the graph is checked for well-formedness afterwards. As a
+ * {@link Transform} the driver edits the editor's graph; {@link #run} works on a copy and returns it
+ * with the log.
  */
 public final class RewriteDriver implements Transform {
 
@@ -108,7 +109,9 @@ public final class RewriteDriver implements Transform {
             }
         }
         logRefusals(log, joint.name(), joint.refusal(), refusals);
+        int before = editor.changeCount();
         joint.rewrite(new Matches(g, matches, refusals), editor, log);
+        editor.requireFinite(before, joint.name());
     }
 
     private void applyToFixpoint(GraphEditor editor, RewriteLog log) {
@@ -136,6 +139,7 @@ public final class RewriteDriver implements Transform {
             if (editor.changeCount() == before) {
                 throw new IllegalStateException(f.rule.name() + " matched at '" + f.op + "' but changed nothing");
             }
+            editor.requireFinite(before, f.rule.name() + " at '" + f.op + "'");
             applied++;
             counts.merge(f.rule, 1, Integer::sum);
         }

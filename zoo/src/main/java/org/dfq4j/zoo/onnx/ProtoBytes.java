@@ -9,7 +9,7 @@ import onnx.Onnx.TensorProto;
 /**
  * The one place the ONNX reader touches the protobuf runtime behind the ONNX classes. The generated
  * classes ({@code onnx.Onnx.*}) ship in nd4j-api, compiled against ND4J's shaded copy of protobuf
- * (org.nd4j:protobuf, package {@code org.nd4j.shade.protobuf}); their {@code bytes} fields return
+ * (the artifact org.nd4j:protobuf, relocated into ND4J's namespace); their {@code bytes} fields return
  * that copy's {@code ByteString}, for which there is no other accessor. Everything else in the reader
  * sees plain Java types (repeated strings are read by index, not as the shaded list type).
  */

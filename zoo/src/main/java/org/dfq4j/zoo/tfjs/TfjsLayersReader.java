@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -46,7 +47,8 @@ public final class TfjsLayersReader {
         Map<String, String> properties = new LinkedHashMap<>();
         properties.put("format", FORMAT);
         properties.put("source", modelJson.toString());
-        return KerasGraphBuilder.build(modelJson, keras, weights).withProperties(properties);
+        return ModelChecks.requireUsable(KerasGraphBuilder.build(modelJson, keras, weights).withProperties(properties),
+                modelJson.toString());
     }
 
     private static JsonNode parse(Path modelJson) {
