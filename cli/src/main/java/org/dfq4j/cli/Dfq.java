@@ -1,6 +1,7 @@
 package org.dfq4j.cli;
 
 import java.io.PrintWriter;
+import org.dfq4j.eval.image.DamagedImageException;
 import org.dfq4j.rewrite.DfqException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
@@ -59,6 +60,9 @@ public final class Dfq implements Runnable {
     /** The one line and the exit code for what a command threw. */
     static int failure(Throwable ex, PrintWriter out, PrintWriter err) {
         for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof DamagedImageException d) {
+                return error(out, err, oneLine(d.getMessage()) + " (--skip-bad-images leaves such photographs out)");
+            }
             if (t instanceof DfqException d) {
                 return error(out, err, oneLine(d.getMessage()));
             }

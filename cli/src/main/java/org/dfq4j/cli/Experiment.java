@@ -5,7 +5,6 @@ import java.util.function.BiConsumer;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.io.OutputPlan;
 import org.dfq4j.zoo.ModelFiles;
 import picocli.CommandLine.Mixin;
 

@@ -1,6 +1,5 @@
 package org.dfq4j.cli;
 
-import org.dfq4j.rewrite.io.OutputPlan;
 import picocli.CommandLine.Option;
 
 /** {@code --force}, the same for every command that writes files, and the output plan it governs. */

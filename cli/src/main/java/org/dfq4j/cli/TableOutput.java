@@ -7,7 +7,6 @@ import java.util.Arrays;
 import java.util.List;
 import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.report.TextTable;
-import org.dfq4j.rewrite.io.OutputPlan;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
