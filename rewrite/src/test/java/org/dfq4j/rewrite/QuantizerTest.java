@@ -78,7 +78,8 @@ class QuantizerTest {
 
         List<INDArray> five = calibration.inner.batches(5, n.net().inputShape());
         Rewritten prepared = recipe.floatPipeline().run(n.net());
-        Network manual = recipe.quantPipeline(RangeSource.calibration(five), five).run(prepared.network()).network();
+        Rewritten quantized = recipe.quantPipeline(RangeSource.calibration(five), five).run(prepared.network());
+        Network manual = quantized.network();
         assertEquals(manual.output(n.calibration()), out.network().output(n.calibration()));
         assertEquals(prepared.network().output(n.calibration()), out.floatNetwork().output(n.calibration()));
         List<float[]> after = new ArrayList<>(Snapshots.constants(n.net()).values());
@@ -87,9 +88,14 @@ class QuantizerTest {
             assertTrue(Arrays.equals(before.get(i), after.get(i)), "the input network changed");
         }
         assertNotSame(n.net().sameDiff(), out.network().sameDiff());
-        List<String> steps = out.log().entries().stream().map(RewriteLog.Entry::step).distinct().toList();
-        assertEquals(List.of("FoldBatchNorm", "EliminateDeadChannels", "KeepRelu6AsClip", "CrossLayerEqualization",
-                "CorrectBiasEmpirically", "QuantizeWeights", "InsertFakeQuant", "FoldClampsIntoFakeQuant"), steps);
+        List<String> steps = steps(out.log());
+        List<String> pipelines = new ArrayList<>(steps(prepared.log()));
+        pipelines.addAll(steps(quantized.log()));
+        assertEquals(pipelines, steps, "the facade's log is the recipe's two pipelines' logs");
+        List<String> paperOrder = List.of("FoldBatchNorm", "EliminateDeadChannels", "KeepRelu6AsClip",
+                "CrossLayerEqualization", "CorrectBiasEmpirically", "QuantizeWeights", "InsertFakeQuant",
+                "FoldClampsIntoFakeQuant");
+        assertEquals(paperOrder, steps.stream().filter(paperOrder::contains).toList(), "the paper's order");
 
         QuantizedNetwork lowered = Quantizer.builder(recipe).calibration(calibration).lowered(true).build()
                 .quantize(n.net());
@@ -134,5 +140,10 @@ class QuantizerTest {
         assertTrue(bn.getMessage().contains("input's value range") && !bn.getMessage().contains("--"), bn.getMessage());
         assertThrows(DfqException.class, () -> DfqRecipe.builder().activationBits(1).build());
         assertThrows(DfqException.class, () -> DfqRecipe.builder().calibrationImages(0).build());
+    }
+
+    /** The steps of a log, in the order they first appear. */
+    private static List<String> steps(RewriteLog log) {
+        return log.entries().stream().map(RewriteLog.Entry::step).distinct().toList();
     }
 }
