@@ -27,9 +27,13 @@ final class RecipeOptions {
             + "analytic is data-free and needs BatchNorm statistics, empirical needs calibration photographs")
     Correction correct = Correction.NONE;
 
-    /** Whether any rewrite flag was given. */
-    boolean any() {
-        return relu || equalize || absorb || correct != Correction.NONE;
+    /**
+     * The float-rewrite flags given, e.g. "--relu --equalize" (empty when none), for commands that
+     * run their own rows and refuse them.
+     */
+    String floatRewriteFlags() {
+        String f = flags(applyTo(DfqRecipe.builder()).correction(Correction.NONE).build());
+        return f.equals(flags(DfqRecipe.builder().build())) ? "" : f;
     }
 
     /** The builder with these rewrites set. */

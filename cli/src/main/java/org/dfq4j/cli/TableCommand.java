@@ -32,8 +32,9 @@ final class TableCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        if (setup.rewrites.relu || setup.rewrites.equalize || setup.rewrites.absorb) {
-            throw new DfqException("dfq table runs every row itself; drop --relu/--equalize/--absorb (use dfq eval for one recipe)");
+        String given = setup.rewrites.floatRewriteFlags();
+        if (!given.isEmpty()) {
+            throw new DfqException("dfq table runs every row itself; drop " + given + " (use dfq eval for one recipe)");
         }
         Experiment.Started started = setup.start(out, false, output.force, (plan, task) -> output.declare(plan));
         TaskOptions.Built built = started.built();

@@ -118,5 +118,8 @@ class CliErrorsTest {
                 "--labels", classes.toString(), "--correct", "sometimes"), "--correct");
         assertOneLineError(dfq("table", "--model", model.toString(), "--images", photos.toString(),
                 "--labels", classes.toString(), "--task", "poetry"), "--task");
+        // table runs its own rows: a float rewrite flag is refused, named as given
+        assertOneLineError(dfq("table", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--equalize", "--relu"), "drop --relu --equalize");
     }
 }
