@@ -6,12 +6,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.dfq4j.eval.detection.AnnotatedImage;
 import org.dfq4j.eval.detection.DetectionDataset;
 import org.dfq4j.eval.detection.DetectionEvaluator;
 import org.dfq4j.eval.detection.DetectionFidelity;
 import org.dfq4j.eval.detection.DetectionResult;
 import org.dfq4j.eval.detection.LabelMap;
 import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.eval.image.RgbDecoder;
+import org.dfq4j.eval.overlay.OverlayWriter;
 import org.dfq4j.rewrite.graph.Network;
 
 /** VOC mAP@0.5 against boxes; fidelity = mAP of a run's detections against a reference run's (score >= 0.5). */
@@ -37,21 +40,16 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
     }
 
     @Override
-    public List<String> overlayFiles() {
-        return data.images().stream().map(x -> org.dfq4j.eval.overlay.OverlayWriter.fileName(x.name())).toList();
+    public List<String> overlayNames() {
+        return data.images().stream().map(AnnotatedImage::name).toList();
     }
 
     @Override
-    public int writeOverlays(Score reference, Score test, java.nio.file.Path dir) {
-        DetectionResult ref = (DetectionResult) reference.retained();
-        DetectionResult tst = (DetectionResult) test.retained();
-        org.dfq4j.eval.overlay.OverlayWriter w = new org.dfq4j.eval.overlay.OverlayWriter(dir);
-        var images = data.images();
-        for (int i = 0; i < images.size(); i++) {
-            w.writeDetections(images.get(i).name(), org.dfq4j.eval.image.RgbDecoder.read(images.get(i).image()),
-                    ref.detections().get(i), tst.detections().get(i), labels, OVERLAY_MIN_SCORE);
-        }
-        return images.size();
+    public void drawOverlay(OverlayWriter w, int i, Score reference, Score test) {
+        AnnotatedImage image = data.images().get(i);
+        w.writeDetections(image.name(), RgbDecoder.read(image.image()),
+                ((DetectionResult) reference.retained()).detections().get(i),
+                ((DetectionResult) test.retained()).detections().get(i), labels, OVERLAY_MIN_SCORE);
     }
 
     @Override

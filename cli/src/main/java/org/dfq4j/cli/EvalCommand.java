@@ -69,9 +69,14 @@ final class EvalCommand implements Callable<Integer> {
         if (overlays != null && !quantize) {
             throw new DfqException("--save-overlays compares FP32 with 8-bit: add --quantize");
         }
-        Experiment.Started started = setup.start(out, true, force, (plan, task) -> plan.file("--json", json)
-                .file("--out", outFile).file("--out", outFile == null ? null : Path.of(outFile + ".log.json"))
-                .filesIn("--save-overlays", overlays, task.overlayFiles()));
+        Experiment.Started started = setup.start(out, true, force, (plan, task) -> {
+            if (overlays != null) {
+                task.requireOverlays();
+            }
+            plan.file("--json", json).file("--out", outFile)
+                    .file("--out", outFile == null ? null : Path.of(outFile + ".log.json"))
+                    .filesIn("--save-overlays", overlays, task.overlayFiles());
+        });
         Backend backend = started.backend();
         TaskOptions.Built built = started.built();
         Network original = started.network();

@@ -1,8 +1,11 @@
 package org.dfq4j.cli;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.dfq4j.eval.overlay.OverlayWriter;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 
 /**
@@ -66,17 +69,43 @@ interface Task {
         return List.of();
     }
 
-    /** The file names {@link #writeOverlays} writes into its folder (none for a task that draws nothing). */
-    default java.util.List<String> overlayFiles() {
-        return java.util.List.of();
+    /**
+     * The photographs {@link #writeOverlays} draws, by name, in the order of a run's results (none
+     * for a task that draws nothing).
+     */
+    default List<String> overlayNames() {
+        return List.of();
+    }
+
+    /** The file names {@link #writeOverlays} writes into its folder. */
+    default List<String> overlayFiles() {
+        return overlayNames().stream().map(OverlayWriter::fileName).toList();
+    }
+
+    /** Draws photograph {@code i}: the reference run's prediction beside the test run's. */
+    default void drawOverlay(OverlayWriter writer, int i, Score reference, Score test) {
+        throw new IllegalStateException(name() + " draws no overlays");
+    }
+
+    /** Refuses overlays for a task that draws none (before any work). */
+    default void requireOverlays() {
+        if (overlayNames().isEmpty()) {
+            throw new DfqException("--save-overlays needs --task segmentation or detection (" + name()
+                    + " has nothing to draw)");
+        }
     }
 
     /**
      * Writes one PNG per photograph into {@code dir}: the reference run's prediction beside the
      * test run's. Returns how many were written.
      */
-    default int writeOverlays(Score reference, Score test, java.nio.file.Path dir) {
-        throw new org.dfq4j.rewrite.DfqException("--save-overlays needs --task segmentation or detection ("
-                + name() + " has nothing to draw)");
+    default int writeOverlays(Score reference, Score test, Path dir) {
+        requireOverlays();
+        List<String> names = overlayNames();
+        OverlayWriter writer = new OverlayWriter(dir);
+        for (int i = 0; i < names.size(); i++) {
+            drawOverlay(writer, i, reference, test);
+        }
+        return names.size();
     }
 }
