@@ -1,6 +1,8 @@
 package org.dfq4j.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.function.BiConsumer;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqRecipe;
@@ -50,6 +52,18 @@ final class Experiment {
         plan.check();
         TaskOptions.Built built = task.withoutUndecodable(all, run.batch, System.err);
         built.reportSkipped(out);
+        return started(backend, built, withRewrites);
+    }
+
+    /**
+     * What a cluster worker starts a table from: the same as {@link #start} without output checks,
+     * progress or decoding every photograph; {@code skipped} are the photographs the driver left out.
+     */
+    Started startWorker(Map<Path, String> skipped) {
+        return started(run.apply(), task.build(run.batch, null, skipped), false);
+    }
+
+    private Started started(Backend backend, TaskOptions.Built built, boolean withRewrites) {
         Network network = model.read();
         DfqRecipe.Builder b = withRewrites ? rewrites.applyTo(DfqRecipe.builder()) : DfqRecipe.builder();
         DfqRecipe recipe = quant.applyTo(b, DfqRecipe.DEFAULT_CALIBRATION_IMAGES).build();

@@ -10,6 +10,7 @@ import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.quant.RangeSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
@@ -29,6 +30,15 @@ final class TableCommand implements Callable<Integer> {
     @Mixin
     TableOutput output;
 
+    @Option(names = "--spark", paramLabel = "MASTER",
+            description = "run the table on Apache Spark: local[N], spark://HOST:PORT, yarn, k8s://... (needs the "
+                    + "distributed module's jar; see README)")
+    String spark;
+
+    @Option(names = "--shards", paramLabel = "N",
+            description = "with --spark: split the photographs into N shards (default: Spark's default parallelism)")
+    Integer shards;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -36,6 +46,10 @@ final class TableCommand implements Callable<Integer> {
         if (!given.isEmpty()) {
             throw new DfqException("dfq table runs every row itself; drop " + given + " (use dfq eval for one recipe)");
         }
+        if (shards != null && (spark == null || shards < 1)) {
+            throw new DfqException(spark == null ? "--shards needs --spark" : "--shards must be at least 1, got " + shards);
+        }
+        TableScheduler scheduler = spark == null ? null : TableJob.scheduler();
         Experiment.Started started = setup.start(out, false, output.force, (plan, task) -> output.declare(plan));
         TaskOptions.Built built = started.built();
         Network net = started.network();
@@ -48,12 +62,26 @@ final class TableCommand implements Callable<Integer> {
         out.printf("weights: %s; activations: %s%s%n", base.weights(),
                 withActivations ? base.activationBits() + "-bit per-tensor, ranges from " + range : "float (--act-range none)",
                 hasStats ? "" : "; no BatchNorm statistics (BN folded at export)");
-        Preprocessing pre = setup.task.preprocessing();
-        DfqTable table = new DfqTable(built.task(), setup.quant.calibration(pre, built.photographs(), setup.task.skipBadImages, out), pre.valueRange(),
-                out, setup.quant.lowered(FakeQuantMode.OPS));
-        List<DfqTable.Result> results = table.run(net, DfqTable.rows(base, hasStats, setup.rewrites.correct));
+        DfqTable table = table(built, out);
+        List<DfqTable.Row> rows = DfqTable.rows(base, hasStats, setup.rewrites.correct);
+        List<DfqTable.Result> results;
+        if (scheduler == null) {
+            results = table.run(net, rows);
+        } else {
+            TableJob job = new TableJob(spec.root().commandLine().getParseResult().originalArgs(),
+                    List.copyOf(built.skipped().keySet()), DfqTable.cells(rows, withActivations), built.task().size(),
+                    shards);
+            results = table.assemble(rows, scheduler.run(job, spark, out));
+        }
         output.report(out, table, results, built.task().name(), net.name(), started.backend().name(), "Model: " + net.name() + ", "
                 + built.task().name() + ", " + built.description());
         return 0;
+    }
+
+    /** The table of this command's options on {@code built}'s task; calibration warnings to {@code out}. */
+    DfqTable table(TaskOptions.Built built, PrintWriter out) {
+        Preprocessing pre = setup.task.preprocessing();
+        return new DfqTable(built.task(), setup.quant.calibration(pre, built.photographs(), setup.task.skipBadImages, out),
+                pre.valueRange(), out, setup.quant.lowered(FakeQuantMode.OPS));
     }
 }
