@@ -190,7 +190,7 @@ final class DfqTable {
             }
             Task.Run run = on.run(net, row.name() + " " + p, ref);
             pieces.add(new TablePiece(run.tally(), ref == null ? run.outputs() : null, log, ranges, seconds, 0,
-                    fingerprint(net)));
+                    fingerprint(net), List.of()));
             if (ref == null) {
                 ref = run.outputs();
             }

@@ -2,6 +2,7 @@ package org.dfq4j.cli;
 
 import java.io.PrintWriter;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqException;
@@ -71,7 +72,10 @@ final class TableCommand implements Callable<Integer> {
             TableJob job = new TableJob(spec.root().commandLine().getParseResult().originalArgs(),
                     List.copyOf(built.skipped().keySet()), DfqTable.cells(rows, withActivations), built.task().size(),
                     shards);
-            results = table.assemble(rows, scheduler.run(job, spark, out));
+            Map<TableCell, List<TablePiece>> pieces = scheduler.run(job, spark, out);
+            pieces.values().stream().flatMap(List::stream).flatMap(p -> p.warnings().stream()).distinct()
+                    .forEach(out::println);
+            results = table.assemble(rows, pieces);
         }
         output.report(out, table, results, built.task().name(), net.name(), started.backend().name(), "Model: " + net.name() + ", "
                 + built.task().name() + ", " + built.description());

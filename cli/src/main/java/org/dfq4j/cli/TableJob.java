@@ -2,6 +2,7 @@ package org.dfq4j.cli;
 
 import java.io.PrintWriter;
 import java.io.Serializable;
+import java.io.StringWriter;
 import java.io.Writer;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -103,11 +104,11 @@ public final class TableJob implements Serializable {
         synchronized (w) {
             mine = w.network().copy();
         }
-        PrintWriter quiet = new PrintWriter(Writer.nullWriter());
-        DfqTable table = w.command().table(w.built(), quiet);
+        StringWriter warnings = new StringWriter();
+        DfqTable table = w.command().table(w.built(), new PrintWriter(warnings, true));
         TablePiece piece = table.evaluate(mine, w.rows().get(cell.row()), List.of(cell.precision()),
                 w.built().task().slice(shard.from(), shard.to()), reference == null ? null : reference.outputs()).get(0);
-        return piece.withSetupSeconds(opened[0] ? w.setupSeconds() : 0);
+        return piece.fromWorker(opened[0] ? w.setupSeconds() : 0, warnings.toString().lines().toList());
     }
 
     private Worker open() {

@@ -1,6 +1,7 @@
 package org.dfq4j.cli;
 
 import java.io.Serializable;
+import java.util.List;
 import org.dfq4j.rewrite.engine.RewriteLog;
 
 /**
@@ -15,18 +16,24 @@ import org.dfq4j.rewrite.engine.RewriteLog;
  *                       not yet done so (0 otherwise, and on one machine)
  * @param fingerprint    SHA-256 of the evaluated network (graph and arrays): every shard of a cell must
  *                       have evaluated the same network
+ * @param warnings       what making the piece warned about (e.g. calibrating on evaluation photographs), for
+ *                       the driver to say once
  */
 public record TablePiece(Task.Tally tally, Serializable outputs, RewriteLog log, String ranges, double rewriteSeconds,
-                         double setupSeconds, String fingerprint) implements Serializable {
+                         double setupSeconds, String fingerprint, List<String> warnings) implements Serializable {
+
+    public TablePiece {
+        warnings = List.copyOf(warnings);
+    }
 
     /** This piece without the reference outputs (what travels to the driver). */
     public TablePiece withoutOutputs() {
-        return new TablePiece(tally, null, log, ranges, rewriteSeconds, setupSeconds, fingerprint);
+        return new TablePiece(tally, null, log, ranges, rewriteSeconds, setupSeconds, fingerprint, warnings);
     }
 
-    /** This piece with the worker's setup time. */
-    public TablePiece withSetupSeconds(double seconds) {
-        return new TablePiece(tally, outputs, log, ranges, rewriteSeconds, seconds, fingerprint);
+    /** This piece as a worker made it: with its setup time and what it warned about. */
+    public TablePiece fromWorker(double seconds, List<String> warned) {
+        return new TablePiece(tally, outputs, log, ranges, rewriteSeconds, seconds, fingerprint, warned);
     }
 
     /** Seconds spent running the network on the shard (decoding included). */
