@@ -33,9 +33,9 @@ class BenchmarkTest {
         assertTrue(lowered.pipelineSeconds() > 0);
         assertTrue(log.toString().contains("8-bit execution: lowered "), log.toString());
         assertTrue(lowered.pipeline().contains("fake-quants (scales folded into weights"), lowered.pipeline());
-        // the lowered network runs rint and the level clip, and keeps fake-quant ops only where it must
+        // the lowered network runs rint and the level clip (scalar max and min), and keeps fake-quant ops only where it must
         String ops = lowered.profile().get("int8").toString();
-        assertTrue(ops.contains("rint") && ops.contains("dfq_level_clip"), ops);
+        assertTrue(ops.contains("rint") && ops.contains("max_scalar") && ops.contains("scalar_min"), ops);
 
         BenchResult plain = run(false, new StringWriter());
         String plainOps = plain.profile().get("int8").toString();

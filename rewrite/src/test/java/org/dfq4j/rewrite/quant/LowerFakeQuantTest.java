@@ -3,7 +3,10 @@ package org.dfq4j.rewrite.quant;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
+import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import org.dfq4j.rewrite.engine.Pipeline;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.Padding;
@@ -12,6 +15,7 @@ import org.dfq4j.rewrite.testing.SyntheticNets;
 import org.dfq4j.rewrite.view.GraphView;
 import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -98,10 +102,20 @@ class LowerFakeQuantTest {
     }
 
     @Test
-    void levelClipClampsInOnePass() {
-        INDArray x = Nd4j.createFromArray(-300f, -3.5f, -3f, 0f, 2.5f, 252f, 253f, 900f);
-        INDArray z = x.ulike();
-        Nd4j.exec(new LowerFakeQuant.LevelClip(x, z, -3, 252));
-        assertEquals(Nd4j.createFromArray(-3f, -3f, -3f, 0f, 2.5f, 252f, 252f, 252f), z);
+    void levelClipClampsToTheLevelsWithStandardOpsThatSaveAndLoad() throws IOException {
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", DataType.FLOAT, 8);
+        String y = LowerFakeQuant.levelClip(x, -3, 252).name();
+        INDArray in = Nd4j.createFromArray(-300f, -3.5f, -3f, 0f, 2.5f, 252f, 253f, 900f);
+        INDArray expected = Nd4j.createFromArray(-3f, -3f, -3f, 0f, 2.5f, 252f, 252f, 252f);
+        assertEquals(expected, sd.output(Map.of("x", in), y).get(y));
+        File f = File.createTempFile("levelclip", ".sd");
+        try {
+            sd.save(f, false);
+            SameDiff loaded = SameDiff.load(f, false);
+            assertEquals(expected, loaded.output(Map.of("x", in), y).get(y));
+        } finally {
+            f.delete();
+        }
     }
 }
