@@ -140,8 +140,10 @@ public final class Network {
         Long thread = Thread.currentThread().getId();
         InferenceSession previous = sd.getSessions().put(thread, session);
         try {
+            List<Listener> all = new ArrayList<>(listeners);
+            all.add(new PassLiveness(sd, recycler, variables));
             ExecutionResult r = session.output(new ArrayList<>(variables), Map.of(input, batch), Map.of(), null,
-                    List.of(), listeners, At.defaultAt(Operation.INFERENCE));
+                    List.of(), all, At.defaultAt(Operation.INFERENCE));
             Map<String, INDArray> out = new LinkedHashMap<>();
             for (String v : variables) {
                 INDArray a = value(r, v);
@@ -164,6 +166,11 @@ public final class Network {
     /** Op output arrays allocated and reused by this network's passes so far. */
     long[] recyclerCounts() {
         return recycler.counts();
+    }
+
+    /** The most bytes of op outputs alive at once in any pass so far (what a pass needs beyond its input). */
+    public long peakPassBytes() {
+        return recycler.peakLiveBytes();
     }
 
     private static INDArray value(ExecutionResult r, String variable) {

@@ -64,4 +64,39 @@ class ArrayRecyclerTest {
         assertNotEquals(before, changed);
         assertEquals(changed, copy.output(n.calibration()));
     }
+
+    @Test
+    void aPassHoldsOnlyTheTensorsAliveAtOnce() {
+        // a chain of eight conv + relu layers of one shape: at any time one layer's input and output are alive
+        SyntheticNets n = new SyntheticNets("chain", 6, 4, 16);
+        SDVariable x = n.input();
+        for (int i = 0; i < 8; i++) {
+            x = n.builder().relu("r" + i, n.conv("c" + i, x, 3, 4, 4, 1, Padding.SAME));
+        }
+        Network net = n.builder().build("r7");
+        INDArray expected = net.sameDiff().output(Map.of(net.input(), n.calibration()), "r7").get("r7");
+        for (int pass = 0; pass < 3; pass++) {
+            assertEquals(expected, net.output(n.calibration()), "pass " + pass);
+        }
+        long tensor = n.calibration().length() * 4;
+        assertEquals(2 * tensor, net.peakPassBytes(), "one layer's input and output");
+        long[] counts = net.recyclerCounts();
+        assertTrue(counts[0] <= 3, "16 outputs a pass from at most 3 arrays, got " + counts[0]);
+    }
+
+    @Test
+    void aTensorReadLateKeepsItsMemoryUntilThen() {
+        // r1 is read by c2 and, after r2 and r3 of the same shape were made, by the residual add
+        SyntheticNets n = new SyntheticNets("late", 7, 4, 8);
+        var b = n.builder();
+        SDVariable r1 = b.relu("r1", n.conv("c1", n.input(), 3, 4, 4, 1, Padding.SAME));
+        SDVariable r2 = b.relu("r2", n.conv("c2", r1, 3, 4, 4, 1, Padding.SAME));
+        SDVariable r3 = b.relu("r3", n.conv("c3", r2, 3, 4, 4, 1, Padding.SAME));
+        b.add("out", r1, r3);
+        Network net = b.build("out");
+        INDArray expected = net.sameDiff().output(Map.of(net.input(), n.calibration()), "out").get("out");
+        for (int pass = 0; pass < 3; pass++) {
+            assertEquals(expected, net.output(n.calibration()), "pass " + pass);
+        }
+    }
 }
