@@ -49,6 +49,7 @@ public final class RewriteDriver implements Transform {
 
     /** Rewrites a copy of {@code network} to a fixpoint; the argument is left unchanged. */
     public Rewritten run(Network network) {
+        network.requireNchw(toString());
         GraphEditor editor = new GraphEditor(network.copy());
         RewriteLog log = new RewriteLog();
         apply(editor, log);

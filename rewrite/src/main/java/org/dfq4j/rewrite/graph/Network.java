@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.dfq4j.rewrite.DfqException;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.listeners.Operation;
@@ -24,6 +25,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>The maps are mutable and belong to the network; {@link #copy()} gives an independent network.
  */
 public final class Network {
+
+    /** The property naming a network's activation layout when it is not NCHW. */
+    public static final String LAYOUT_PROPERTY = "layout";
+    /** {@link #LAYOUT_PROPERTY}'s value for an execution copy whose image tensors are channels-last. */
+    public static final String CHANNELS_LAST = "channels-last";
 
     private final String name;
     private final SameDiff sd;
@@ -113,6 +119,22 @@ public final class Network {
 
     public Map<String, INDArray> attachments() {
         return attachments;
+    }
+
+    /**
+     * Whether this is an execution copy whose intermediate image tensors are channels-last
+     * (rewrite.execution.ChannelsLast); its input and outputs are NCHW like any network's.
+     */
+    public boolean isChannelsLast() {
+        return CHANNELS_LAST.equals(properties.get(LAYOUT_PROPERTY));
+    }
+
+    /** Refuses a channels-last execution copy: the DFQ rewrites read channels on axis 1. */
+    public void requireNchw(String what) {
+        if (isChannelsLast()) {
+            throw new DfqException(what + ": network '" + name + "' is a channels-last execution "
+                    + "copy; rewrite the NCHW network it was made from");
+        }
     }
 
     /** Runs a batch [N, C, H, W] and returns every output. */
