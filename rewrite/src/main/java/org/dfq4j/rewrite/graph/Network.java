@@ -15,6 +15,8 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.config.ExecutionResult;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * An imported or built network: a SameDiff graph in NCHW with one float input placeholder, its
@@ -41,6 +43,11 @@ public final class Network {
     private final Map<String, String> properties;
     private final Map<String, INDArray> attachments;
     private final ArrayRecycler recycler = new ArrayRecycler();
+    /** Plans for the input shapes and variable sets run lately, most recent first. */
+    private final java.util.ArrayDeque<ExecutionPlan> plans = new java.util.ArrayDeque<>();
+    private static final int MAX_PLANS = 3;
+    private boolean planned = true;
+    private int sliceImages;
 
     public Network(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs) {
         this(name, sd, input, inputShape, outputs, new LinkedHashMap<>(), new LinkedHashMap<>(),
@@ -154,6 +161,80 @@ public final class Network {
      */
     public synchronized Map<String, INDArray> run(INDArray batch, List<String> variables, List<Listener> listeners) {
         checkBatch(batch);
+        long n = batch.size(0);
+        if (sliceImages <= 0 || n <= sliceImages) {
+            return pass(batch, variables, listeners);
+        }
+        // consecutive slices, their values concatenated; a requested value whose first axis is not
+        // the images' (a reshape folding them in) makes the batch run whole instead
+        List<Map<String, INDArray>> parts = new ArrayList<>();
+        for (long from = 0; from < n; from += sliceImages) {
+            long to = Math.min(n, from + sliceImages);
+            Map<String, INDArray> part = pass(batch.get(NDArrayIndex.interval(from, to)), variables, listeners);
+            for (INDArray a : part.values()) {
+                if (a.rank() == 0 || a.size(0) != to - from) {
+                    return pass(batch, variables, listeners);
+                }
+            }
+            parts.add(part);
+        }
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        for (String v : variables) {
+            out.put(v, Nd4j.concat(0, parts.stream().map(p -> p.get(v)).toArray(INDArray[]::new)));
+        }
+        return out;
+    }
+
+    /**
+     * Runs batches of more than {@code images} images as consecutive slices of at most that many
+     * (0: whole batches, the default). An execution setting: every image's values are the same
+     * either way (to float rounding), but a slice's tensors can stay in the processor's caches
+     * between layers, and a pass holds one slice's tensors.
+     */
+    public void setSliceImages(int images) {
+        if (images < 0) {
+            throw new IllegalArgumentException("slice size must be >= 0, got " + images);
+        }
+        this.sliceImages = images;
+    }
+
+    /** The slice size of {@link #setSliceImages} (0: whole batches). */
+    public int sliceImages() {
+        return sliceImages;
+    }
+
+    /**
+     * Whether passes run from prepared {@link ExecutionPlan}s (the default) or through SameDiff's
+     * InferenceSession for every op of every pass. Graphs a plan cannot run use SameDiff either way.
+     */
+    public void setPlanned(boolean planned) {
+        this.planned = planned;
+        plans.clear();
+    }
+
+    private Map<String, INDArray> pass(INDArray batch, List<String> variables, List<Listener> listeners) {
+        if (planned && ExecutionPlan.supports(sd, variables)) {
+            List<Object> fingerprint = ExecutionPlan.fingerprint(sd);
+            ExecutionPlan plan = null;
+            for (ExecutionPlan p : plans) {
+                if (p.fits(batch, variables, fingerprint)) {
+                    plan = p;
+                    break;
+                }
+            }
+            if (plan == null) {
+                plan = ExecutionPlan.prepare(sd, input, batch, variables, fingerprint);
+                plans.addFirst(plan);
+                while (plans.size() > MAX_PLANS) {
+                    plans.removeLast();
+                }
+            }
+            return plan.run(batch, listeners);
+        }
+        return session(batch, variables, listeners);
+    }
+
+    private Map<String, INDArray> session(INDArray batch, List<String> variables, List<Listener> listeners) {
         // A session of our own per pass, with the recycler that outlives it. It is registered for
         // the thread during the pass, as SameDiff's own output() does, and removed after it, so that
         // a copy of the graph (dup() carries the registered sessions) cannot inherit it.
@@ -190,9 +271,16 @@ public final class Network {
         return recycler.counts();
     }
 
-    /** The most bytes of op outputs alive at once in any pass so far (what a pass needs beyond its input). */
+    /**
+     * The most bytes of op outputs a pass has held so far (what a pass needs beyond its input): a
+     * plan's arrays, or the most alive at once in a pass through SameDiff.
+     */
     public long peakPassBytes() {
-        return recycler.peakLiveBytes();
+        long b = recycler.peakLiveBytes();
+        for (ExecutionPlan p : plans) {
+            b = Math.max(b, p.bytes());
+        }
+        return b;
     }
 
     private static INDArray value(ExecutionResult r, String variable) {
@@ -222,13 +310,19 @@ public final class Network {
     public Network copy() {
         Map<String, INDArray> att = new LinkedHashMap<>();
         attachments.forEach((k, v) -> att.put(k, v.dup()));
-        return new Network(name, sd.dup(), input, inputShape, outputs, new LinkedHashMap<>(recordedRanges),
+        Network copy = new Network(name, sd.dup(), input, inputShape, outputs, new LinkedHashMap<>(recordedRanges),
                 new LinkedHashMap<>(stats), new LinkedHashMap<>(properties), att);
+        copy.sliceImages = sliceImages;
+        copy.planned = planned;
+        return copy;
     }
 
     /** Same graph object, new name (for reports). */
     public Network withName(String newName) {
-        return new Network(newName, sd, input, inputShape, outputs, recordedRanges, stats, properties, attachments);
+        Network n = new Network(newName, sd, input, inputShape, outputs, recordedRanges, stats, properties, attachments);
+        n.sliceImages = sliceImages;
+        n.planned = planned;
+        return n;
     }
 
     /** Number of scalar parameters held in constants and trainable variables. */

@@ -11,7 +11,10 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Network.run recycles op outputs between passes; nothing a caller holds may change because of it. */
+/**
+ * Passes through SameDiff's InferenceSession (plans off) recycle op outputs within and between passes;
+ * nothing a caller holds may change because of it.
+ */
 class ArrayRecyclerTest {
 
     /** conv -> bn -> relu -> depthwise -> gap -> dense -> bn: every kind of output allocation (4-D, 2-D, 'f'-asked). */
@@ -29,6 +32,7 @@ class ArrayRecyclerTest {
     void recycledPassesEqualSameDiffsOwnAndReuseTheirArrays() {
         SyntheticNets n = net();
         Network net = n.builder().build("bn2");
+        net.setPlanned(false);
         List<String> vars = List.of("r1", "dw", "fc", "bn2");
         Map<String, INDArray> reference = net.sameDiff().output(Map.of(net.input(), n.calibration()), vars);
         for (int pass = 0; pass < 3; pass++) {
@@ -45,6 +49,7 @@ class ArrayRecyclerTest {
     void returnedArraysBelongToTheCaller() {
         SyntheticNets n = net();
         Network net = n.builder().build("bn2");
+        net.setPlanned(false);
         INDArray first = net.run(n.calibration(), List.of("r1", "bn2")).get("r1");
         INDArray kept = first.dup();
         net.run(n.calibration().mul(-2.0), List.of("r1", "bn2"));
@@ -55,6 +60,7 @@ class ArrayRecyclerTest {
     void aCopyMadeAfterRecycledPassesRunsItsOwnGraph() {
         SyntheticNets n = net();
         Network net = n.builder().build("bn2");
+        net.setPlanned(false);
         INDArray before = net.output(n.calibration());
         net.output(n.calibration());
         Network copy = net.copy();
@@ -74,6 +80,7 @@ class ArrayRecyclerTest {
             x = n.builder().relu("r" + i, n.conv("c" + i, x, 3, 4, 4, 1, Padding.SAME));
         }
         Network net = n.builder().build("r7");
+        net.setPlanned(false);
         INDArray expected = net.sameDiff().output(Map.of(net.input(), n.calibration()), "r7").get("r7");
         for (int pass = 0; pass < 3; pass++) {
             assertEquals(expected, net.output(n.calibration()), "pass " + pass);
@@ -94,6 +101,7 @@ class ArrayRecyclerTest {
         SDVariable r3 = b.relu("r3", n.conv("c3", r2, 3, 4, 4, 1, Padding.SAME));
         b.add("out", r1, r3);
         Network net = b.build("out");
+        net.setPlanned(false);
         INDArray expected = net.sameDiff().output(Map.of(net.input(), n.calibration()), "out").get("out");
         for (int pass = 0; pass < 3; pass++) {
             assertEquals(expected, net.output(n.calibration()), "pass " + pass);
