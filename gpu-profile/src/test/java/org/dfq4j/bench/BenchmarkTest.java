@@ -32,13 +32,13 @@ class BenchmarkTest {
         assertEquals(2, lowered.batch());
         assertTrue(lowered.pipelineSeconds() > 0);
         assertTrue(log.toString().contains("8-bit execution: lowered "), log.toString());
-        assertTrue(lowered.pipeline().contains("fake-quants (scales folded into weights"), lowered.pipeline());
-        // the lowered network runs rint and the level clip (scalar max and min), and keeps fake-quant ops only where it must
+        assertTrue(lowered.pipeline().contains("folded into the weights"), lowered.pipeline());
+        // the lowered network rounds with scalar ops (x + M clamped, minus M) and has no fake-quant op left
         String ops = lowered.profile().get("int8").toString();
-        assertTrue(ops.contains("rint") && ops.contains("max_scalar") && ops.contains("scalar_min"), ops);
+        assertTrue(ops.contains("max_scalar") && ops.contains("scalar_min") && !ops.contains("fake_quant"), ops);
 
         BenchResult plain = run(false, new StringWriter());
         String plainOps = plain.profile().get("int8").toString();
-        assertTrue(plainOps.contains("fake_quant_with_min_max_vars") && !plainOps.contains("rint"), plainOps);
+        assertTrue(plainOps.contains("fake_quant_with_min_max_vars") && !plainOps.contains("max_scalar"), plainOps);
     }
 }

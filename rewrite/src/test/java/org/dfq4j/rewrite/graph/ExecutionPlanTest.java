@@ -93,6 +93,20 @@ class ExecutionPlanTest {
         assertEquals(2 * n.calibration().length() * 4, net.peakPassBytes(), "two tensors for sixteen outputs");
     }
 
+    @Test
+    void slicesOfABatchGiveTheValuesOfTheWholeBatch() {
+        SyntheticNets n = net();
+        Network net = n.builder().build("prob");
+        List<String> vars = List.of("levels", "prob");
+        Map<String, INDArray> whole = net.run(n.calibration(), vars);
+        net.setSliceImages(3);
+        Map<String, INDArray> sliced = net.run(n.calibration(), vars);
+        for (String v : vars) {
+            assertEquals(whole.get(v), sliced.get(v), v + " in slices of 3, 3 and 2 images");
+        }
+        assertEquals(3, net.copy().sliceImages(), "a copy runs in the same slices");
+    }
+
     /** The producer op of a variable. */
     private static final class GraphViewOps {
         static String producer(Network net, String var) {
