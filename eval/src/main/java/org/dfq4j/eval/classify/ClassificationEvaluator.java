@@ -15,6 +15,7 @@ import org.dfq4j.eval.metric.Accuracy;
 import org.dfq4j.eval.metric.ImagePrediction;
 import org.dfq4j.eval.metric.Ranking;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -65,10 +66,13 @@ public final class ClassificationEvaluator {
         this.decodeThreads = decodeThreads;
     }
 
-    /** Evaluates a network's first output, at the network's input size. */
+    /**
+     * Evaluates a network's first output, at the network's input size. It runs a channels-last copy
+     * ({@link ChannelsLast}): the same outputs, several times faster on oneDNN.
+     */
     public static ClassificationEvaluator of(Network network, Preprocessing preprocessing, int batchSize) {
-        return new ClassificationEvaluator(network.name(), Classifier.of(network), network.inputShape(),
-                preprocessing, batchSize);
+        return new ClassificationEvaluator(network.name(), Classifier.of(ChannelsLast.of(network).network()),
+                network.inputShape(), preprocessing, batchSize);
     }
 
     /** Progress to another stream, or none when {@code out} is null. */

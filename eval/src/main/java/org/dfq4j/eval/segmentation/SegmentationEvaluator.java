@@ -11,6 +11,7 @@ import org.dfq4j.eval.data.ImageBatch;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -64,10 +65,13 @@ public final class SegmentationEvaluator {
         this.classNames = List.copyOf(classNames);
     }
 
-    /** Evaluates a network's first output, at the network's input size. */
+    /**
+     * Evaluates a network's first output, at the network's input size. It runs a channels-last copy
+     * ({@link ChannelsLast}): the same outputs, several times faster on oneDNN.
+     */
     public static SegmentationEvaluator of(Network network, Preprocessing preprocessing, int batchSize) {
-        return new SegmentationEvaluator(network.name(), network::output, network.inputShape(), preprocessing,
-                batchSize);
+        return new SegmentationEvaluator(network.name(), ChannelsLast.of(network).network()::output,
+                network.inputShape(), preprocessing, batchSize);
     }
 
     /** Progress to another stream, or none when {@code out} is null. */
