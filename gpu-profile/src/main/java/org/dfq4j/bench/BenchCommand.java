@@ -78,6 +78,19 @@ public final class BenchCommand implements Callable<Integer> {
             + "quantization runs: lowered (default: scales folded into the weights, rint + clip), or ND4J's fake-quant ops")
     String fakeQuant = "lowered";
 
+    @Option(names = "--layout", paramLabel = "nhwc|nchw", description = "activation layout both networks run in: "
+            + "nhwc (default: channels-last, what oneDNN computes in) or nchw (as imported, to see what the layout costs)")
+    String layout = "nhwc";
+
+    @Option(names = "--executor", paramLabel = "plan|samediff", description = "how passes run: plan (default: ops "
+            + "prepared once per input shape, arrays reused, elementwise ops in place) or samediff (SameDiff's session "
+            + "for every op, to see what the plans gain)")
+    String executor = "plan";
+
+    @Option(names = "--slice", defaultValue = "0", paramLabel = "N", description = "run each batch in slices of N "
+            + "images (default: 0, the whole batch at once)")
+    int slice;
+
     @Option(names = "--json", paramLabel = "PATH", description = "write the result as JSON (atomically)")
     Path json;
 
@@ -101,6 +114,11 @@ public final class BenchCommand implements Callable<Integer> {
             if (model == null) {
                 throw new DfqException("dfq bench needs --model PATH (or --compare A.json B.json)");
             }
+            Execution execution = new Execution(LowerFakeQuant.parseMode(fakeQuant), parseLayout(layout),
+                    parseExecutor(executor), slice);
+            if (slice < 0) {
+                throw new DfqException("--slice must be 0 (whole batches) or a number of images, got " + slice);
+            }
             if (threads != null) {
                 if (threads < 1) {
                     throw new DfqException("--threads must be at least 1, got " + threads);
@@ -114,12 +132,9 @@ public final class BenchCommand implements Callable<Integer> {
             String range = actRange.equalsIgnoreCase("auto") ? (hasStats ? "bn" : "calib:8") : actRange.toLowerCase(Locale.ROOT);
             DfqRecipe recipe = new DfqRecipe(!keepRelu6, !noEqualize, false, DfqRecipe.Correction.NONE,
                     QuantScheme.perTensor(bitsWeight, false), bitsAct, range, 6);
-            BenchResult r = new Benchmark(batch, warmup, runs, profile, LowerFakeQuant.parseMode(fakeQuant), out).run(net.name(), net, recipe, range,
-                    new TensorRange(-1, 1));
+            BenchResult r = new Benchmark(batch, warmup, runs, profile, execution, out).run(net.name(), net, recipe, range, new TensorRange(-1, 1));
             if (threads != null) {
-                r = new BenchResult(r.model(), r.backend(), r.device().replaceAll(", \\d+ threads$", ", " + threads
-                        + " threads"), threads, r.batch(), r.runs(), r.fp32(), r.int8(), r.pipelineSeconds(),
-                        r.quantizeSeconds(), r.pipeline(), r.peakPhysicalBytes(), r.peakHeapBytes(), r.profile());
+                r = r.withThreads(r.device().replaceAll(", \\d+ threads$", ", " + threads + " threads"), threads);
             }
             md = BenchComparison.markdown(r);
             jsonValue = r.toMap();
@@ -135,6 +150,24 @@ public final class BenchCommand implements Callable<Integer> {
             out.println("wrote " + markdown);
         }
         return 0;
+    }
+
+    /** Parses --layout: true for nhwc (channels-last), false for nchw. */
+    static boolean parseLayout(String value) {
+        return switch (value.toLowerCase(Locale.ROOT)) {
+            case "nhwc" -> true;
+            case "nchw" -> false;
+            default -> throw new DfqException("--layout must be nhwc or nchw, got '" + value + "'");
+        };
+    }
+
+    /** Parses --executor: true for plan, false for samediff. */
+    static boolean parseExecutor(String value) {
+        return switch (value.toLowerCase(Locale.ROOT)) {
+            case "plan" -> true;
+            case "samediff" -> false;
+            default -> throw new DfqException("--executor must be plan or samediff, got '" + value + "'");
+        };
     }
 
     @SuppressWarnings("unchecked")

@@ -1,6 +1,7 @@
 package org.dfq4j.bench;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -19,22 +20,51 @@ final class BenchComparison {
     static String markdown(BenchResult r) {
         StringBuilder sb = new StringBuilder();
         sb.append("| model | backend | device | batch | FP32 images/s (min-max) | 8-bit images/s (min-max) | 8-bit/FP32 "
-                + "| DFQ pipeline s | 8-bit build s | peak RSS MiB |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
-        sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f | %.2f | %.2f | %.0f |%n",
+                + "| FP32 GFLOP/s (of peak) | batch-1 ms FP32 / 8-bit | DFQ pipeline s | 8-bit build s | peak RSS MiB |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f | %.0f (%.0f %%) "
+                        + "| %.1f / %.1f | %.2f | %.2f | %.0f |%n",
                 r.model(), r.backend(), r.device(), r.batch(), r.fp32().median(), r.fp32().min(), r.fp32().max(),
-                r.int8().median(), r.int8().min(), r.int8().max(), r.int8OverFp32(), r.pipelineSeconds(),
+                r.int8().median(), r.int8().min(), r.int8().max(), r.int8OverFp32(), r.fp32Gflops(),
+                100 * r.fp32OfPeak(), r.fp32LatencyMs(), r.int8LatencyMs(), r.pipelineSeconds(),
                 r.quantizeSeconds(), r.peakPhysicalBytes() / 1048576.0));
         sb.append("\n8-bit: ").append(r.pipeline()).append("; ").append(r.runs())
                 .append(" timed runs, median (min-max)\n");
+        sb.append("both networks: ").append(r.layout()).append('\n');
+        sb.append(String.format(Locale.ROOT, "machine peak: %.0f GFLOP/s (%s), %.1f GB/s (copy); FP32 network: %.2f GFLOP"
+                + " per image in its layers%n", r.peak().gflops(), r.peak().method(), r.peak().gbytes(),
+                r.fp32FlopsPerImage() / 1e9));
         if (r.profile() != null) {
-            r.profile().forEach((which, ops) -> {
-                sb.append("\nTop op types, ").append(which).append(" (one profiled batch):\n\n| op | seconds | calls |\n|---|---|---|\n");
-                ops.stream().limit(8).forEach(o -> sb.append(String.format(Locale.ROOT, "| %s | %.4f | %s |%n",
-                        o.get("op"), ((Number) o.get("seconds")).doubleValue(), o.get("calls"))));
-            });
+            r.profile().forEach((which, ops) -> sb.append(profile(which, ops, r.peak())));
         }
         return sb.toString();
+    }
+
+    /**
+     * One network's profile: per op type its time and share of the pass, achieved GFLOP/s (layers:
+     * against the peak; other ops count one FLOP per output element) and GB/s moved.
+     */
+    private static String profile(String which, List<Map<String, Object>> ops, MachinePeak peak) {
+        double total = ops.stream().mapToDouble(o -> num(o, "seconds")).sum();
+        StringBuilder sb = new StringBuilder();
+        sb.append("\nWhere the time goes, ").append(which).append(String.format(Locale.ROOT,
+                " (fastest of three profiled passes, %.1f ms):%n%n", total * 1e3));
+        sb.append("| op | calls | ms | share | GFLOP | GFLOP/s | of peak | GB/s |\n|---|---|---|---|---|---|---|---|\n");
+        for (Map<String, Object> o : ops) {
+            double s = num(o, "seconds");
+            double flops = num(o, "flops");
+            double gflops = s > 0 ? flops / s / 1e9 : 0;
+            boolean layer = OpCost.isCompute((String) o.get("op"));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f %% | %.2f | %.1f | %s | %.1f |%n", o.get("op"),
+                    o.get("calls"), s * 1e3, total > 0 ? 100 * s / total : 0, flops / 1e9, gflops,
+                    layer ? String.format(Locale.ROOT, "%.0f %%", 100 * gflops / peak.gflops()) : "",
+                    s > 0 ? num(o, "bytes") / s / 1e9 : 0));
+        }
+        return sb.toString();
+    }
+
+    private static double num(Map<String, Object> m, String key) {
+        return m.get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 
     /** Two runs side by side, with B/A ratios. */
@@ -48,6 +78,7 @@ final class BenchComparison {
         ratio(sb, "FP32 images/s", a.fp32().median(), b.fp32().median());
         ratio(sb, "8-bit images/s", a.int8().median(), b.int8().median());
         ratio(sb, "8-bit/FP32", a.int8OverFp32(), b.int8OverFp32());
+        ratio(sb, "batch-1 ms FP32", a.fp32LatencyMs(), b.fp32LatencyMs());
         ratio(sb, "DFQ pipeline s", a.pipelineSeconds(), b.pipelineSeconds());
         ratio(sb, "peak RSS MiB", a.peakPhysicalBytes() / 1048576.0, b.peakPhysicalBytes() / 1048576.0);
         if (!a.model().equals(b.model()) || a.batch() != b.batch()) {

@@ -7,11 +7,32 @@ import java.util.Map;
 /**
  * One benchmark run: FP32 and 8-bit-simulated throughput (median, min and max over timed runs after
  * warm-up), the DFQ pipeline's own time (float rewrites and weight quantization), the time to build
- * the 8-bit simulation (activation ranges included), peak memory, and where it ran.
+ * the 8-bit simulation (activation ranges included), peak memory, and where it ran; the layout the
+ * networks ran in, the machine's measured peak, the FP32 network's layer FLOPs per image, and the
+ * median latency of one image. Results written before those were recorded read back with NaN there.
  */
 record BenchResult(String model, String backend, String device, int threads, int batch, int runs,
                    Throughput fp32, Throughput int8, double pipelineSeconds, double quantizeSeconds, String pipeline,
-                   long peakPhysicalBytes, long peakHeapBytes, Map<String, List<Map<String, Object>>> profile) {
+                   long peakPhysicalBytes, long peakHeapBytes, Map<String, List<Map<String, Object>>> profile,
+                   String layout, MachinePeak peak, double fp32FlopsPerImage, double fp32LatencyMs,
+                   double int8LatencyMs) {
+
+    /** The FP32 network's achieved rate in GFLOP/s (its layers' FLOPs times images per second). */
+    double fp32Gflops() {
+        return fp32FlopsPerImage * fp32.median() / 1e9;
+    }
+
+    /** {@link #fp32Gflops()} as a fraction of the measured matrix-product peak. */
+    double fp32OfPeak() {
+        return fp32Gflops() / peak.gflops();
+    }
+
+    /** The same result with another device description and thread count (when --threads is given). */
+    BenchResult withThreads(String newDevice, int newThreads) {
+        return new BenchResult(model, backend, newDevice, newThreads, batch, runs, fp32, int8, pipelineSeconds,
+                quantizeSeconds, pipeline, peakPhysicalBytes, peakHeapBytes, profile, layout, peak, fp32FlopsPerImage,
+                fp32LatencyMs, int8LatencyMs);
+    }
 
     /** Images per second over the timed runs. */
     record Throughput(double median, double min, double max) {
@@ -51,6 +72,14 @@ record BenchResult(String model, String backend, String device, int threads, int
         m.put("pipeline", pipeline);
         m.put("peakPhysicalBytes", peakPhysicalBytes);
         m.put("peakHeapBytes", peakHeapBytes);
+        m.put("layout", layout);
+        m.put("peakGflops", peak.gflops());
+        m.put("peakCopyGbytes", peak.gbytes());
+        m.put("peakProbe", peak.method());
+        m.put("fp32FlopsPerImage", fp32FlopsPerImage);
+        m.put("fp32Gflops", fp32Gflops());
+        m.put("fp32LatencyMs", fp32LatencyMs);
+        m.put("int8LatencyMs", int8LatencyMs);
         if (profile != null && !profile.isEmpty()) {
             m.put("profile", profile);
         }
@@ -69,11 +98,20 @@ record BenchResult(String model, String backend, String device, int threads, int
                     num(m, "pipelineSeconds").doubleValue(), num(m, "quantizeSeconds").doubleValue(),
                     (String) m.get("pipeline"),
                     num(m, "peakPhysicalBytes").longValue(), num(m, "peakHeapBytes").longValue(),
-                    (Map<String, List<Map<String, Object>>>) m.get("profile"));
+                    (Map<String, List<Map<String, Object>>>) m.get("profile"),
+                    m.get("layout") instanceof String l ? l : "not recorded",
+                    new MachinePeak(optional(m, "peakGflops"), optional(m, "peakCopyGbytes"),
+                            m.get("peakProbe") instanceof String p ? p : "not recorded"),
+                    optional(m, "fp32FlopsPerImage"), optional(m, "fp32LatencyMs"), optional(m, "int8LatencyMs"));
         } catch (ClassCastException | NullPointerException e) {
             throw new org.dfq4j.rewrite.DfqException(source + " is not a dfq bench result (" + e.getMessage()
                     + "); write one with dfq bench --json PATH");
         }
+    }
+
+    /** A number recorded by newer versions only: NaN when absent. */
+    private static double optional(Map<String, Object> m, String key) {
+        return m.get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 
     private static Number num(Map<String, Object> m, String key) {

@@ -1,0 +1,35 @@
+package org.dfq4j.bench;
+
+import org.dfq4j.rewrite.execution.ChannelsLast;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.quant.LowerFakeQuant;
+
+/**
+ * How the benchmarked networks run: the execution settings, each of which leaves what a network
+ * computes as it is (to float rounding) and can be turned off to see what it gains.
+ *
+ * @param lowered      8-bit network with its fake-quants lowered ({@link LowerFakeQuant}), else ND4J's ops
+ * @param channelsLast image tensors channels-last ({@link ChannelsLast}), else as imported (NCHW)
+ * @param planned      passes from prepared plans, else through SameDiff's session for every op
+ * @param slice        images per pass (0: the whole batch at once)
+ */
+record Execution(boolean lowered, boolean channelsLast, boolean planned, int slice) {
+
+    /** The defaults of {@code dfq bench}: everything on, whole batches. */
+    static Execution defaults(boolean lowered) {
+        return new Execution(lowered, true, true, 0);
+    }
+
+    /** Applies the settings that are not rewrites (plans, slices) to a network about to be timed. */
+    Network configure(Network net) {
+        net.setPlanned(planned);
+        net.setSliceImages(slice);
+        return net;
+    }
+
+    /** One line for reports. */
+    String describe() {
+        return (planned ? "planned passes" : "SameDiff session passes")
+                + (slice > 0 ? " in slices of " + slice + (slice == 1 ? " image" : " images") : "");
+    }
+}
