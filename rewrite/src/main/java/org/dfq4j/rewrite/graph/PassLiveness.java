@@ -15,7 +15,6 @@ import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
-import org.nd4j.autodiff.samediff.internal.Variable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -47,7 +46,7 @@ final class PassLiveness extends BaseListener {
     PassLiveness(SameDiff sd, ArrayRecycler pool, Collection<String> requested) {
         this.pool = pool;
         this.requested = new HashSet<>(requested);
-        this.ops = ancestors(sd, requested);
+        this.ops = ExecutionPlan.ancestors(sd, requested);
         for (String op : ops) {
             for (String in : new LinkedHashSet<>(inputs(sd.getOps().get(op)))) {
                 pendingReaders.merge(in, 1, Integer::sum);
@@ -113,25 +112,6 @@ final class PassLiveness extends BaseListener {
                 pool.giveBack(a);
             }
         }
-    }
-
-    /** The ops needed to compute the requested variables. */
-    private static Set<String> ancestors(SameDiff sd, Collection<String> requested) {
-        Set<String> ops = new HashSet<>();
-        List<String> todo = new ArrayList<>(requested);
-        Set<String> seen = new HashSet<>();
-        while (!todo.isEmpty()) {
-            String v = todo.remove(todo.size() - 1);
-            if (!seen.add(v)) {
-                continue;
-            }
-            Variable var = sd.getVariables().get(v);
-            String producer = var == null ? null : var.getOutputOfOp();
-            if (producer != null && ops.add(producer)) {
-                todo.addAll(inputs(sd.getOps().get(producer)));
-            }
-        }
-        return ops;
     }
 
     private static List<String> inputs(SameDiffOp op) {
