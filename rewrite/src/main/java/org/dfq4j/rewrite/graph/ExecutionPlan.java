@@ -156,7 +156,8 @@ final class ExecutionPlan {
         Map<String, INDArray> owner = new HashMap<>();
         Map<INDArray, Integer> sharers = new IdentityHashMap<>();
         Map<String, ArrayDeque<INDArray>> free = new HashMap<>();
-        Set<String> done = new HashSet<>();
+        // the input and identities of it: the arrays of the batch a run is given
+        Set<String> inputs = new HashSet<>(Set.of(input));
         for (String opName : order(sd, needed)) {
             SameDiffOp op = sd.getOps().get(opName);
             DifferentialFunction f = op.getOp();
@@ -169,7 +170,7 @@ final class ExecutionPlan {
                 if (args[i] == null) {
                     throw new IllegalStateException("no value for '" + v + "', input of op '" + opName + "'");
                 }
-                if (v.equals(input)) {
+                if (inputs.contains(v)) {
                     slots.add(i);
                 }
             }
@@ -179,6 +180,9 @@ final class ExecutionPlan {
             if (f instanceof Identity) {
                 // SameDiff passes the input through without copying; so does the plan
                 outs[0] = args[0];
+                if (inputs.contains(in.get(0))) {
+                    inputs.add(outNames.get(0));
+                }
             } else if (f instanceof DynamicCustomOp c) {
                 oc.setArgs(args, c.iArgs(), c.dArgs(), c.tArgs(), c.bArgs());
                 List<LongShapeDescriptor> shapes = c.calculateOutputShape(oc);
@@ -218,7 +222,6 @@ final class ExecutionPlan {
                 }
             }
             steps.add(new Step(op, oc, slots, outs));
-            done.add(opName);
             // inputs whose last reader this was, and outputs nobody reads, give their arrays back
             List<String> dead = new ArrayList<>();
             for (String v : new LinkedHashSet<>(in)) {
@@ -244,7 +247,7 @@ final class ExecutionPlan {
             if (a == null) {
                 throw new IllegalStateException("variable '" + v + "' is not computed by the graph");
             }
-            requested.put(v, a);
+            requested.put(v, inputs.contains(v) ? null : a);
         }
     }
 
@@ -304,7 +307,7 @@ final class ExecutionPlan {
             }
         }
         Map<String, INDArray> out = new LinkedHashMap<>();
-        requested.forEach((v, a) -> out.put(v, (v.equals(input) ? batch : a).dup()));
+        requested.forEach((v, a) -> out.put(v, (a == null ? batch : a).dup()));
         return out;
     }
 

@@ -94,6 +94,26 @@ class ExecutionPlanTest {
     }
 
     @Test
+    void anIdentityOfTheInputReadsEachRunsBatch() {
+        // calibration inserts identities after the tensors it measures, the input among them: the
+        // plan made on one batch must read the next batch through the identity too
+        SyntheticNets n = new SyntheticNets("identity", 23, 3, 8);
+        var b = n.builder();
+        SDVariable id = b.sameDiff().identity("id", n.input());
+        SDVariable r = b.relu("r", n.conv("c", id, 3, 3, 4, 1, Padding.SAME));
+        b.sameDiff().max("peak", r);
+        Network net = b.build("r");
+        List<String> vars = List.of("id", "peak", "r");
+        net.run(n.calibration(), vars);
+        INDArray other = n.calibration().mul(-3.0).add(1.0);
+        Map<String, INDArray> expected = sameDiffs(net, other, vars);
+        Map<String, INDArray> got = net.run(other, vars);
+        for (String v : vars) {
+            assertEquals(expected.get(v), got.get(v), v + " of the second batch");
+        }
+    }
+
+    @Test
     void slicesOfABatchGiveTheValuesOfTheWholeBatch() {
         SyntheticNets n = net();
         Network net = n.builder().build("prob");
