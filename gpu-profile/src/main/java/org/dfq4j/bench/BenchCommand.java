@@ -87,8 +87,9 @@ public final class BenchCommand implements Callable<Integer> {
             + "for every op, to see what the plans gain)")
     String executor = "plan";
 
-    @Option(names = "--slice", defaultValue = "0", paramLabel = "N", description = "run each batch in slices of N "
-            + "images (default: 0, the whole batch at once)")
+    @Option(names = "--slice", defaultValue = "8", paramLabel = "N", description = "run each batch in slices of at "
+            + "most N images, so that a slice's tensors stay in the caches between layers (default: ${DEFAULT-VALUE}; "
+            + "0: the whole batch at once)")
     int slice;
 
     @Option(names = "--json", paramLabel = "PATH", description = "write the result as JSON (atomically)")
