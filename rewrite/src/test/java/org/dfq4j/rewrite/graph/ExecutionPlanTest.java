@@ -1,5 +1,6 @@
 package org.dfq4j.rewrite.graph;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,13 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.engine.GraphEditor;
+import org.dfq4j.rewrite.execution.ChannelsLast;
+import org.dfq4j.rewrite.testing.SyntheticMobileNetV2;
 import org.dfq4j.rewrite.testing.SyntheticNets;
 import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMax;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMin;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /** Planned passes compute what SameDiff computes, follow every change of the graph, and reuse memory. */
 class ExecutionPlanTest {
@@ -125,6 +130,104 @@ class ExecutionPlanTest {
             assertEquals(whole.get(v), sliced.get(v), v + " in slices of 3, 3 and 2 images");
         }
         assertEquals(3, net.copy().sliceImages(), "a copy runs in the same slices");
+    }
+
+    /** The largest absolute difference between two arrays of one shape (0: bit for bit the same values). */
+    private static double maxAbsDiff(INDArray a, INDArray b) {
+        assertArrayEquals(a.shape(), b.shape());
+        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+    }
+
+    private static void assertPlannedEqualsSameDiff(String graph, Network net, INDArray batch, List<String> vars) {
+        Map<String, INDArray> expected = sameDiffs(net, batch, vars);
+        INDArray caller = batch.dup();
+        for (int pass = 0; pass < 2; pass++) {
+            Map<String, INDArray> got = net.run(batch, vars);
+            for (String v : vars) {
+                assertEquals(0.0, maxAbsDiff(expected.get(v), got.get(v)), graph + ": " + v + ", pass " + pass);
+            }
+        }
+        assertEquals(caller, batch, graph + ": the caller's batch is not written");
+    }
+
+    /**
+     * Two branches from the input (a relu straight on the input, so an elementwise op reads the
+     * caller's batch), hard-swish and sigmoid gating (an elementwise op whose input is read again by
+     * the product after it), concat, avg pool, clip, tanh, a per-channel mean, two outputs.
+     */
+    private static SyntheticNets branches() {
+        SyntheticNets n = new SyntheticNets("branches", 24, 3, 9);
+        var b = n.builder();
+        SDVariable direct = b.relu("onInput", n.input());
+        SDVariable a = b.hardSwish("hs", n.conv("ca", direct, 3, 3, 4, 1, Padding.SAME));
+        SDVariable g = n.conv("cg", n.input(), 1, 3, 4, 1, Padding.VALID);
+        SDVariable gated = b.mul("gated", g, b.sigmoid("gate", g));
+        SDVariable cat = b.concat("cat", 1, a, gated);
+        SDVariable pooled = b.avgPool("ap", b.clip("clip", cat, -1.0, 2.0), 3, 3, 2, 2, Padding.SAME);
+        b.tanh("head", n.conv("c2", pooled, 1, 8, 5, 1, Padding.VALID));
+        b.mean("perChannel", pooled, false, 2, 3);
+        return n;
+    }
+
+    @Test
+    void severalGraphsRunBitForBitAsSameDiffRunsThem() {
+        SyntheticNets small = net();
+        assertPlannedEqualsSameDiff("conv/bn/depthwise/levels/residual/dense", small.builder().build("prob"),
+                small.calibration(), List.of("r1", "levels", "sum", "fc", "prob"));
+        SyntheticNets br = branches();
+        assertPlannedEqualsSameDiff("branches", br.builder().build("head", "perChannel"), br.calibration(),
+                List.of("onInput", "gate", "gated", "cat", "head", "perChannel"));
+        SyntheticNets m = new SyntheticNets("mnv2", 25, 3, 32);
+        Network mnv2 = SyntheticMobileNetV2.build(m, 10);
+        assertPlannedEqualsSameDiff("synthetic MobileNetV2", mnv2, m.calibration(), mnv2.outputs());
+        Network nhwc = ChannelsLast.of(mnv2).network();
+        assertPlannedEqualsSameDiff("synthetic MobileNetV2, channels-last", nhwc, m.calibration(), nhwc.outputs());
+    }
+
+    @Test
+    void batchSizesGetPlansOfTheirOwnAndOldPlansStayValid() {
+        // five batch sizes in turn, twice: more shapes than the network keeps plans for, so plans
+        // are dropped and made again; every pass equals SameDiff's
+        SyntheticNets n = net();
+        Network net = n.builder().build("prob");
+        List<String> vars = List.of("levels", "prob");
+        for (int round = 0; round < 2; round++) {
+            for (long size : new long[] {8, 1, 3, 8, 5, 2}) {
+                INDArray batch = n.calibration().get(NDArrayIndex.interval(0, size)).dup();
+                Map<String, INDArray> expected = sameDiffs(net, batch, vars);
+                Map<String, INDArray> got = net.run(batch, vars);
+                for (String v : vars) {
+                    assertEquals(0.0, maxAbsDiff(expected.get(v), got.get(v)), v + " at batch " + size + ", round " + round);
+                }
+            }
+        }
+    }
+
+    @Test
+    void elementwiseOpsRunInPlaceOnlyOverTensorsNobodyReadsLater() {
+        // c feeds a relu and, after it, a product: the relu may not overwrite c. An identity of d
+        // feeds a tanh while d itself is read after it: the tanh may not overwrite d through the
+        // identity. e is requested: its relu may not overwrite it. Each would change 'out' or 'e'.
+        SyntheticNets n = new SyntheticNets("inplace", 26, 3, 6);
+        var b = n.builder();
+        var sd = b.sameDiff();
+        SDVariable c = n.conv("c", n.input(), 3, 3, 4, 1, Padding.SAME);
+        SDVariable r = b.relu("r", c);
+        SDVariable twice = c.mul("twice", 2.0);
+        SDVariable d = n.conv("d", b.add("rt", r, twice), 1, 4, 4, 1, Padding.VALID);
+        SDVariable t = b.tanh("t", sd.identity("alias", d));
+        SDVariable late = d.mul("late", 3.0);
+        SDVariable e = n.conv("e", b.add("tl", t, late), 1, 4, 4, 1, Padding.VALID);
+        SDVariable re = b.relu("re", e);
+        b.add("out", re, b.sigmoid("s", re));
+        Network net = b.build("out");
+        INDArray batch = n.calibration();
+        Map<String, INDArray> expected = sameDiffs(net, batch, List.of("e", "out"));
+        for (int pass = 0; pass < 2; pass++) {
+            Map<String, INDArray> got = net.run(batch, List.of("e", "out"));
+            assertEquals(0.0, maxAbsDiff(expected.get("e"), got.get("e")), "the requested e, read by an elementwise op");
+            assertEquals(0.0, maxAbsDiff(expected.get("out"), got.get("out")), "pass " + pass);
+        }
     }
 
     /** The producer op of a variable. */
