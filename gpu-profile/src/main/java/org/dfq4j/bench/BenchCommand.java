@@ -17,7 +17,6 @@ import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.zoo.ModelFiles;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -120,23 +119,13 @@ public final class BenchCommand implements Callable<Integer> {
             if (slice < 0) {
                 throw new DfqException("--slice must be 0 (whole batches) or a number of images, got " + slice);
             }
-            if (threads != null) {
-                if (threads < 1) {
-                    throw new DfqException("--threads must be at least 1, got " + threads);
-                }
-                Nd4j.getEnvironment().setMaxThreads(threads);
-                Nd4j.getEnvironment().setMaxMasterThreads(threads);
-            }
-            out.println(Backend.current().describe());
+            out.println((threads == null ? Backend.current() : Backend.useThreads(threads)).describe());
             Network net = ModelFiles.read(model);
             boolean hasStats = DfqRecipe.hasStatistics(net);
             String range = actRange.equalsIgnoreCase("auto") ? (hasStats ? "bn" : "calib:8") : actRange.toLowerCase(Locale.ROOT);
             DfqRecipe recipe = new DfqRecipe(!keepRelu6, !noEqualize, false, DfqRecipe.Correction.NONE,
                     QuantScheme.perTensor(bitsWeight, false), bitsAct, range, 6);
             BenchResult r = new Benchmark(batch, warmup, runs, profile, execution, out).run(net.name(), net, recipe, range, new TensorRange(-1, 1));
-            if (threads != null) {
-                r = r.withThreads(r.device().replaceAll(", \\d+ threads$", ", " + threads + " threads"), threads);
-            }
             md = BenchComparison.markdown(r);
             jsonValue = r.toMap();
         }

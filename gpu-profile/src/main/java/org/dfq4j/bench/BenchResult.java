@@ -27,13 +27,6 @@ record BenchResult(String model, String backend, String device, int threads, int
         return fp32Gflops() / peak.gflops();
     }
 
-    /** The same result with another device description and thread count (when --threads is given). */
-    BenchResult withThreads(String newDevice, int newThreads) {
-        return new BenchResult(model, backend, newDevice, newThreads, batch, runs, fp32, int8, pipelineSeconds,
-                quantizeSeconds, pipeline, peakPhysicalBytes, peakHeapBytes, profile, layout, peak, fp32FlopsPerImage,
-                fp32LatencyMs, int8LatencyMs);
-    }
-
     /** Images per second over the timed runs. */
     record Throughput(double median, double min, double max) {
         static Throughput of(int batch, double[] seconds) {
