@@ -179,21 +179,16 @@ final class Benchmark {
         Nd4j.getExecutioner().commit();
     }
 
-    /** Profiles three passes and keeps the fastest (a slow spell of the machine inflates the others). */
-    private static OpTimer profileOps(Network net, INDArray input) {
-        OpTimer best = null;
-        for (int i = 0; i < 3; i++) {
-            OpTimer timer = new OpTimer();
-            net.run(input, net.outputs(), List.of(timer));
-            if (best == null || total(timer) < total(best)) {
-                best = timer;
-            }
-        }
-        return best;
-    }
+    /** Passes profiled; each op's time is its fastest. */
+    static final int PROFILED_PASSES = 5;
 
-    private static double total(OpTimer t) {
-        return t.top().stream().mapToDouble(OpTimer.OpTime::seconds).sum();
+    private static OpTimer profileOps(Network net, INDArray input) {
+        OpTimer timer = new OpTimer();
+        for (int i = 0; i < PROFILED_PASSES; i++) {
+            timer.startPass();
+            net.run(input, net.outputs(), List.of(timer));
+        }
+        return timer;
     }
 
     private static List<Map<String, Object>> rows(OpTimer timer) {

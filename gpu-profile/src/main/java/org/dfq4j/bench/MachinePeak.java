@@ -16,7 +16,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 record MachinePeak(double gflops, double gbytes, String method) {
 
-    private static final int N = 1536;
+    private static final int N = 1024;
     /** 64 MB a side: twice the last-level cache of the machines this was built on. */
     private static final long COPY_FLOATS = 16L << 20;
 
