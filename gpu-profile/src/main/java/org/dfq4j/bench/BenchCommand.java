@@ -13,6 +13,7 @@ import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.SliceWorkers;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
@@ -91,6 +92,11 @@ public final class BenchCommand implements Callable<Integer> {
             + "0: the whole batch at once)")
     int slice;
 
+    @Option(names = "--parallel", paramLabel = "slices|kernels", description = "how the threads share a batch: "
+            + "slices (default: its slices side by side, one thread each, single-threaded kernels) or kernels (one "
+            + "slice after another, each kernel split across the threads)")
+    String parallel = "slices";
+
     @Option(names = "--json", paramLabel = "PATH", description = "write the result as JSON (atomically)")
     Path json;
 
@@ -114,18 +120,29 @@ public final class BenchCommand implements Callable<Integer> {
             if (model == null) {
                 throw new DfqException("dfq bench needs --model PATH (or --compare A.json B.json)");
             }
-            Execution execution = new Execution(LowerFakeQuant.parseMode(fakeQuant), parseLayout(layout),
-                    parseExecutor(executor), slice);
+            boolean sideBySide = parseParallel(parallel);
             if (slice < 0) {
                 throw new DfqException("--slice must be 0 (whole batches) or a number of images, got " + slice);
             }
-            out.println((threads == null ? Backend.current() : Backend.useThreads(threads)).describe());
+            Backend backend = threads == null ? Backend.current() : Backend.useThreads(threads);
+            out.println(backend.describe());
+            SliceWorkers workers = sideBySide && slice > 0 && backend.threads() > 1 ? Backend.sliceWorkers(backend.threads()) : null;
+            Execution execution = new Execution(LowerFakeQuant.parseMode(fakeQuant), parseLayout(layout),
+                    parseExecutor(executor), slice, workers);
             Network net = ModelFiles.read(model);
             boolean hasStats = DfqRecipe.hasStatistics(net);
             String range = actRange.equalsIgnoreCase("auto") ? (hasStats ? "bn" : "calib:8") : actRange.toLowerCase(Locale.ROOT);
             DfqRecipe recipe = new DfqRecipe(!keepRelu6, !noEqualize, false, DfqRecipe.Correction.NONE,
                     QuantScheme.perTensor(bitsWeight, false), bitsAct, range, 6);
-            BenchResult r = new Benchmark(batch, warmup, runs, profile, execution, out).run(net.name(), net, recipe, range, new TensorRange(-1, 1));
+            BenchResult r;
+            try {
+                r = new Benchmark(batch, warmup, runs, profile, execution, out).run(net.name(), net, recipe, range,
+                        new TensorRange(-1, 1));
+            } finally {
+                if (workers != null) {
+                    workers.close();
+                }
+            }
             md = BenchComparison.markdown(r);
             jsonValue = r.toMap();
         }
@@ -148,6 +165,15 @@ public final class BenchCommand implements Callable<Integer> {
             case "nhwc" -> true;
             case "nchw" -> false;
             default -> throw new DfqException("--layout must be nhwc or nchw, got '" + value + "'");
+        };
+    }
+
+    /** Parses --parallel: true for slices (side by side), false for kernels. */
+    static boolean parseParallel(String value) {
+        return switch (value.toLowerCase(Locale.ROOT)) {
+            case "slices" -> true;
+            case "kernels" -> false;
+            default -> throw new DfqException("--parallel must be slices or kernels, got '" + value + "'");
         };
     }
 

@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.SliceWorkers;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
@@ -63,10 +65,13 @@ class BenchmarkTest {
     @Test
     void theOldWayOfRunningDoesTheSameArithmetic() {
         // NCHW through SameDiff's session, as before the speed work: the same layer FLOPs per image
-        BenchResult before = run(new Execution(true, false, false, 0), new StringWriter());
-        BenchResult after = run(new Execution(true, true, true, 1), new StringWriter());
+        BenchResult before = run(new Execution(true, false, false, 0, null), new StringWriter());
+        BenchResult after;
+        try (SliceWorkers workers = Backend.sliceWorkers(2)) {
+            after = run(new Execution(true, true, true, 1, workers), new StringWriter());
+        }
         assertEquals(before.fp32FlopsPerImage(), after.fp32FlopsPerImage(), 1e-6 * before.fp32FlopsPerImage());
         assertTrue(before.layout().startsWith("NCHW") && before.layout().contains("SameDiff session"), before.layout());
-        assertTrue(after.layout().contains("in slices of 1 image"), after.layout());
+        assertTrue(after.layout().contains("in slices of 1 image, 2 side by side"), after.layout());
     }
 }

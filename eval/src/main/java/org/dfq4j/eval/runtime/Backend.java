@@ -3,6 +3,8 @@ package org.dfq4j.eval.runtime;
 import java.util.Map;
 import java.util.Properties;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.SliceWorkers;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -96,6 +98,20 @@ public record Backend(String name, String device, int threads, boolean onednn) {
             call(ops, "setOmpNumThreads", threads);
         }
         return current();
+    }
+
+    /**
+     * Threads that run a batch's slices side by side ({@link Network#setSliceWorkers}), each with
+     * single-threaded OpenMP kernels (OpenMP's thread count is a per-thread setting, so the caller's
+     * own thread, which runs batches of one slice, keeps {@link #useThreads}' count).
+     */
+    public static SliceWorkers sliceWorkers(int threads) {
+        Object ops = nativeOps();
+        return new SliceWorkers(threads, () -> {
+            if (ops != null) {
+                call(ops, "setOmpNumThreads", 1);
+            }
+        });
     }
 
     private static String cudaDevice(Properties env) {

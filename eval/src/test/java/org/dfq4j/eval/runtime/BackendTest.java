@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
+import java.util.concurrent.Callable;
 import org.dfq4j.rewrite.DfqException;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.factory.Nd4j;
@@ -30,5 +32,15 @@ class BackendTest {
         assertEquals(before.threads(), Backend.current().threads());
         DfqException e = assertThrows(DfqException.class, () -> Backend.useThreads(0));
         assertTrue(e.getMessage().contains("--threads"), e.getMessage());
+    }
+
+    @Test
+    void sliceWorkersRunSingleThreadedKernelsAndLeaveTheCallersThreads() {
+        int caller = Backend.current().threads();
+        try (var workers = Backend.sliceWorkers(2)) {
+            List<Callable<Integer>> ask = List.of(() -> Backend.current().threads(), () -> Backend.current().threads());
+            assertEquals(List.of(1, 1), workers.runAll(ask), "OpenMP's thread count on each worker");
+        }
+        assertEquals(caller, Backend.current().threads(), "the caller's thread keeps its OpenMP count");
     }
 }

@@ -1,5 +1,6 @@
 package org.dfq4j.rewrite.graph;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -7,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.WeakHashMap;
+import java.util.concurrent.Callable;
 import org.dfq4j.rewrite.DfqException;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.Listener;
@@ -43,11 +46,15 @@ public final class Network {
     private final Map<String, String> properties;
     private final Map<String, INDArray> attachments;
     private final ArrayRecycler recycler = new ArrayRecycler();
-    /** Plans for the input shapes and variable sets run lately, most recent first. */
-    private final java.util.ArrayDeque<ExecutionPlan> plans = new java.util.ArrayDeque<>();
+    /**
+     * Plans for the input shapes and variable sets run lately, most recent first, per thread that
+     * runs passes (the caller's, and each slice worker's: a plan's arrays serve one pass at a time).
+     */
+    private final Map<Thread, ArrayDeque<ExecutionPlan>> plans = Collections.synchronizedMap(new WeakHashMap<>());
     private static final int MAX_PLANS = 3;
     private boolean planned = true;
     private int sliceImages;
+    private SliceWorkers workers;
 
     public Network(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs) {
         this(name, sd, input, inputShape, outputs, new LinkedHashMap<>(), new LinkedHashMap<>(),
@@ -167,16 +174,28 @@ public final class Network {
         }
         // consecutive slices, their values concatenated; a requested value whose first axis is not
         // the images' (a reshape folding them in) makes the batch run whole instead
-        List<Map<String, INDArray>> parts = new ArrayList<>();
+        List<Callable<Map<String, INDArray>>> slices = new ArrayList<>();
         for (long from = 0; from < n; from += sliceImages) {
-            long to = Math.min(n, from + sliceImages);
-            Map<String, INDArray> part = pass(batch.get(NDArrayIndex.interval(from, to)), variables, listeners);
-            for (INDArray a : part.values()) {
-                if (a.rank() == 0 || a.size(0) != to - from) {
+            INDArray slice = batch.get(NDArrayIndex.interval(from, Math.min(n, from + sliceImages)));
+            slices.add(() -> pass(slice, variables, listeners));
+        }
+        boolean sideBySide = workers != null && listeners.isEmpty() && planned
+                && ExecutionPlan.supports(sd, variables);
+        List<Map<String, INDArray>> parts = new ArrayList<>();
+        if (sideBySide) {
+            parts.addAll(workers.runAll(slices));
+        } else {
+            for (Callable<Map<String, INDArray>> s : slices) {
+                parts.add(call(s));
+            }
+        }
+        for (int i = 0; i < parts.size(); i++) {
+            long images = Math.min(n, (i + 1L) * sliceImages) - (long) i * sliceImages;
+            for (INDArray a : parts.get(i).values()) {
+                if (a.rank() == 0 || a.size(0) != images) {
                     return pass(batch, variables, listeners);
                 }
             }
-            parts.add(part);
         }
         Map<String, INDArray> out = new LinkedHashMap<>();
         for (String v : variables) {
@@ -204,6 +223,33 @@ public final class Network {
     }
 
     /**
+     * Runs the slices of a batch ({@link #setSliceImages}) side by side on {@code workers}' threads,
+     * each slice with single-threaded kernels, instead of one after another on the caller's thread
+     * (null, the default). An execution setting: each image's values are what one slice computes
+     * (to float rounding: a reduction split across threads may add in another order). A batch of
+     * one slice, a pass with listeners and a pass through SameDiff's session run on the caller's
+     * thread. The network does not own the workers (many networks may share them).
+     */
+    public void setSliceWorkers(SliceWorkers workers) {
+        this.workers = workers;
+    }
+
+    /** The workers of {@link #setSliceWorkers}, or null. */
+    public SliceWorkers sliceWorkers() {
+        return workers;
+    }
+
+    private static <T> T call(Callable<T> c) {
+        try {
+            return c.call();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
      * Whether passes run from prepared {@link ExecutionPlan}s (the default) or through SameDiff's
      * InferenceSession for every op of every pass. Graphs a plan cannot run use SameDiff either way.
      */
@@ -216,6 +262,7 @@ public final class Network {
         if (planned && ExecutionPlan.supports(sd, variables)) {
             List<Object> fingerprint = ExecutionPlan.fingerprint(sd);
             ExecutionPlan plan = null;
+            ArrayDeque<ExecutionPlan> plans = this.plans.computeIfAbsent(Thread.currentThread(), t -> new ArrayDeque<>());
             for (ExecutionPlan p : plans) {
                 if (p.fits(batch, variables, fingerprint)) {
                     plan = p;
@@ -277,8 +324,12 @@ public final class Network {
      */
     public long peakPassBytes() {
         long b = recycler.peakLiveBytes();
-        for (ExecutionPlan p : plans) {
-            b = Math.max(b, p.bytes());
+        synchronized (plans) {
+            for (ArrayDeque<ExecutionPlan> q : plans.values()) {
+                for (ExecutionPlan p : q) {
+                    b = Math.max(b, p.bytes());
+                }
+            }
         }
         return b;
     }
@@ -314,6 +365,7 @@ public final class Network {
                 new LinkedHashMap<>(stats), new LinkedHashMap<>(properties), att);
         copy.sliceImages = sliceImages;
         copy.planned = planned;
+        copy.workers = workers;
         return copy;
     }
 
@@ -322,6 +374,7 @@ public final class Network {
         Network n = new Network(newName, sd, input, inputShape, outputs, recordedRanges, stats, properties, attachments);
         n.sliceImages = sliceImages;
         n.planned = planned;
+        n.workers = workers;
         return n;
     }
 

@@ -3,10 +3,12 @@ package org.dfq4j.rewrite.graph;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.testing.SyntheticMobileNetV2;
@@ -130,6 +132,30 @@ class ExecutionPlanTest {
             assertEquals(whole.get(v), sliced.get(v), v + " in slices of 3, 3 and 2 images");
         }
         assertEquals(3, net.copy().sliceImages(), "a copy runs in the same slices");
+    }
+
+    @Test
+    void slicesSideBySideOnWorkersGiveTheValuesOfSlicesInTurn() {
+        SyntheticNets n = net();
+        Network net = n.builder().build("prob");
+        List<String> vars = List.of("levels", "prob");
+        net.setSliceImages(2);
+        Map<String, INDArray> inTurn = net.run(n.calibration(), vars);
+        Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        try (SliceWorkers workers = new SliceWorkers(3, () -> threads.add(Thread.currentThread().getName()))) {
+            net.setSliceWorkers(workers);
+            assertSame(workers, net.copy().sliceWorkers(), "a copy runs on the same workers");
+            for (int run = 0; run < 3; run++) {
+                Map<String, INDArray> sideBySide = net.run(n.calibration(), vars);
+                for (String v : vars) {
+                    assertEquals(0.0, maxAbsDiff(inTurn.get(v), sideBySide.get(v)), v + ", run " + run);
+                }
+            }
+            assertEquals(3, threads.size(), "four slices kept three workers busy: " + threads);
+            // a batch of one slice runs on the caller's thread, with a plan of its own
+            INDArray two = n.calibration().get(NDArrayIndex.interval(0, 2)).dup();
+            assertEquals(inTurn.get("prob").get(NDArrayIndex.interval(0, 2)), net.run(two, vars).get("prob"));
+        }
     }
 
     /** The largest absolute difference between two arrays of one shape (0: bit for bit the same values). */
