@@ -92,6 +92,11 @@ public final class ImageFolderDataset {
         return dot < 0 ? fileName : fileName.substring(0, dot);
     }
 
+    /** This dataset without the photographs in {@code files} (say, ones that cannot be decoded). */
+    public ImageFolderDataset without(java.util.Set<Path> files) {
+        return new ImageFolderDataset(directory, classes, images.stream().filter(i -> !files.contains(i.file())).toList());
+    }
+
     public Path directory() {
         return directory;
     }

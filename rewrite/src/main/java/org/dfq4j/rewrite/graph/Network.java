@@ -165,8 +165,29 @@ public final class Network {
      * Runs a batch with SameDiff listeners attached and returns the named variables. The returned
      * arrays belong to the caller; the op outputs of the pass are recycled for the next one
      * ({@link ArrayRecycler}).
+     *
+     * @throws DfqException when a returned value is NaN or infinite: a result is never silently non-finite
      */
-    public synchronized Map<String, INDArray> run(INDArray batch, List<String> variables, List<Listener> listeners) {
+    public Map<String, INDArray> run(INDArray batch, List<String> variables, List<Listener> listeners) {
+        Map<String, INDArray> out = runUnchecked(batch, variables, listeners);
+        for (Map.Entry<String, INDArray> e : out.entrySet()) {
+            String bad = ModelChecks.nonFinite(e.getValue());
+            if (bad != null) {
+                throw new DfqException("network '" + name + "' computed a non-finite value: '" + e.getKey() + "' " + bad
+                        + " on a batch of " + batch.size(0) + "; its weights or inputs overflow float32 (a damaged"
+                        + " model, or one that is not meant for this input)");
+            }
+        }
+        return out;
+    }
+
+    /** {@link #run(INDArray, List)} without the check for non-finite values. */
+    Map<String, INDArray> runUnchecked(INDArray batch, List<String> variables) {
+        return runUnchecked(batch, variables, List.of());
+    }
+
+    private synchronized Map<String, INDArray> runUnchecked(INDArray batch, List<String> variables,
+                                                            List<Listener> listeners) {
         checkBatch(batch);
         long n = batch.size(0);
         if (sliceImages <= 0 || n <= sliceImages) {

@@ -161,6 +161,7 @@ public final class LowerFakeQuant {
                 editor.replaceOp(fq, x -> roundToLevels(x.div(q.scale), q.lo, q.hi).mul(q.scale));
             }
         }
+        editor.requireFinite(0, "LowerFakeQuant");
         return new Lowered(copy, clips.size(), total);
     }
 
