@@ -48,7 +48,8 @@ final class BenchComparison {
         double total = ops.stream().mapToDouble(o -> num(o, "seconds")).sum();
         StringBuilder sb = new StringBuilder();
         sb.append("\nWhere the time goes, ").append(which).append(String.format(Locale.ROOT,
-                " (each op in its fastest of %d profiled passes, %.1f ms in all):%n%n", Benchmark.PROFILED_PASSES,
+                " (each op in its fastest of %d profiled passes, %.1f ms in all; profiled slices run in turn, each "
+                + "kernel on every thread):%n%n", Benchmark.PROFILED_PASSES,
                 total * 1e3));
         sb.append("| op | calls | ms | share | GFLOP | GFLOP/s | of peak | GB/s |\n|---|---|---|---|---|---|---|---|\n");
         for (Map<String, Object> o : ops) {
