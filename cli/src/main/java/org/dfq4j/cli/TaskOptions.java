@@ -4,8 +4,8 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.dfq4j.eval.data.ClassList;
@@ -23,9 +23,9 @@ import picocli.CommandLine.Option;
 /** What to evaluate on: the task, the photographs, their labels and the preprocessing. */
 final class TaskOptions {
 
-    @Option(names = "--task", paramLabel = "classification|segmentation|detection", defaultValue = "classification",
-            description = "what the model does (default: ${DEFAULT-VALUE})")
-    String task;
+    @Option(names = "--task", paramLabel = "TASK", defaultValue = "classification",
+            description = "what the model does: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    TaskKind task;
 
     @Option(names = "--images", required = true, paramLabel = "DIR",
             description = "classification: <synset>_<name>.JPEG photographs; segmentation: a Pascal VOC root or a "
@@ -45,10 +45,10 @@ final class TaskOptions {
     @Option(names = "--split", paramLabel = "NAME", description = "Pascal VOC split (ImageSets/*/NAME.txt), e.g. val")
     String split;
 
-    @Option(names = "--preprocess", paramLabel = "NAME|SPEC",
+    @Option(names = "--preprocess", paramLabel = "NAME|SPEC", converter = Converters.Preprocess.class,
             description = "preset (inception, unit, imagenet, resize) or spec such as crop=0.875,scale=0.0078431,offset=-1 "
                     + "(default: inception for classification, resize otherwise)")
-    String preprocess;
+    Preprocessing preprocess;
 
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N photographs (sorted by name)")
     Integer limit;
@@ -60,7 +60,7 @@ final class TaskOptions {
 
     /** The files and folders this task reads (for the output checks). */
     List<Path> inputs() {
-        List<Path> in = new java.util.ArrayList<>();
+        List<Path> in = new ArrayList<>();
         for (Path p : new Path[] {images, labels, annotations}) {
             if (p != null) {
                 in.add(p);
@@ -70,16 +70,8 @@ final class TaskOptions {
     }
 
     Preprocessing preprocessing() {
-        String p = preprocess != null ? preprocess : kind().equals("classification") ? "inception" : "resize";
-        return Preprocessing.parse(p);
-    }
-
-    String kind() {
-        String t = task.toLowerCase(Locale.ROOT);
-        if (!List.of("classification", "segmentation", "detection").contains(t)) {
-            throw new DfqException("--task must be classification, segmentation or detection, got '" + task + "'");
-        }
-        return t;
+        return preprocess != null ? preprocess : task == TaskKind.CLASSIFICATION ? Preprocessing.INCEPTION
+                : Preprocessing.RESIZE;
     }
 
     private int limit() {
@@ -137,8 +129,8 @@ final class TaskOptions {
 
     private Built build(int batch, PrintStream progress, Map<Path, String> bad) {
         Preprocessing pre = preprocessing();
-        switch (kind()) {
-            case "classification" -> {
+        switch (task) {
+            case CLASSIFICATION -> {
                 if (labels == null) {
                     throw new DfqException("--labels CLASSFILE is required for classification (line i = class id of output i)");
                 }
@@ -147,7 +139,7 @@ final class TaskOptions {
                 return new Built(new ClassificationTask(d, pre, batch, progress), d.files(),
                         d.size() + " photographs from " + images + skippedNote(bad), bad);
             }
-            case "segmentation" -> {
+            case SEGMENTATION -> {
                 SegmentationDataset d = segmentationData();
                 if (limit != null) {
                     d = d.first(limit());

@@ -1,23 +1,29 @@
 package org.dfq4j.bench;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import org.dfq4j.rewrite.graph.OpKind;
 
-/** Markdown tables of bench results: one run, or two runs (e.g. CPU and GPU) side by side with ratios B/A. */
-final class BenchComparison {
+/**
+ * Two bench results (e.g. a CPU run and a GPU run) side by side with ratios B/A, as Markdown and as
+ * JSON (this record), and the Markdown table of one run.
+ *
+ * @param a             the first run
+ * @param b             the second run
+ * @param fp32Ratio     B/A of FP32 images/s
+ * @param int8Ratio     B/A of 8-bit images/s
+ * @param pipelineRatio B/A of the DFQ pipeline's time
+ */
+public record BenchComparison(BenchResult a, BenchResult b, double fp32Ratio, double int8Ratio, double pipelineRatio) {
 
-    private final BenchResult a;
-    private final BenchResult b;
-
-    BenchComparison(BenchResult a, BenchResult b) {
-        this.a = a;
-        this.b = b;
+    /** The comparison of two runs. */
+    public static BenchComparison of(BenchResult a, BenchResult b) {
+        return new BenchComparison(a, b, b.fp32().median() / a.fp32().median(), b.int8().median() / a.int8().median(),
+                b.pipelineSeconds() / a.pipelineSeconds());
     }
 
     /** The table of one run. */
-    static String markdown(BenchResult r) {
+    public static String markdown(BenchResult r) {
         StringBuilder sb = new StringBuilder();
         sb.append("| model | backend | device | batch | FP32 images/s (min-max) | 8-bit images/s (min-max) | 8-bit/FP32 "
                 + "| FP32 GFLOP/s (of peak) | batch-1 ms FP32 / 8-bit | DFQ pipeline s | 8-bit build s | peak RSS MiB |\n");
@@ -34,9 +40,7 @@ final class BenchComparison {
         sb.append(String.format(Locale.ROOT, "machine peak: %.0f GFLOP/s (%s), %.1f GB/s (copy); FP32 network: %.2f GFLOP"
                 + " per image in its layers%n", r.peak().gflops(), r.peak().method(), r.peak().gbytes(),
                 r.fp32FlopsPerImage() / 1e9));
-        if (r.profile() != null) {
-            r.profile().forEach((which, ops) -> sb.append(profile(which, ops, r.peak())));
-        }
+        r.profile().forEach((which, ops) -> sb.append(profile(which, ops, r.peak())));
         return sb.toString();
     }
 
@@ -44,33 +48,25 @@ final class BenchComparison {
      * One network's profile: per op type its time and share of the pass, achieved GFLOP/s (layers:
      * against the peak; other ops count one FLOP per output element) and GB/s moved.
      */
-    private static String profile(String which, List<Map<String, Object>> ops, MachinePeak peak) {
-        double total = ops.stream().mapToDouble(o -> num(o, "seconds")).sum();
+    private static String profile(String which, List<BenchResult.OpTime> ops, MachinePeak peak) {
+        double total = ops.stream().mapToDouble(BenchResult.OpTime::seconds).sum();
         StringBuilder sb = new StringBuilder();
         sb.append("\nWhere the time goes, ").append(which).append(String.format(Locale.ROOT,
                 " (each op in its fastest of %d profiled passes, %.1f ms in all; profiled slices run in turn, each "
-                + "kernel on every thread):%n%n", Benchmark.PROFILED_PASSES,
-                total * 1e3));
+                + "kernel on every thread):%n%n", Benchmark.PROFILED_PASSES, total * 1e3));
         sb.append("| op | calls | ms | share | GFLOP | GFLOP/s | of peak | GB/s |\n|---|---|---|---|---|---|---|---|\n");
-        for (Map<String, Object> o : ops) {
-            double s = num(o, "seconds");
-            double flops = num(o, "flops");
-            double gflops = s > 0 ? flops / s / 1e9 : 0;
-            boolean layer = OpCost.isCompute((String) o.get("op"));
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f %% | %.2f | %.1f | %s | %.1f |%n", o.get("op"),
-                    o.get("calls"), s * 1e3, total > 0 ? 100 * s / total : 0, flops / 1e9, gflops,
-                    layer ? String.format(Locale.ROOT, "%.0f %%", 100 * gflops / peak.gflops()) : "",
-                    s > 0 ? num(o, "bytes") / s / 1e9 : 0));
+        for (BenchResult.OpTime o : ops) {
+            boolean layer = OpCost.isCompute(OpKind.ofName(o.op()));
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f %% | %.2f | %.1f | %s | %.1f |%n", o.op(),
+                    o.calls(), o.seconds() * 1e3, total > 0 ? 100 * o.seconds() / total : 0, o.flops() / 1e9,
+                    o.gflops(), layer ? String.format(Locale.ROOT, "%.0f %%", 100 * o.gflops() / peak.gflops()) : "",
+                    o.gbytes()));
         }
         return sb.toString();
     }
 
-    private static double num(Map<String, Object> m, String key) {
-        return m.get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
-    }
-
     /** Two runs side by side, with B/A ratios. */
-    String markdown() {
+    public String markdown() {
         StringBuilder sb = new StringBuilder();
         sb.append("| | A | B | B/A |\n|---|---|---|---|\n");
         row(sb, "backend", a.backend(), b.backend());
@@ -87,16 +83,6 @@ final class BenchComparison {
             sb.append("\nnote: the two runs differ in model or batch size; ratios compare unlike runs\n");
         }
         return sb.toString();
-    }
-
-    Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("a", a.toMap());
-        m.put("b", b.toMap());
-        m.put("fp32Ratio", b.fp32().median() / a.fp32().median());
-        m.put("int8Ratio", b.int8().median() / a.int8().median());
-        m.put("pipelineRatio", b.pipelineSeconds() / a.pipelineSeconds());
-        return m;
     }
 
     private static void row(StringBuilder sb, String name, String x, String y) {

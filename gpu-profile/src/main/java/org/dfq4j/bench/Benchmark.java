@@ -4,19 +4,21 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.bytedeco.javacpp.Pointer;
 import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.rewrite.Calibration;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.QuantizedNetwork;
+import org.dfq4j.rewrite.Quantizer;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.graph.TensorRange;
-import org.dfq4j.rewrite.quant.LowerFakeQuant;
-import org.dfq4j.rewrite.quant.RangeSource;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -25,79 +27,67 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 /**
  * Measures FP32 and 8-bit-simulated inference of one network at one batch size: warm-up runs, then
  * timed runs (each a forward pass of one batch, its output copied to the host), reported as median,
- * min and max images/second; plus the DFQ pipeline's own time and peak memory. Inputs are generated
- * images, as speed does not depend on their content.
+ * min and max images/second; the latency of one image; the per-op profile against the machine's
+ * measured peak; plus the DFQ pipeline's own time and peak memory. Inputs are generated images, as
+ * speed does not depend on their content; calibration images too.
+ *
+ * @param batch     images per forward pass
+ * @param warmup    untimed runs of each network first
+ * @param runs      timed runs of each network
+ * @param profile   also report the per-op profile of both networks
+ * @param execution how both networks run (layout, plans, slices)
+ * @param progress  where to say what is happening
  */
-final class Benchmark {
+public record Benchmark(int batch, int warmup, int runs, boolean profile, Execution execution, PrintWriter progress) {
 
-    private final int batch;
-    private final int warmup;
-    private final int runs;
-    private final boolean profile;
-    private final boolean lower;
-    private final boolean channelsLast;
-    private final Execution execution;
-    private final PrintWriter progress;
+    /** Seed of the generated calibration images. */
+    private static final long CALIBRATION_SEED = 11;
 
-    Benchmark(int batch, int warmup, int runs, boolean profile, boolean lower, PrintWriter progress) {
-        this(batch, warmup, runs, profile, Execution.defaults(lower), progress);
-    }
+    /** Passes profiled; each op's time is its fastest. */
+    static final int PROFILED_PASSES = 5;
 
-    Benchmark(int batch, int warmup, int runs, boolean profile, Execution execution, PrintWriter progress) {
+    public Benchmark {
         if (batch < 1 || warmup < 0 || runs < 1) {
-            throw new org.dfq4j.rewrite.DfqException("bench needs --batch >= 1, --warmup >= 0 and --runs >= 1");
+            throw new DfqException("a benchmark needs a batch of at least 1, no negative warm-up and at least 1 timed run");
         }
-        this.batch = batch;
-        this.warmup = warmup;
-        this.runs = runs;
-        this.profile = profile;
-        this.lower = execution.lowered();
-        this.channelsLast = execution.channelsLast();
-        this.execution = execution;
-        this.progress = progress;
     }
 
     /**
-     * Runs the benchmark. The 8-bit network is {@code recipe}'s float pipeline then its quantization
-     * with activation ranges from {@code rangeSpec} ("bn", "model", "calib:N" on generated images, "none").
+     * Runs the benchmark. The 8-bit network is what {@code quantizer} makes of {@code original}
+     * (lowered or not, as it is configured); calibration images, if the recipe needs them, are
+     * generated. The quantizer must have been built with {@link #calibration(DfqRecipe, long[])}.
      */
-    BenchResult run(String modelName, Network original, DfqRecipe recipe, String rangeSpec, TensorRange inputRange) {
+    public BenchResult run(String modelName, Network original, Quantizer quantizer) {
+        DfqRecipe recipe = quantizer.recipe();
         long[] shape = original.inputShape();
         INDArray input = SyntheticImages.generate(batch, (int) shape[0], (int) shape[1], (int) shape[2], 7);
-        List<INDArray> calibration = rangeSpec.startsWith("calib:") ? List.of(SyntheticImages.generate(
-                Integer.parseInt(rangeSpec.substring(6)), (int) shape[0], (int) shape[1], (int) shape[2], 11)) : List.of();
 
         // The data-free pipeline (float rewrites, bias correction, weight quantization): once to warm
-        // up the JIT, then timed, median of three. Activation ranges are timed apart: calib:N runs
-        // the network on N images, which is not the pipeline's own cost.
+        // up the JIT, then timed, median of three. Activation ranges are timed apart: calibration runs
+        // the network on images, which is not the pipeline's own cost.
         Rewritten prepared = null;
         double[] pipeline = new double[3];
         for (int i = -1; i < pipeline.length; i++) {
             long t0 = System.nanoTime();
-            prepared = recipe.floatPipeline().run(original);
-            recipe.quantPipeline(RangeSource.none(), calibration).run(prepared.network());
+            prepared = quantizer.floatPipeline(original);
+            quantizer.quantizeWeights(prepared);
             if (i >= 0) {
                 pipeline[i] = (System.nanoTime() - t0) / 1e9;
             }
         }
-        java.util.Arrays.sort(pipeline);
+        Arrays.sort(pipeline);
         long tr = System.nanoTime();
-        RangeSource source = RangeSource.parse(rangeSpec, recipe.sigmas(), inputRange, calibration);
-        Network int8 = inLayout(recipe.quantPipeline(source, calibration).run(prepared.network()).network());
-        String quantized = "fake-quant ops as they are";
-        if (lower) {
-            LowerFakeQuant.Lowered l = LowerFakeQuant.of(int8);
-            int8 = l.network();
-            quantized = l.describe();
-        }
-        progress.println("8-bit execution: " + quantized);
+        QuantizedNetwork q = quantizer.quantize(prepared);
+        Network int8 = q.executable();
+        progress.println("8-bit execution: " + q.execution());
         double rangeSeconds = (System.nanoTime() - tr) / 1e9;
-        Network fp32 = new DfqRecipe(false, false, false, DfqRecipe.Correction.NONE, recipe.weights(),
-                recipe.actBits(), "none", 6).floatPipeline().run(original).network();
+        Network fp32Nchw = DfqRecipe.builder().build().floatPipeline().run(original).network();
+        Network fp32 = fp32Nchw;
         String layout = "NCHW, as imported";
-        if (channelsLast) {
-            ChannelsLast.Converted c = ChannelsLast.of(fp32);
+        if (execution.channelsLast()) {
+            ChannelsLast.Converted c = ChannelsLast.of(fp32Nchw);
             fp32 = c.network();
+            int8 = ChannelsLast.of(int8).network();
             layout = c.describe();
         }
         layout += "; " + execution.describe();
@@ -110,62 +100,74 @@ final class Benchmark {
         MachinePeak peak = MachinePeak.measure(5);
         progress.printf("%.0f GFLOP/s (%s), %.1f GB/s (copy)%n", peak.gflops(), peak.method(), peak.gbytes());
         Memory memory = new Memory();
+        // The contestants, timed in turn. Another runtime joins here: ONNX Runtime on the same networks
+        // exported to ONNX (the FP32 one from fp32Nchw, the QDQ one from q.network()) is one more Timed.
+        List<Timed> timed = List.of(new Timed("ND4J", "FP32", fp32), new Timed("ND4J", "8-bit simulated", int8));
         progress.printf("FP32 and 8-bit: %d warm-up + %d timed runs each of batch %d, alternating%n", warmup, runs, batch);
         progress.flush();
-        double[][] seconds = timeAlternating(fp32, int8, input, memory, warmup, runs);
-        double[] fpSeconds = seconds[0];
-        double[] qSeconds = seconds[1];
+        double[][] seconds = timeAlternating(timed, input, memory);
         progress.printf("batch 1: %d warm-up + %d timed runs each, alternating%n", warmup, runs);
         progress.flush();
-        double[][] single = timeAlternating(fp32, int8, input.get(NDArrayIndex.interval(0, 1)).dup(), memory,
-                warmup, runs);
-        Map<String, List<Map<String, Object>>> ops = new LinkedHashMap<>();
+        double[][] single = timeAlternating(timed, input.get(NDArrayIndex.interval(0, 1)).dup(), memory);
         OpTimer fpProfile = profileOps(fp32, input);
         OpTimer qProfile = profileOps(int8, input);
+        Map<String, List<BenchResult.OpTime>> ops = new LinkedHashMap<>();
         if (profile) {
-            ops.put("fp32", rows(fpProfile));
-            ops.put("int8", rows(qProfile));
+            ops.put("fp32", fpProfile.top());
+            ops.put("int8", qProfile.top());
         }
         memory.sample();
         Backend b = Backend.current();
-        return new BenchResult(modelName, b.name(), b.device(), b.threads(), batch, runs,
-                BenchResult.Throughput.of(batch, fpSeconds), BenchResult.Throughput.of(batch, qSeconds),
-                pipeline[1], rangeSeconds, recipe.flags() + " " + recipe.weights() + ", activations "
-                + (rangeSpec.equals("none") ? "float" : recipe.actBits() + "-bit " + rangeSpec) + "; " + quantized,
-                memory.peakPhysical, memory.peakHeap, ops, layout, peak, fpProfile.layerFlops() / batch,
-                1e3 / BenchResult.Throughput.of(1, single[0]).median(), 1e3 / BenchResult.Throughput.of(1, single[1]).median());
+        return BenchResult.of(modelName, b.name(), b.device(), b.threads(), batch, runs,
+                BenchResult.Throughput.of(batch, seconds[0]), BenchResult.Throughput.of(batch, seconds[1]),
+                pipeline[1], rangeSeconds, recipe + "; " + q.execution(), memory.peakPhysical, memory.peakHeap, ops,
+                layout, peak, fpProfile.layerFlops() / batch, 1e3 / BenchResult.Throughput.of(1, single[0]).median(),
+                1e3 / BenchResult.Throughput.of(1, single[1]).median());
     }
 
-    private Network inLayout(Network net) {
-        return channelsLast ? ChannelsLast.of(net).network() : net;
+    /** Generated calibration images for a recipe (its calibration count) and an input [C, H, W]. */
+    public static Calibration calibration(DfqRecipe recipe, long[] shape) {
+        return Calibration.of(List.of(SyntheticImages.generate(recipe.calibrationImages(), (int) shape[0],
+                (int) shape[1], (int) shape[2], CALIBRATION_SEED)), "generated images");
     }
-
 
     /**
-     * Times the two networks in alternation (FP32, 8-bit, FP32, ...), so that a slow spell of the
-     * machine (another process, thermal or frequency changes) weighs on both alike and their ratio
-     * is measured under the same conditions.
+     * One network timed on one runtime.
+     *
+     * @param runtime what runs it, e.g. "ND4J"
+     * @param network which network, in words
+     * @param forward one forward pass of a batch, its outputs read back to the host
      */
-    private static double[][] timeAlternating(Network fp32, Network int8, INDArray input, Memory memory, int warmup,
-                                              int runs) {
-        for (int i = 0; i < warmup; i++) {
-            forward(fp32, input);
-            forward(int8, input);
+    private record Timed(String runtime, String network, Consumer<INDArray> forward) {
+        Timed(String runtime, String network, Network net) {
+            this(runtime, network, x -> Benchmark.forward(net, x));
         }
-        double[][] s = new double[2][runs];
+    }
+
+    /**
+     * Times the networks in alternation (FP32, 8-bit, FP32, ...), so that a slow spell of the
+     * machine (another process, thermal or frequency changes) weighs on all alike and their ratios
+     * are measured under the same conditions.
+     */
+    private double[][] timeAlternating(List<Timed> nets, INDArray input, Memory memory) {
+        for (int i = 0; i < warmup; i++) {
+            nets.forEach(t -> t.forward.accept(input));
+        }
+        double[][] s = new double[nets.size()][runs];
         for (int i = 0; i < runs; i++) {
-            s[0][i] = timed(fp32, input, memory);
-            s[1][i] = timed(int8, input, memory);
+            for (int k = 0; k < nets.size(); k++) {
+                s[k][i] = timed(nets.get(k).forward, input, memory);
+            }
         }
         return s;
     }
 
-    private static double timed(Network net, INDArray input, Memory memory) {
+    private static double timed(Consumer<INDArray> forward, INDArray input, Memory memory) {
         // ND4J frees native buffers only when the Java collector runs; collect outside the timed
         // window so that a run measures the network, not a collection forced by the last one
         System.gc();
         long t0 = System.nanoTime();
-        forward(net, input);
+        forward.accept(input);
         double seconds = (System.nanoTime() - t0) / 1e9;
         memory.sample();
         return seconds;
@@ -179,9 +181,6 @@ final class Benchmark {
         Nd4j.getExecutioner().commit();
     }
 
-    /** Passes profiled; each op's time is its fastest. */
-    static final int PROFILED_PASSES = 5;
-
     private static OpTimer profileOps(Network net, INDArray input) {
         OpTimer timer = new OpTimer();
         for (int i = 0; i < PROFILED_PASSES; i++) {
@@ -189,14 +188,6 @@ final class Benchmark {
             net.run(input, net.outputs(), List.of(timer));
         }
         return timer;
-    }
-
-    private static List<Map<String, Object>> rows(OpTimer timer) {
-        List<Map<String, Object>> rows = new ArrayList<>();
-        for (OpTimer.OpTime t : timer.top()) {
-            rows.add(t.toMap());
-        }
-        return rows;
     }
 
     /**

@@ -3,13 +3,12 @@ package org.dfq4j.bench;
 import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.SliceWorkers;
-import org.dfq4j.rewrite.quant.LowerFakeQuant;
 
 /**
  * How the benchmarked networks run: the execution settings, each of which leaves what a network
- * computes as it is (to float rounding) and can be turned off to see what it gains.
+ * computes as it is (to float rounding) and can be turned off to see what it gains. (Whether the
+ * 8-bit network's fake-quants are lowered is the quantizer's setting.)
  *
- * @param lowered      8-bit network with its fake-quants lowered ({@link LowerFakeQuant}), else ND4J's ops
  * @param channelsLast image tensors channels-last ({@link ChannelsLast}), else as imported (NCHW)
  * @param planned      passes from prepared plans, else through SameDiff's session for every op
  * @param slice        images per pass (0: the whole batch at once)
@@ -17,12 +16,10 @@ import org.dfq4j.rewrite.quant.LowerFakeQuant;
  *                     ({@link Network#setSliceWorkers}), or null: slices one after another, each
  *                     kernel on every thread
  */
-record Execution(boolean lowered, boolean channelsLast, boolean planned, int slice, SliceWorkers workers) {
+public record Execution(boolean channelsLast, boolean planned, int slice, SliceWorkers workers) {
 
-    /** The defaults of {@code dfq bench}: everything on, whole batches. */
-    static Execution defaults(boolean lowered) {
-        return new Execution(lowered, true, true, 0, null);
-    }
+    /** Everything on, whole batches, slices (if any) in turn. */
+    public static final Execution DEFAULT = new Execution(true, true, 0, null);
 
     /** Applies the settings that are not rewrites (plans, slices, workers) to a network about to be timed. */
     Network configure(Network net) {

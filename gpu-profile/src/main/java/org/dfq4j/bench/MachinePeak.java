@@ -14,7 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * @param gbytes  best copy rate, GB/s (bytes read plus bytes written)
  * @param method  which probe gave {@code gflops}
  */
-record MachinePeak(double gflops, double gbytes, String method) {
+public record MachinePeak(double gflops, double gbytes, String method) {
 
     private static final int N = 1024;
     /** 64 MB a side: twice the last-level cache of the machines this was built on. */

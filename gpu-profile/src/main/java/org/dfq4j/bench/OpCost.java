@@ -1,6 +1,9 @@
 package org.dfq4j.bench;
 
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -16,8 +19,8 @@ record OpCost(double flops, double bytes) {
 
     static final OpCost NONE = new OpCost(0, 0);
 
-    /** The cost of op type {@code op} with these inputs and outputs (inputs may be empty if unknown). */
-    static OpCost of(String op, List<INDArray> inputs, INDArray[] outputs) {
+    /** The cost of an op of kind {@code op} with these inputs and outputs (inputs may be empty if unknown). */
+    static OpCost of(OpKind op, List<INDArray> inputs, INDArray[] outputs) {
         double bytes = 0;
         for (INDArray a : inputs) {
             bytes += bytes(a);
@@ -30,41 +33,39 @@ record OpCost(double flops, double bytes) {
         return new OpCost(flops(op, inputs, outputs, outElements), bytes);
     }
 
-    private static double flops(String op, List<INDArray> in, INDArray[] out, double outElements) {
+    private static double flops(OpKind op, List<INDArray> in, INDArray[] out, double outElements) {
         INDArray w = in.size() > 1 ? in.get(1) : null;
-        boolean bias = in.size() > 2;
+        double bias = in.size() > 2 ? outElements : 0;
         switch (op) {
-            case "conv2d":
+            case CONV2D -> {
                 if (w != null && w.rank() == 4) {
                     // weights [kH, kW, in, out] (the only format dfq4j emits)
-                    return 2.0 * outElements * w.size(0) * w.size(1) * w.size(2) + (bias ? outElements : 0);
+                    return 2.0 * outElements * w.size(0) * w.size(1) * w.size(2) + bias;
                 }
-                break;
-            case "depthwise_conv2d":
+            }
+            case DEPTHWISE_CONV2D -> {
                 if (w != null && w.rank() == 4) {
-                    return 2.0 * outElements * w.size(0) * w.size(1) + (bias ? outElements : 0);
+                    return 2.0 * outElements * w.size(0) * w.size(1) + bias;
                 }
-                break;
-            case "matmul":
-            case "mmul":
-            case "xw_plus_b":
+            }
+            case MATMUL, DENSE -> {
                 if (w != null && in.get(0).rank() == 2 && w.rank() == 2) {
-                    return 2.0 * in.get(0).size(0) * in.get(0).size(1) * w.size(1) + (bias ? outElements : 0);
+                    return 2.0 * in.get(0).size(0) * in.get(0).size(1) * w.size(1) + bias;
                 }
-                break;
-            default:
-                break;
+            }
+            default -> {
+            }
         }
         return outElements;
     }
 
     /** Whether the op's FLOPs are the arithmetic of a layer (not a nominal one per element). */
-    static boolean isCompute(String op) {
-        return switch (op) {
-            case "conv2d", "depthwise_conv2d", "matmul", "mmul", "xw_plus_b" -> true;
-            default -> false;
-        };
+    static boolean isCompute(OpKind op) {
+        return COMPUTE.contains(op);
     }
+
+    private static final Set<OpKind> COMPUTE = EnumSet.of(OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D, OpKind.MATMUL,
+            OpKind.DENSE);
 
     private static double bytes(INDArray a) {
         return a == null || a.isEmpty() ? 0 : (double) a.length() * a.dataType().width();

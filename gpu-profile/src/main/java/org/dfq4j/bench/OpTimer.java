@@ -5,6 +5,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Operation;
@@ -24,30 +25,6 @@ import org.nd4j.linalg.factory.Nd4j;
  * slower than an unprofiled run.
  */
 final class OpTimer extends BaseListener {
-
-    /** Totals of one op type, each op in its fastest pass. */
-    record OpTime(String op, double seconds, long calls, double flops, double bytes) {
-
-        /** Achieved GFLOP/s (nominal, one per output element, for ops that are not layers). */
-        double gflops() {
-            return seconds > 0 ? flops / seconds / 1e9 : 0;
-        }
-
-        /** Achieved memory traffic in GB/s (each input and output array once). */
-        double gbytes() {
-            return seconds > 0 ? bytes / seconds / 1e9 : 0;
-        }
-
-        Map<String, Object> toMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("op", op);
-            m.put("seconds", seconds);
-            m.put("calls", calls);
-            m.put("flops", flops);
-            m.put("bytes", bytes);
-            return m;
-        }
-    }
 
     /** One op (by name) in one pass: its calls (one per slice of the batch) summed. */
     private static final class Sample {
@@ -83,9 +60,9 @@ final class OpTimer extends BaseListener {
         if (passes.isEmpty()) {
             startPass();
         }
-        String type = op.getOp().opName();
+        String type = OpKind.nameOf(op);
         types.putIfAbsent(op.getName(), type);
-        OpCost cost = OpCost.of(type, opContext == null ? List.of() : opContext.getInputArrays(), outputs);
+        OpCost cost = OpCost.of(OpKind.of(op), opContext == null ? List.of() : opContext.getInputArrays(), outputs);
         Sample s = passes.get(passes.size() - 1).computeIfAbsent(op.getName(), k -> new Sample());
         s.seconds += elapsed / 1e9;
         s.calls++;
@@ -94,7 +71,7 @@ final class OpTimer extends BaseListener {
     }
 
     /** Op types by total time (each op in its fastest pass), longest first. */
-    List<OpTime> top() {
+    List<BenchResult.OpTime> top() {
         Map<String, double[]> totals = new LinkedHashMap<>();
         types.forEach((op, type) -> {
             Sample best = null;
@@ -110,17 +87,17 @@ final class OpTimer extends BaseListener {
             t[2] += best.flops;
             t[3] += best.bytes;
         });
-        List<OpTime> r = new ArrayList<>();
-        totals.forEach((k, v) -> r.add(new OpTime(k, v[0], (long) v[1], v[2], v[3])));
-        r.sort(Comparator.comparingDouble(OpTime::seconds).reversed());
+        List<BenchResult.OpTime> r = new ArrayList<>();
+        totals.forEach((k, v) -> r.add(new BenchResult.OpTime(k, v[0], (long) v[1], v[2], v[3])));
+        r.sort(Comparator.comparingDouble(BenchResult.OpTime::seconds).reversed());
         return r;
     }
 
     /** FLOPs of the layers (convolutions and matrix products) in one pass. */
     double layerFlops() {
         double f = 0;
-        for (OpTime t : top()) {
-            if (OpCost.isCompute(t.op())) {
+        for (BenchResult.OpTime t : top()) {
+            if (OpCost.isCompute(OpKind.ofName(t.op()))) {
                 f += t.flops();
             }
         }

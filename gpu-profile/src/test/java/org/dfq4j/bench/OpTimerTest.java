@@ -3,9 +3,11 @@ package org.dfq4j.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
 import org.junit.jupiter.api.Test;
@@ -58,13 +60,13 @@ class OpTimerTest {
             timer.startPass();
             net.run(batch, List.of("r"), List.of(timer, slow));
         }
-        Map<String, OpTimer.OpTime> byType = new java.util.HashMap<>();
-        timer.top().forEach(t -> byType.put(t.op(), t));
-        OpTimer.OpTime conv = byType.get("conv2d");
+        Map<OpKind, BenchResult.OpTime> byKind = new EnumMap<>(OpKind.class);
+        timer.top().forEach(t -> byKind.put(OpKind.ofName(t.op()), t));
+        BenchResult.OpTime conv = byKind.get(OpKind.CONV2D);
         assertEquals(1, conv.calls(), "one convolution in one pass");
         assertEquals(2.0 * 2 * 8 * 10 * 10 * 9 * 4 + 2 * 8 * 10 * 10, conv.flops(), "a pass's FLOPs, not three");
         assertEquals(conv.flops(), timer.layerFlops());
-        for (OpTimer.OpTime t : timer.top()) {
+        for (BenchResult.OpTime t : timer.top()) {
             assertTrue(t.seconds() < 0.2, t.op() + " took its fastest pass, not the held-up one: " + t.seconds());
         }
     }

@@ -1,5 +1,6 @@
 package org.dfq4j.eval.runtime;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.dfq4j.rewrite.DfqException;
@@ -119,7 +120,7 @@ public record Backend(String name, String device, int threads, boolean onednn) {
 
     private static String cudaDevice(Properties env) {
         Object devices = env.get("cuda.devicesInformation");
-        if (devices instanceof java.util.List<?> list && !list.isEmpty() && list.get(0) instanceof Map<?, ?> m) {
+        if (devices instanceof List<?> list && !list.isEmpty() && list.get(0) instanceof Map<?, ?> m) {
             Object name = m.get("cuda.deviceName");
             Object mem = m.get("cuda.totalMemory");
             String memory = mem instanceof Number n ? String.format(", %.1f GiB", n.doubleValue() / (1L << 30)) : "";

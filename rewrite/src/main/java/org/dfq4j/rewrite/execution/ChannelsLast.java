@@ -2,6 +2,7 @@ package org.dfq4j.rewrite.execution;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -12,23 +13,18 @@ import java.util.Set;
 import java.util.function.BinaryOperator;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.OpAttributes;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.view.GraphView;
-import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.VariableType;
-import org.nd4j.enums.WeightsFormat;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.BaseScalarOp;
-import org.nd4j.linalg.api.ops.BaseTransformOp;
-import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.AvgPooling2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.DepthwiseConv2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.MaxPooling2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
-import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
 import org.nd4j.linalg.api.ops.impl.transforms.Pad;
 
@@ -63,27 +59,16 @@ public final class ChannelsLast {
     private static final int[] TO_NHWC = {0, 2, 3, 1};
     private static final int[] TO_NCHW = {0, 3, 1, 2};
 
-    private static final String CONV = "conv2d";
-    private static final String DEPTHWISE = "depthwise_conv2d";
-    private static final String AVG_POOL = "avgpool2d";
-    private static final String MAX_POOL = "maxpool2d";
-    private static final String BATCH_NORM = "batchnorm";
-    private static final String PAD = "pad";
-    private static final String CONCAT = "concat";
-    private static final String MEAN = "reduce_mean";
-    private static final String RESHAPE = "reshape";
-    private static final String PERMUTE = "permute";
-    private static final String FAKE_QUANT = "fake_quant_with_min_max_vars";
     /** Custom ops that act elementwise on their first input (any further inputs are scalars). */
-    private static final Set<String> ELEMENTWISE = Set.of("ClipByValue", "identity", FAKE_QUANT);
+    private static final Set<OpKind> ELEMENTWISE = EnumSet.of(OpKind.CLIP_BY_VALUE, OpKind.IDENTITY, OpKind.FAKE_QUANT);
     /** Broadcasting binary ops, and how to build each. */
-    private static final Map<String, BinaryOperator<SDVariable>> BINARY = Map.of(
-            "add", SDVariable::add,
-            "subtract", SDVariable::sub,
-            "multiply", SDVariable::mul,
-            "divide", SDVariable::div,
-            "minimum", (a, b) -> a.getSameDiff().math().min(a, b),
-            "maximum", (a, b) -> a.getSameDiff().math().max(a, b));
+    private static final Map<OpKind, BinaryOperator<SDVariable>> BINARY = Map.of(
+            OpKind.ADD, SDVariable::add,
+            OpKind.SUBTRACT, SDVariable::sub,
+            OpKind.MULTIPLY, SDVariable::mul,
+            OpKind.DIVIDE, SDVariable::div,
+            OpKind.MINIMUM, (a, b) -> a.getSameDiff().math().min(a, b),
+            OpKind.MAXIMUM, (a, b) -> a.getSameDiff().math().max(a, b));
 
     /**
      * A converted copy: the number of ops that now run channels-last, the permutes inserted (the
@@ -109,19 +94,19 @@ public final class ChannelsLast {
         if (net.isChannelsLast()) {
             return new Converted(net.copy(), 0, 0, List.of());
         }
-        Network copy = net.copy();
-        GraphEditor editor = new GraphEditor(copy);
+        GraphEditor editor = new GraphEditor(net);
         Plan plan = new Plan(editor.view());
         if (plan.converted.isEmpty()) {
-            return new Converted(copy, 0, 0, List.of());
+            return new Converted(net.copy(), 0, 0, List.of());
         }
         plan.apply(editor);
-        copy.properties().put(Network.LAYOUT_PROPERTY, Network.CHANNELS_LAST);
         GraphView after = editor.view();
         if (!after.isWellFormed()) {
             throw new IllegalStateException("channels-last conversion left a malformed graph: " + after.problems());
         }
-        return new Converted(copy, plan.converted.size(), plan.permutes, List.copyOf(plan.boundaries));
+        Network converted = editor.network().withProperties(Map.of(Network.LAYOUT_PROPERTY, Network.CHANNELS_LAST));
+        return new Converted(converted.executedLike(net), plan.converted.size(), plan.permutes,
+                List.copyOf(plan.boundaries));
     }
 
     /** What to do to each op, decided on the unchanged graph, then applied through the editor. */
@@ -155,9 +140,9 @@ public final class ChannelsLast {
         }
 
         private void decide(String op) {
-            String type = g.opType(op);
+            OpKind type = g.kind(op);
             List<String> in = g.inputs(op);
-            DifferentialFunction fn = g.sameDiffOp(op).getOp();
+            OpAttributes a = g.attributes(op);
             boolean single = g.outputs(op).size() == 1;
             String x = in.isEmpty() ? null : in.get(0);
             boolean xLast = x != null && channelsLast.contains(x);
@@ -167,8 +152,8 @@ public final class ChannelsLast {
             }
             String y = g.output(op);
             switch (type) {
-                case CONV, DEPTHWISE -> {
-                    Conv2DConfig c = convConfig(fn);
+                case CONV2D, DEPTHWISE_CONV2D -> {
+                    Conv2DConfig c = a.convolution().orElse(null);
                     if (c == null || c.isNHWC()) {
                         boundary(op);
                     } else {
@@ -180,7 +165,7 @@ public final class ChannelsLast {
                     }
                 }
                 case AVG_POOL, MAX_POOL -> {
-                    Pooling2DConfig c = poolConfig(fn);
+                    Pooling2DConfig c = a.pooling().orElse(null);
                     if (c == null || c.isNHWC()) {
                         boundary(op);
                     } else {
@@ -188,7 +173,7 @@ public final class ChannelsLast {
                     }
                 }
                 case BATCH_NORM -> {
-                    if (xLast && in.size() == 5 && channelAxisBatchNorm((BatchNorm) fn)
+                    if (xLast && in.size() == 5 && channelAxisBatchNorm(a)
                             && in.subList(1, 5).stream().noneMatch(channelsLast::contains)) {
                         convert(op, y);
                     } else {
@@ -215,7 +200,7 @@ public final class ChannelsLast {
                 default -> {
                     if (BINARY.containsKey(type)) {
                         binary(op, in, y);
-                    } else if (elementwise(fn, type, in)) {
+                    } else if (elementwise(a, in)) {
                         if (xLast) {
                             channelsLast.add(y);
                             if (unitSpatial.contains(x)) {
@@ -295,7 +280,7 @@ public final class ChannelsLast {
             if (!xLast) {
                 return;
             }
-            int[] dims = g.sameDiffOp(op).getOp().getDimensions();
+            int[] dims = g.attributes(op).reductionAxes().orElse(null);
             if (dims == null || dims.length == 0) {
                 boundary(op);
                 return;
@@ -304,7 +289,7 @@ public final class ChannelsLast {
             for (int d : dims) {
                 reduced.add(d < 0 ? d + 4 : d);
             }
-            if (keepDims(op)) {
+            if (g.attributes(op).keepDims()) {
                 convert(op, y);
                 if (reduced.contains(2) && reduced.contains(3)) {
                     unitSpatial.add(y);
@@ -330,7 +315,7 @@ public final class ChannelsLast {
         }
 
         private void permute(String op, String x, String y, boolean xLast) {
-            long[] perm = ((DynamicCustomOp) g.sameDiffOp(op).getOp()).iArgs();
+            long[] perm = g.attributes(op).integerArguments();
             if (xLast && Arrays.equals(perm, new long[] {0, 2, 3, 1})) {
                 // the NHWC form of a channels-last tensor is the tensor itself
                 bypassed.add(op);
@@ -343,23 +328,17 @@ public final class ChannelsLast {
             }
         }
 
-        private boolean keepDims(String op) {
-            return Boolean.TRUE.equals(g.sameDiffOp(op).getOp().propertiesForFunction().get("keepDims"));
+        /** A BatchNorm over axis 1 with gamma and beta. */
+        private static boolean channelAxisBatchNorm(OpAttributes a) {
+            return a.batchNorm().filter(c -> c.applyGamma() && c.applyBeta() && Arrays.equals(c.axes(), new long[] {1}))
+                    .isPresent();
         }
 
-        /**
-         * A BatchNorm over axis 1 with gamma and beta, read from its arguments (applyGamma, applyBeta,
-         * axes...), which a copied op keeps and its axis field does not.
-         */
-        private static boolean channelAxisBatchNorm(BatchNorm bn) {
-            return Arrays.equals(bn.iArgs(), new long[] {1, 1, 1});
-        }
-
-        private static boolean elementwise(DifferentialFunction fn, String type, List<String> in) {
-            if (fn instanceof BaseScalarOp || fn instanceof BaseTransformOp) {
+        private static boolean elementwise(OpAttributes a, List<String> in) {
+            if (a.isElementwiseTransform()) {
                 return in.size() == 1;
             }
-            return ELEMENTWISE.contains(type);
+            return ELEMENTWISE.contains(a.kind());
         }
 
         void apply(GraphEditor editor) {
@@ -384,36 +363,34 @@ public final class ChannelsLast {
 
         /** Replaces one op by its channels-last form, reading the op's current inputs. */
         private void rebuild(GraphEditor editor, SameDiff sd, String op, Map<String, String> nhwcConstants) {
-            DifferentialFunction fn = sd.getOps().get(op).getOp();
-            List<String> in = new ArrayList<>(sd.getOps().get(op).getInputsToOp());
+            GraphView now = editor.view();
+            OpAttributes a = now.attributes(op);
+            List<String> in = now.inputs(op);
             SDVariable[] v = in.stream().map(sd::getVariable).toArray(SDVariable[]::new);
-            String type = fn.opName();
+            OpKind type = a.kind();
             editor.replaceOp(op, ignored -> switch (type) {
-                case CONV -> new Conv2D(sd, v, nhwc(convConfig(fn))).outputVariable();
-                case DEPTHWISE -> new DepthwiseConv2D(sd, v, nhwc(convConfig(fn))).outputVariable();
-                case AVG_POOL -> new AvgPooling2D(sd, v[0], nhwc(poolConfig(fn))).outputVariable();
-                case MAX_POOL -> new MaxPooling2D(sd, v[0], nhwc(poolConfig(fn))).outputVariable();
-                case BATCH_NORM -> new BatchNorm(sd, v[0], v[1], v[2], v[3], v[4], ((BatchNorm) fn).getEpsilon(),
-                        new int[] {3}).outputVariable();
+                case CONV2D -> new Conv2D(sd, v, nhwc(a.convolution().orElseThrow())).outputVariable();
+                case DEPTHWISE_CONV2D -> new DepthwiseConv2D(sd, v, nhwc(a.convolution().orElseThrow())).outputVariable();
+                case AVG_POOL -> new AvgPooling2D(sd, v[0], nhwc(a.pooling().orElseThrow())).outputVariable();
+                case MAX_POOL -> new MaxPooling2D(sd, v[0], nhwc(a.pooling().orElseThrow())).outputVariable();
+                case BATCH_NORM -> new BatchNorm(sd, v[0], v[1], v[2], v[3], v[4],
+                        a.batchNorm().orElseThrow().epsilon(), new int[] {3}).outputVariable();
                 case PAD -> {
-                    INDArray p = sd.getArrForVarName(in.get(1));
+                    INDArray p = now.constant(in.get(1));
                     INDArray rows = p.dup();
-                    for (int a = 0; a < 4; a++) {
-                        rows.putRow(AXIS_TO_NHWC[a], p.getRow(a));
+                    for (int i = 0; i < 4; i++) {
+                        rows.putRow(AXIS_TO_NHWC[i], p.getRow(i));
                     }
-                    Map<String, Object> props = fn.propertiesForFunction();
                     yield new Pad(sd, v[0], sd.getVariable(editor.addConstant(in.get(1) + "/nhwc", rows)),
-                            Pad.Mode.values()[((Number) props.get("mode")).intValue()],
-                            ((Number) props.get("padValue")).doubleValue()).outputVariable();
+                            a.padMode().orElseThrow(), a.padValue()).outputVariable();
                 }
-                case CONCAT -> sd.concat(AXIS_TO_NHWC[axis((DynamicCustomOp) fn)], v);
-                case MEAN -> sd.mean(v[0], Boolean.TRUE.equals(fn.propertiesForFunction().get("keepDims")),
-                        nhwcAxes(fn.getDimensions()));
+                case CONCAT -> sd.concat(AXIS_TO_NHWC[(int) (a.concatAxis() < 0 ? a.concatAxis() + 4 : a.concatAxis())], v);
+                case MEAN -> sd.mean(v[0], a.keepDims(), nhwcAxes(a.reductionAxes().orElseThrow()));
                 default -> {
                     SDVariable[] args = new SDVariable[v.length];
                     for (int i = 0; i < v.length; i++) {
-                        args[i] = sd.getVariable(in.get(i)).getVariableType() == VariableType.CONSTANT
-                                ? sd.getVariable(nhwcConstant(editor, sd, in.get(i), nhwcConstants)) : v[i];
+                        args[i] = now.isConstant(in.get(i))
+                                ? sd.getVariable(nhwcConstant(editor, now, in.get(i), nhwcConstants)) : v[i];
                     }
                     yield BINARY.get(type).apply(args[0], args[1]);
                 }
@@ -421,8 +398,8 @@ public final class ChannelsLast {
         }
 
         /** A broadcast constant's channels-last form: padded to rank 4 with leading ones, then permuted. */
-        private static String nhwcConstant(GraphEditor editor, SameDiff sd, String c, Map<String, String> made) {
-            INDArray a = sd.getArrForVarName(c);
+        private static String nhwcConstant(GraphEditor editor, GraphView g, String c, Map<String, String> made) {
+            INDArray a = g.constant(c);
             if (a.length() == 1) {
                 return c;
             }
@@ -431,11 +408,6 @@ public final class ChannelsLast {
                 System.arraycopy(a.shape(), 0, s, 4 - a.rank(), a.rank());
                 return editor.addConstant(c + "/nhwc", a.reshape(s).permute(TO_NHWC).dup('c'));
             });
-        }
-
-        private static int axis(DynamicCustomOp concat) {
-            int a = (int) concat.iArgs()[0];
-            return a < 0 ? a + 4 : a;
         }
 
         private static int[] nhwcAxes(int[] dims) {
@@ -448,29 +420,10 @@ public final class ChannelsLast {
         }
     }
 
-    /** The op's convolution settings, read from its arguments (also for ops loaded from a file). */
-    private static Conv2DConfig convConfig(DifferentialFunction fn) {
-        long[] a = ((DynamicCustomOp) fn).iArgs();
-        if (a.length < 10) {
-            return null;
-        }
-        return Conv2DConfig.builder().kH(a[0]).kW(a[1]).sH(a[2]).sW(a[3]).pH(a[4]).pW(a[5]).dH(a[6]).dW(a[7])
-                .paddingMode(PaddingMode.values()[(int) a[8]])
-                .dataFormat(a[9] == 1 ? Conv2DConfig.NHWC : Conv2DConfig.NCHW)
-                .weightsFormat(a.length > 10 ? WeightsFormat.values()[(int) a[10]] : WeightsFormat.YXIO).build();
-    }
-
     private static Conv2DConfig nhwc(Conv2DConfig c) {
         return Conv2DConfig.builder().kH(c.getKH()).kW(c.getKW()).sH(c.getSH()).sW(c.getSW()).pH(c.getPH())
                 .pW(c.getPW()).dH(c.getDH()).dW(c.getDW()).paddingMode(c.getPaddingMode())
                 .dataFormat(Conv2DConfig.NHWC).weightsFormat(c.getWeightsFormat()).build();
-    }
-
-    private static Pooling2DConfig poolConfig(DifferentialFunction fn) {
-        if (fn instanceof AvgPooling2D p) {
-            return p.getConfig();
-        }
-        return fn instanceof MaxPooling2D p ? p.getConfig() : null;
     }
 
     private static Pooling2DConfig nhwc(Pooling2DConfig c) {

@@ -1,17 +1,38 @@
 package org.dfq4j.rewrite.quant;
 
+import static org.dfq4j.rewrite.pattern.Patterns.anyOf;
+import static org.dfq4j.rewrite.pattern.Patterns.capture;
+import static org.dfq4j.rewrite.pattern.Patterns.constant;
+import static org.dfq4j.rewrite.pattern.Patterns.named;
+import static org.dfq4j.rewrite.pattern.Patterns.op;
+import static org.dfq4j.rewrite.pattern.Patterns.operand;
+import static org.dfq4j.rewrite.pattern.Patterns.operands;
+import static org.dfq4j.rewrite.pattern.Patterns.producedBy;
+import static org.dfq4j.rewrite.pattern.Patterns.required;
+import static org.dfq4j.rewrite.pattern.Patterns.soleUse;
+import static org.dfq4j.rewrite.pattern.Patterns.weightLayer;
+import static org.dfq4j.rewrite.pattern.Patterns.where;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.engine.GraphEditor;
+import org.dfq4j.rewrite.engine.PatternJointRule;
+import org.dfq4j.rewrite.engine.Matches;
+import org.dfq4j.rewrite.engine.RewriteDriver;
+import org.dfq4j.rewrite.engine.RewriteLog;
+import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.OpAttributes;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.WeightLayer;
+import org.dfq4j.rewrite.pattern.Capture;
+import org.dfq4j.rewrite.pattern.Match;
+import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarAdd;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMax;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMin;
@@ -36,18 +57,28 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarSubtraction;
  * network saves and loads, each one vectorized pass that a planned pass runs in place. libnd4j's
  * rint (not vectorized) took 3x the time of a scalar op in MobileNetV2, and its legacy clip-by-value
  * transform, which takes its bounds as extra parameters, 10x.
+ *
+ * <p>A joint rule anchored at the fake-quants: one whose range is empty is refused with the reason
+ * and kept as it is.
  */
-public final class LowerFakeQuant {
+public final class LowerFakeQuant extends PatternJointRule {
+
+    // s * rint(clamp(W x + b, lo, hi) / s) = s * clip(rint((W/s) x + b/s), lo/s, hi/s), and W2 (s q) = (s W2) q
+
+    /** The rule. */
+    public LowerFakeQuant() {
+        super(PATTERN, "fake-quant kept");
+    }
 
     /**
-     * A lowered copy: how many fake-quants had their scales folded into the weights, of how many;
-     * the others became scalar ops.
+     * A lowered copy: how many fake-quants had their scales folded into the weights, how many became
+     * scalar ops (those and the others, all but any with an empty range), of how many.
      */
-    public record Lowered(Network network, int lowered, int total) {
+    public record Lowered(Network network, int lowered, int rounded, int total, RewriteLog log) {
 
         /** One line for reports. */
         public String describe() {
-            return "lowered " + total + " fake-quants to rounding by scalar ops, " + lowered
+            return "lowered " + rounded + " of " + total + " fake-quants to rounding by scalar ops, " + lowered
                     + " with their scales folded into the weights";
         }
     }
@@ -55,54 +86,50 @@ public final class LowerFakeQuant {
     /** 1.5 * 2^23: for |x| <= 2^22, float32 x + M is M + rint(x), exactly. */
     private static final double MAGIC = 12582912.0;
 
-    private LowerFakeQuant() {
-    }
+    /** The layer whose output a lowered fake-quant quantizes (when its scale folds into the layer). */
+    public static final Capture<WeightLayer> LAYER = Capture.of("layer", WeightLayer.class);
 
-    /** Parses a --fake-quant value: true for "lowered", false for "ops". */
-    public static boolean parseMode(String mode) {
-        return switch (mode) {
-            case "lowered" -> true;
-            case "ops" -> false;
-            default -> throw new org.dfq4j.rewrite.DfqException("--fake-quant must be ops or lowered, got '" + mode + "'");
-        };
-    }
+    private static final Pattern FAKE_QUANT = named("fq", op(OpKind.FAKE_QUANT));
 
-    /** A lowered copy of {@code net} (the network itself is not changed). */
+    /** fq(layer(x)): the layer owns its constants and the fake-quant is the only reader. */
+    private static final Pattern DIRECT = operand(FAKE_QUANT, 0,
+            required(soleUse(producedBy(capture(LAYER, weightLayer())))));
+
+    /** fq(min(layer(x), t)): through the per-channel clip equalization keeps for ReLU6; t is divided by s too. */
+    private static final Pattern VIA_CLIP = operand(FAKE_QUANT, 0, required(soleUse(producedBy(
+            operands(named("clip", op(OpKind.MINIMUM)), soleUse(producedBy(capture(LAYER, weightLayer()))),
+                    soleUse(constant()))))));
+
+    /** Any other fake-quant: lowered as x / s rounded, times s. */
+    private static final Pattern PATTERN = where(anyOf(DIRECT, VIA_CLIP, FAKE_QUANT),
+            (g, m) -> nudged(g, m.op("fq")).scale > 0, "its range is empty");
+
+    /** A lowered copy of {@code net} (the network itself is not changed), checked by the driver. */
     public static Lowered of(Network net) {
-        Network copy = net.copy();
-        GraphEditor editor = new GraphEditor(copy);
-        GraphView g = editor.view();
+        Rewritten r = RewriteDriver.once(new LowerFakeQuant()).run(net);
+        RewriteLog.Entry summary = r.log().entries(LowerFakeQuant.class.getSimpleName()).stream()
+                .filter(e -> e.targets().isEmpty()).reduce((a, b) -> b).orElseThrow();
+        return new Lowered(r.network(), (int) summary.number("lowered"), (int) summary.number("rounded"),
+                (int) summary.number("total"), r.log());
+    }
+
+    @Override
+    public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
+        GraphView g = matches.view();
         Map<String, Double> outScale = new HashMap<>();
         Map<String, Double> inScale = new HashMap<>();
         Map<String, Double> clipScale = new HashMap<>();
         List<Lowering> clips = new ArrayList<>();
-        int total = 0;
-        for (String fq : g.ops()) {
-            if (!g.opType(fq).equals(InsertFakeQuant.OP)) {
+        int total = (int) g.ops().stream().filter(op -> g.kind(op) == OpKind.FAKE_QUANT).count();
+        List<Lowering> rest = new ArrayList<>();
+        for (Match m : matches.list()) {
+            String fq = m.op("fq");
+            if (!m.has(LAYER)) {
+                rest.add(new Lowering(fq, g.output(fq), nudged(g, fq), List.of(), false));
                 continue;
             }
-            total++;
-            List<String> in = g.inputs(fq);
-            String x = in.get(0);
-            String producer = g.producer(x);
-            if (producer == null || g.fanOut(x) != 1 || g.isNetworkOutput(x)) {
-                continue;
-            }
-            // the producer may be a clip by a constant (min(x, t), the per-channel clip that
-            // equalization keeps for ReLU6): t is divided by s with the layer
-            String clip = null;
-            if (g.opType(producer).equals("minimum") && g.isConstant(g.inputs(producer).get(1))) {
-                clip = g.inputs(producer).get(1);
-                String a = g.inputs(producer).get(0);
-                if (g.fanOut(a) != 1 || g.isNetworkOutput(a) || g.fanOut(clip) != 1) {
-                    continue;
-                }
-                producer = g.producer(a);
-            }
-            WeightLayer p = producer == null ? null : g.weightLayer(producer);
-            if (p == null || !ownsConstants(g, p)) {
-                continue;
-            }
+            WeightLayer p = m.get(LAYER);
+            String clip = m.namedOps().containsKey("clip") ? g.inputs(m.op("clip")).get(1) : null;
             String y = g.output(fq);
             List<WeightLayer> readers = new ArrayList<>();
             List<String> others = new ArrayList<>();
@@ -115,11 +142,7 @@ public final class LowerFakeQuant {
                     others.add(c);
                 }
             }
-            Nudged q = Nudged.of(g.constant(in.get(1)).getDouble(0), g.constant(in.get(2)).getDouble(0),
-                    bits(g, fq), narrow(g, fq));
-            if (q.scale <= 0) {
-                continue;
-            }
+            Nudged q = nudged(g, fq);
             outScale.put(p.op(), q.scale);
             if (clip != null) {
                 clipScale.put(clip, q.scale);
@@ -129,18 +152,15 @@ public final class LowerFakeQuant {
             }
             clips.add(new Lowering(fq, y, q, others, g.isNetworkOutput(y)));
         }
-        SameDiff sd = copy.sameDiff();
         for (WeightLayer l : g.weightLayers()) {
             double si = inScale.getOrDefault(l.op(), 1.0);
             double so = outScale.getOrDefault(l.op(), 1.0);
             if (si != 1.0 || so != 1.0) {
-                INDArray w = sd.getArrForVarName(l.weights()).dup();
-                INDArray b = sd.getArrForVarName(l.bias()).dup();
-                editor.setConstant(l.weights(), w.muli(si / so));
-                editor.setConstant(l.bias(), b.divi(so));
+                editor.setConstant(l.weights(), g.constant(l.weights()).muli(si / so));
+                editor.setConstant(l.bias(), g.constant(l.bias()).divi(so));
             }
         }
-        clipScale.forEach((t, scale) -> editor.setConstant(t, sd.getArrForVarName(t).dup().divi(scale)));
+        clipScale.forEach((t, scale) -> editor.setConstant(t, g.constant(t).divi(scale)));
         for (Lowering c : clips) {
             editor.replaceOp(c.fq, x -> roundToLevels(x, c.q.lo, c.q.hi));
             if (!c.others.isEmpty() || c.output) {
@@ -148,21 +168,24 @@ public final class LowerFakeQuant {
                 // the real values: levels times s
                 editor.insertAfterFor(c.y, c.others, c.output, v -> v.mul(c.q.scale));
             }
+            log.add(name(), "lowered to rounding [" + c.q.lo + ", " + c.q.hi + "]", List.of(c.y),
+                    RewriteLog.values("scale", c.q.scale));
         }
-        // the other fake-quants (all that are left): x / s rounded to the levels, times s
-        List<String> rest = editor.view().ops().stream()
-                .filter(o -> editor.view().opType(o).equals(InsertFakeQuant.OP)).toList();
-        for (String fq : rest) {
-            GraphView now = editor.view();
-            List<String> in = now.inputs(fq);
-            Nudged q = Nudged.of(now.constant(in.get(1)).getDouble(0), now.constant(in.get(2)).getDouble(0),
-                    bits(now, fq), narrow(now, fq));
-            if (q.scale > 0) {
-                editor.replaceOp(fq, x -> roundToLevels(x.div(q.scale), q.lo, q.hi).mul(q.scale));
-            }
+        // the other fake-quants (the input's, the sums'): x / s rounded to the levels, times s
+        for (Lowering c : rest) {
+            editor.replaceOp(c.fq, x -> roundToLevels(x.div(c.q.scale), c.q.lo, c.q.hi).mul(c.q.scale));
+            log.add(name(), "lowered to x / s, rounding [" + c.q.lo + ", " + c.q.hi + "], times s", List.of(c.y),
+                    RewriteLog.values("scale", c.q.scale));
         }
-        editor.requireFinite(0, "LowerFakeQuant");
-        return new Lowered(copy, clips.size(), total);
+        log.add(name(), "lowered " + (clips.size() + rest.size()) + " of " + total + " fake-quants to rounding by "
+                        + "scalar ops, " + clips.size() + " with their scales folded into the weights", List.of(),
+                RewriteLog.values("lowered", clips.size(), "rounded", clips.size() + rest.size(), "total", total));
+    }
+
+    private static Nudged nudged(GraphView g, String fq) {
+        List<String> in = g.inputs(fq);
+        OpAttributes.FakeQuantConfig c = g.attributes(fq).fakeQuant().orElseThrow();
+        return Nudged.of(g.constant(in.get(1)).getDouble(0), g.constant(in.get(2)).getDouble(0), c.bits(), c.narrow());
     }
 
     /** Whether the layer's weights and bias are constants no other op reads (so they may be rescaled). */
@@ -173,16 +196,6 @@ public final class LowerFakeQuant {
 
     /** One fake-quant to lower: its output, quantizer, the consumers that need real values. */
     private record Lowering(String fq, String y, Nudged q, List<String> others, boolean output) {
-    }
-
-    private static int bits(GraphView g, String fq) {
-        long[] i = ((DynamicCustomOp) g.sameDiffOp(fq).getOp()).iArgs();
-        return i.length > 0 ? (int) i[0] : 8;
-    }
-
-    private static boolean narrow(GraphView g, String fq) {
-        boolean[] b = ((DynamicCustomOp) g.sameDiffOp(fq).getOp()).bArgs();
-        return b.length > 0 && b[0];
     }
 
     /**

@@ -68,15 +68,17 @@ class ExecutionPlanTest {
 
     @Test
     void aPlanFollowsChangedConstantsAndReplacedOps() {
+        // an editor's network shares the graph it goes on editing: a plan made before an edit must
+        // not run the graph as it was
         SyntheticNets n = net();
-        Network net = n.builder().build("prob");
+        GraphEditor editor = new GraphEditor(n.builder().build("prob"));
+        Network net = editor.network();
         INDArray before = net.output(n.calibration());
-        GraphEditor editor = new GraphEditor(net);
-        editor.setConstant("fc/W", net.sameDiff().getArrForVarName("fc/W").mul(2.0));
+        editor.setConstant("fc/W", editor.view().constant("fc/W").mul(2.0));
         INDArray afterConstant = net.output(n.calibration());
         assertNotEquals(before, afterConstant);
         assertEquals(sameDiffs(net, n.calibration(), List.of("prob")).get("prob"), afterConstant);
-        editor.replaceOp(GraphViewOps.producer(net, "r1"), x -> x.getSameDiff().nn().relu6(x.mul(2.0), 0));
+        editor.replaceOp(editor.view().producer("r1"), x -> x.getSameDiff().nn().relu6(x.mul(2.0), 0));
         INDArray afterOp = net.output(n.calibration());
         assertNotEquals(afterConstant, afterOp);
         assertEquals(sameDiffs(net, n.calibration(), List.of("prob")).get("prob"), afterOp);
@@ -253,13 +255,6 @@ class ExecutionPlanTest {
             Map<String, INDArray> got = net.run(batch, List.of("e", "out"));
             assertEquals(0.0, maxAbsDiff(expected.get("e"), got.get("e")), "the requested e, read by an elementwise op");
             assertEquals(0.0, maxAbsDiff(expected.get("out"), got.get("out")), "pass " + pass);
-        }
-    }
-
-    /** The producer op of a variable. */
-    private static final class GraphViewOps {
-        static String producer(Network net, String var) {
-            return net.sameDiff().getVariables().get(var).getOutputOfOp();
         }
     }
 }

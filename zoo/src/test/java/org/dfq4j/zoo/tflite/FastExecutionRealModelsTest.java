@@ -10,12 +10,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import org.dfq4j.rewrite.DfqRecipe;
-import org.dfq4j.rewrite.SharedData;
 import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.RangeSource;
+import org.dfq4j.rewrite.quant.RangeSpec;
+import org.dfq4j.rewrite.testing.SharedData;
+import org.dfq4j.rewrite.view.GraphView;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -39,8 +40,8 @@ class FastExecutionRealModelsTest {
 
     /** The input of the network's final softmax: the logits. */
     private static String logits(Network n) {
-        String softmax = n.sameDiff().getVariables().get(n.outputs().get(0)).getOutputOfOp();
-        return n.sameDiff().getOps().get(softmax).getInputsToOp().get(0);
+        GraphView g = GraphView.of(n);
+        return g.inputs(g.producer(n.outputs().get(0))).get(0);
     }
 
     private static INDArray logitsOf(Network n, INDArray photos) {
@@ -80,11 +81,11 @@ class FastExecutionRealModelsTest {
         sameLogits("MobileNetV2 FP32", net, photos);
 
         INDArray calibration = photos.get(NDArrayIndex.interval(0, 32)).dup();
-        DfqRecipe recipe = new DfqRecipe(false, true, false, DfqRecipe.Correction.NONE,
-                QuantScheme.perTensor(8, false), 8, "calib:32", 6);
+        DfqRecipe recipe = DfqRecipe.builder().equalize(true).weights(QuantScheme.perTensor(8, false))
+                .activationBits(8).activationRanges(RangeSpec.calibration()).calibrationImages(32).build();
         Network prepared = recipe.floatPipeline().run(net).network();
-        Network w8a8 = recipe.quantPipeline(RangeSource.parse("calib:32", 6, new TensorRange(-1, 1),
-                List.of(calibration)), List.of(calibration)).run(prepared).network();
+        Network w8a8 = recipe.quantPipeline(RangeSource.calibration(List.of(calibration)), List.of(calibration))
+                .run(prepared).network();
         sameLogits("MobileNetV2 --equalize W8A8 (fake-quant ops)", w8a8,
                 photos.get(NDArrayIndex.interval(0, 64)).dup());
     }
