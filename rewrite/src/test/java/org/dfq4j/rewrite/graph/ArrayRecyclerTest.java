@@ -64,11 +64,7 @@ class ArrayRecyclerTest {
     @Test
     void aPassHoldsOnlyTheTensorsAliveAtOnce() {
         // a chain of eight conv + relu layers of one shape: at any time one layer's input and output are alive
-        SyntheticNets n = new SyntheticNets("chain", 6, 4, 16);
-        SDVariable x = n.input();
-        for (int i = 0; i < 8; i++) {
-            x = n.builder().relu("r" + i, n.conv("c" + i, x, 3, 4, 4, 1, Padding.SAME));
-        }
+        SyntheticNets n = SyntheticNets.convChain("chain", 6, 8);
         Network net = n.builder().build("r7");
         net.setPlanned(false);
         INDArray expected = net.sameDiff().output(Map.of(net.input(), n.calibration()), "r7").get("r7");

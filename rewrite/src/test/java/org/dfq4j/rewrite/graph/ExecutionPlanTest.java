@@ -88,11 +88,7 @@ class ExecutionPlanTest {
     void returnedArraysBelongToTheCallerAndMemoryIsReused() {
         // a chain of eight conv + relu layers of one shape: the relus run in place over their conv's
         // output, and two arrays serve the whole pass
-        SyntheticNets n = new SyntheticNets("chain", 22, 4, 16);
-        SDVariable x = n.input();
-        for (int i = 0; i < 8; i++) {
-            x = n.builder().relu("r" + i, n.conv("c" + i, x, 3, 4, 4, 1, Padding.SAME));
-        }
+        SyntheticNets n = SyntheticNets.convChain("chain", 22, 8);
         Network net = n.builder().build("r7");
         INDArray first = net.output(n.calibration());
         INDArray kept = first.dup();
