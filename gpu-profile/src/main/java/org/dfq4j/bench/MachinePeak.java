@@ -1,5 +1,6 @@
 package org.dfq4j.bench;
 
+import org.dfq4j.rewrite.graph.OpKind;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
@@ -27,7 +28,7 @@ public record MachinePeak(double gflops, double gbytes, String method) {
         INDArray c = Nd4j.create(DataType.FLOAT, N, N);
         double flops = 2.0 * N * N * N;
         double gemm = best(repeats, () -> Nd4j.gemm(a, b, c, false, false, 1.0, 0.0));
-        double matmul = best(repeats, () -> Nd4j.exec(DynamicCustomOp.builder("matmul").addInputs(a, b).addOutputs(c).build()));
+        double matmul = best(repeats, () -> Nd4j.exec(DynamicCustomOp.builder(OpKind.MATMUL.opName()).addInputs(a, b).addOutputs(c).build()));
         INDArray src = Nd4j.rand(DataType.FLOAT, COPY_FLOATS);
         INDArray dst = Nd4j.create(DataType.FLOAT, COPY_FLOATS);
         double copy = best(repeats, () -> dst.assign(src));
