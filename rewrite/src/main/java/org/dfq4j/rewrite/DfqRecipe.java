@@ -12,6 +12,7 @@ import org.dfq4j.rewrite.quant.CorrectBiasAnalytically;
 import org.dfq4j.rewrite.quant.CorrectBiasEmpirically;
 import org.dfq4j.rewrite.quant.FoldClampsIntoFakeQuant;
 import org.dfq4j.rewrite.quant.InsertFakeQuant;
+import org.dfq4j.rewrite.quant.QuantizeBiases;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.QuantizeWeights;
 import org.dfq4j.rewrite.quant.RangeSource;
@@ -105,7 +106,8 @@ public record DfqRecipe(boolean relu, boolean equalize, boolean absorb, Correcti
 
     /**
      * Bias correction (analytic, or empirical on {@code calibration}), offline weight quantization,
-     * and activation fake-quant with ranges from {@code ranges} (none: weights only).
+     * and activation fake-quant with ranges from {@code ranges} (none: weights only), then biases
+     * rounded to int32 levels as integer runtimes store them.
      */
     public Pipeline quantPipeline(RangeSource ranges, List<INDArray> calibration) {
         List<Transform> t = new ArrayList<>();
@@ -119,6 +121,7 @@ public record DfqRecipe(boolean relu, boolean equalize, boolean absorb, Correcti
         if (!(ranges instanceof RangeSource.None)) {
             t.add(new InsertFakeQuant(actBits, ranges));
             t.add(new FoldClampsIntoFakeQuant());
+            t.add(new QuantizeBiases());
         }
         return new Pipeline(t);
     }

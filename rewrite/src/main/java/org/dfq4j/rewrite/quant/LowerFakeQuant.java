@@ -12,7 +12,6 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.BaseTransformSameOp;
-import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
 
 /**
@@ -104,17 +103,16 @@ public final class LowerFakeQuant {
                     others.add(c);
                 }
             }
-            Nudged q = Nudged.of(g.constant(in.get(1)).getDouble(0), g.constant(in.get(2)).getDouble(0),
-                    bits(g, fq), narrow(g, fq));
-            if (q.scale <= 0) {
+            ActivationQuantizer q = ActivationQuantizer.of(g, fq);
+            if (q.scale() <= 0) {
                 continue;
             }
-            outScale.put(p.op(), q.scale);
+            outScale.put(p.op(), (double) q.scale());
             if (clip != null) {
-                clipScale.put(clip, q.scale);
+                clipScale.put(clip, (double) q.scale());
             }
             for (WeightLayer l : readers) {
-                inScale.put(l.op(), q.scale);
+                inScale.put(l.op(), (double) q.scale());
             }
             clips.add(new Lowering(fq, y, q, others, g.isNetworkOutput(y)));
         }
@@ -132,11 +130,12 @@ public final class LowerFakeQuant {
         clipScale.forEach((t, scale) -> editor.setConstant(t, sd.getArrForVarName(t).dup().divi(scale)));
         for (Lowering c : clips) {
             editor.replaceOp(c.fq, x -> new LevelClip(x.getSameDiff(),
-                    new Rint(x.getSameDiff(), x, false).outputVariable(), c.q.lo, c.q.hi).outputVariable());
+                    new Rint(x.getSameDiff(), x, false).outputVariable(), c.q.lowLevel(), c.q.highLevel())
+                    .outputVariable());
             if (!c.others.isEmpty() || c.output) {
                 // consumers that are not weight layers (an add, a pool) and the network output read
                 // the real values: levels times s
-                editor.insertAfterFor(c.y, c.others, c.output, v -> v.mul(c.q.scale));
+                editor.insertAfterFor(c.y, c.others, c.output, v -> v.mul(c.q.scale()));
             }
         }
         return new Lowered(copy, clips.size(), total);
@@ -149,35 +148,7 @@ public final class LowerFakeQuant {
     }
 
     /** One fake-quant to lower: its output, quantizer, the consumers that need real values. */
-    private record Lowering(String fq, String y, Nudged q, List<String> others, boolean output) {
-    }
-
-    private static int bits(GraphView g, String fq) {
-        long[] i = ((DynamicCustomOp) g.sameDiffOp(fq).getOp()).iArgs();
-        return i.length > 0 ? (int) i[0] : 8;
-    }
-
-    private static boolean narrow(GraphView g, String fq) {
-        boolean[] b = ((DynamicCustomOp) g.sameDiffOp(fq).getOp()).bArgs();
-        return b.length > 0 && b[0];
-    }
-
-    /**
-     * The quantizer ND4J's fake-quant derives from (min, max): scale (max - min) / (qmax - qmin),
-     * the zero point rounded into [qmin, qmax]; lo and hi are the integer levels relative to it.
-     */
-    record Nudged(double scale, double lo, double hi) {
-        static Nudged of(double min, double max, int bits, boolean narrow) {
-            float qMin = narrow ? 1 : 0;
-            float qMax = (1 << bits) - 1;
-            float scale = ((float) max - (float) min) / (qMax - qMin);
-            if (!(scale > 0)) {
-                return new Nudged(0, 0, 0);
-            }
-            float zeroFromMin = qMin - (float) min / scale;
-            float zero = zeroFromMin < qMin ? qMin : zeroFromMin > qMax ? qMax : Math.round(zeroFromMin);
-            return new Nudged(scale, qMin - zero, qMax - zero);
-        }
+    private record Lowering(String fq, String y, ActivationQuantizer q, List<String> others, boolean output) {
     }
 
     /**
