@@ -77,7 +77,7 @@ public final class OnnxReader {
         OnnxConverter converter = new OnnxConverter(opset, builder, Math.max(0, declared[0]), uses(g));
         converter.defineInput(input.getName(), shape);
         for (TensorProto t : g.getInitializerList()) {
-            converter.defineConstant(t.getName(), TensorDecoder.decode(t, where));
+            converter.defineConstant(t.getName(), TensorDecoder.decode(t, where), t.getDataType());
         }
         for (int i = 0; i < g.getNodeCount(); i++) {
             OnnxNode node = new OnnxNode(g.getNode(i), where, i);
