@@ -51,6 +51,9 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    RuntimeOptions runtime;
+
     @Option(names = "--json", paramLabel = "PATH", description = "also write the result as JSON (atomically)")
     Path json;
 
@@ -71,36 +74,23 @@ final class EvalCommand implements Callable<Integer> {
         if (overlays != null && !pipeline.quantize) {
             throw new DfqException("--save-overlays compares FP32 with 8-bit: add --quantize");
         }
+        if (runtime.onnxRuntime()) {
+            OnnxRuntimeEval.requireNoPipeline(pipeline, explain, outFile, overlays);
+            return OnnxRuntimeEval.run(out, model, taskOptions, run, runtime, json);
+        }
         Backend backend = run.apply();
         out.println(backend.describe());
         TaskOptions.Built built = taskOptions.build(run.batch, System.err);
         Network original = ModelFiles.read(model);
 
-        boolean hasStats = DfqRecipe.hasStatistics(original);
-        DfqRecipe recipe = pipeline.recipe(hasStats);
-        requirePossible(recipe, hasStats);
+        DfqRecipe recipe = pipeline.recipe(DfqRecipe.hasStatistics(original));
         boolean lowered = pipeline.lowered();
-        long t0 = System.nanoTime();
-        Rewritten prepared = recipe.floatPipeline().run(original);
-        RewriteLog log = new RewriteLog();
-        log.addAll(prepared.log());
-        Network evaluated = prepared.network();
-        String rangeName = "none";
-        double pipelineSeconds = (System.nanoTime() - t0) / 1e9;
-        if (pipeline.quantize) {
-            int images = Math.max(recipe.correction() == DfqRecipe.Correction.EMPIRICAL ? pipeline.calib : 0,
-                    calibCount(recipe));
-            List<INDArray> calib = needsCalibration(recipe) ? Calibration.load(pipeline.calibImages,
-                    built.photographs(), images, taskOptions.preprocessing(), original.inputShape(), out) : List.of();
-            long t1 = System.nanoTime();
-            RangeSource source = RangeSource.parse(recipe.actRange(), recipe.sigmas(),
-                    Calibration.inputRange(taskOptions.preprocessing()), calib);
-            rangeName = source.name();
-            Rewritten q = recipe.quantPipeline(source, calib).run(prepared.network());
-            pipelineSeconds += (System.nanoTime() - t1) / 1e9;
-            log.addAll(q.log());
-            evaluated = q.network();
-        }
+        PipelineRun rewritten = PipelineRun.run(original, recipe, pipeline, built.photographs(), taskOptions.preprocessing(),
+                out);
+        RewriteLog log = rewritten.log();
+        Network evaluated = rewritten.result();
+        String rangeName = rewritten.rangeName();
+        double pipelineSeconds = rewritten.seconds();
 
         Task task = built.task();
         Network executed = evaluated;
@@ -110,7 +100,7 @@ final class EvalCommand implements Callable<Integer> {
             executed = l.network();
             execution = l.describe();
         }
-        Task.Score fp32 = pipeline.quantize ? task.score(prepared.network(), "FP32") : null;
+        Task.Score fp32 = pipeline.quantize ? task.score(rewritten.floatNetwork(), "FP32") : null;
         Task.Score score = task.score(executed, pipeline.quantize ? "8-bit" : "FP32");
         Map<String, Double> fidelity = fp32 == null ? Map.of() : task.fidelity(fp32, score);
 
@@ -136,7 +126,7 @@ final class EvalCommand implements Callable<Integer> {
         t.print(out);
         task.describe(score).forEach(line -> out.println("  " + line));
         if (explain) {
-            explain(out, log, original, prepared.network(), evaluated, recipe);
+            explain(out, log, original, rewritten.floatNetwork(), evaluated, recipe);
         }
         if (outFile != null) {
             NetworkFile.save(evaluated, outFile);
@@ -177,32 +167,6 @@ final class EvalCommand implements Callable<Integer> {
 
     private static String fmt(double v) {
         return Double.isInfinite(v) ? "inf" : String.format(Locale.ROOT, "%.2f", v);
-    }
-
-    private static int calibCount(DfqRecipe r) {
-        return r.actRange().startsWith("calib:") ? Integer.parseInt(r.actRange().substring("calib:".length())) : 0;
-    }
-
-    private boolean needsCalibration(DfqRecipe r) {
-        return r.correction() == DfqRecipe.Correction.EMPIRICAL || r.actRange().startsWith("calib:");
-    }
-
-    /** Steps that need BatchNorm statistics on a model that has none: say so instead of doing nothing. */
-    private void requirePossible(DfqRecipe r, boolean hasStats) {
-        if (hasStats) {
-            return;
-        }
-        if (r.absorb()) {
-            throw new DfqException("--absorb needs BatchNorm statistics, and this model was BN-folded at export; drop --absorb");
-        }
-        if (r.correction() == DfqRecipe.Correction.ANALYTIC) {
-            throw new DfqException("--correct=analytic needs BatchNorm statistics, and this model was BN-folded at export; "
-                    + "use --correct=empirical (with --calib-images DIR)");
-        }
-        if (pipeline.quantize && r.actRange().equals("bn")) {
-            throw new DfqException("--act-range bn needs BatchNorm statistics, and this model was BN-folded at export; "
-                    + "use calib:N, model (without --equalize) or none");
-        }
     }
 
     private static void explain(PrintWriter out, RewriteLog log, Network original, Network prepared, Network result,

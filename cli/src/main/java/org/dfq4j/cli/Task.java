@@ -1,6 +1,7 @@
 package org.dfq4j.cli;
 
 import java.util.Map;
+import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.graph.Network;
 
 /**
@@ -23,7 +24,13 @@ interface Task {
      */
     java.util.List<String> tableColumns();
 
-    Score score(Network net, String label);
+    /** Scores a network run by ND4J/SameDiff. */
+    default Score score(Network net, String label) {
+        return score(Runner.of(net), label);
+    }
+
+    /** Scores a runner (ND4J or ONNX Runtime). */
+    Score score(Runner runner, String label);
 
     /** Agreement of {@code test} with {@code reference} (same photographs), in display order. */
     Map<String, Double> fidelity(Score reference, Score test);

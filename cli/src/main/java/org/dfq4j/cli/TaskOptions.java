@@ -49,11 +49,20 @@ final class TaskOptions {
     Integer limit;
 
     Preprocessing preprocessing() {
-        String p = preprocess != null ? preprocess : kind().equals("classification") ? "inception" : "resize";
-        return Preprocessing.parse(p);
+        return preprocessing(preprocess, kind());
+    }
+
+    /** The --preprocess spec, or the task kind's default: inception for classification, resize otherwise. */
+    static Preprocessing preprocessing(String spec, String kind) {
+        return Preprocessing.parse(spec != null ? spec : kind.equals("classification") ? "inception" : "resize");
     }
 
     String kind() {
+        return kind(task);
+    }
+
+    /** A --task value, checked and lower-cased. */
+    static String kind(String task) {
         String t = task.toLowerCase(Locale.ROOT);
         if (!List.of("classification", "segmentation", "detection").contains(t)) {
             throw new DfqException("--task must be classification, segmentation or detection, got '" + task + "'");
