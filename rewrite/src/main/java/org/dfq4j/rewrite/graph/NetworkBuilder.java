@@ -247,7 +247,7 @@ public final class NetworkBuilder {
      * i*(in-1)/(out-1) with align_corners, (i+0.5)*in/out-0.5 with half-pixel centres, i*in/out
      * otherwise; the two neighbours floor and ceil of it, clamped to the input.
      */
-    static INDArray interpolation(int in, int out, boolean alignCorners, boolean halfPixel) {
+    public static INDArray interpolation(int in, int out, boolean alignCorners, boolean halfPixel) {
         double scale = alignCorners && out > 1 ? (in - 1) / (double) (out - 1) : in / (double) out;
         float[] m = new float[out * in];
         for (int i = 0; i < out; i++) {

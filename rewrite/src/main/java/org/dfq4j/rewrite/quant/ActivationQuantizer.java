@@ -70,4 +70,39 @@ public record ActivationQuantizer(float scale, int zeroPoint, int qMin, int qMax
         float v = x < lo ? lo : x > hi ? hi : x;
         return (float) Math.floor((v - lo) / scale + 0.5f) * scale + lo;
     }
+
+    /**
+     * A (min, max) from which ND4J's fake-quant derives exactly this quantizer again, the same float32
+     * scale and zero point: min = -zeroPoint * scale and the float max nearest to (qMax - zeroPoint) *
+     * scale for which (max - min) / (qMax - qMin) rounds to the scale. (The nudged range itself may
+     * not: its width, rounded to float, can give a scale one ulp off, which moves level boundaries.)
+     */
+    public float[] range() {
+        float min = (qMin - zeroPoint) * scale;
+        float max = (qMax - zeroPoint) * scale;
+        float steps = qMax - qMin;
+        // the width's rounding can skip the scale for one min; try the floats around both ends
+        for (int radius = 0; radius <= 32; radius++) {
+            for (int i = -radius; i <= radius; i++) {
+                for (int j = -radius; j <= radius; j++) {
+                    if (Math.max(Math.abs(i), Math.abs(j)) != radius) {
+                        continue;
+                    }
+                    float lo = ulps(min, i);
+                    float hi = ulps(max, j);
+                    if ((hi - lo) / steps == scale && of(lo, hi, bits(), qMin == 1).equals(this)) {
+                        return new float[] {lo, hi};
+                    }
+                }
+            }
+        }
+        return new float[] {min, max};
+    }
+
+    private static float ulps(float x, int n) {
+        for (int k = 0; k < Math.abs(n); k++) {
+            x = n > 0 ? Math.nextUp(x) : Math.nextDown(x);
+        }
+        return x;
+    }
 }
