@@ -116,8 +116,7 @@ final class OnnxConverter {
             case "Unsqueeze", "Squeeze" -> squeezeOrUnsqueeze(n);
             case "Cast" -> cast(n);
             case "Slice" -> slice(n);
-            case "Transpose" -> values.put(n.output(0), new HostConstant(
-                    ShapeArithmetic.transpose(n, host(n, 0), n.integers("perm", null))));
+            case "Transpose" -> transpose(n);
             case "ConstantOfShape" -> values.put(n.output(0), new HostConstant(ShapeArithmetic.constantOfShape(n,
                     longs(n, 0), n.has("value") ? TensorDecoder.decode(n.attribute("value").getT(), n.where())
                             : Nd4j.scalar(0f))));
@@ -472,6 +471,32 @@ final class OnnxConverter {
             throw n.error("Reshape of " + show(in) + " to " + show(target) + " changes the batch dimension; not supported");
         }
         return ShapeArithmetic.resolveReshape(n, sample, rest);
+    }
+
+    private void transpose(OnnxNode n) {
+        long[] perm = n.integers("perm", null);
+        if (value(n, 0) instanceof HostConstant h) {
+            values.put(n.output(0), new HostConstant(ShapeArithmetic.transpose(n, h.array(), perm)));
+            return;
+        }
+        GraphTensor x = graph(n, 0);
+        if (perm == null) {
+            perm = new long[x.rank()];
+            for (int i = 0; i < perm.length; i++) {
+                perm[i] = perm.length - 1 - i;
+            }
+        }
+        if (perm.length != x.rank() || perm[0] != 0) {
+            throw n.error("Transpose " + show(perm) + " of " + show(x.shape()) + " is supported only when it keeps the "
+                    + "batch axis first");
+        }
+        long[] shape = new long[perm.length];
+        int[] dims = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) {
+            shape[i] = x.dim((int) perm[i]);
+            dims[i] = (int) perm[i];
+        }
+        put(n, b.permute(layer(n), x.var(), dims), shape);
     }
 
     private void squeezeOrUnsqueeze(OnnxNode n) {

@@ -19,6 +19,7 @@ import onnx.Onnx.StringStringEntryProto;
 import onnx.Onnx.TensorProto;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.NetworkMetadata;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.quant.ActivationQuantizer;
@@ -114,6 +115,10 @@ public final class OnnxExporter {
     private final Map<String, long[]> shapes = new HashMap<>();
     /** Zero pads folded into the convolution that reads them: pad op -> its convolution. */
     private final Map<String, String> mergedPads = new HashMap<>();
+    /** Bilinear resizes in {@link NetworkBuilder#resizeBilinear}'s matmul form: first op -> the resize. */
+    private final Map<String, Resize> resizes = new HashMap<>();
+    /** The other ops of those resizes, written as part of the ONNX Resize. */
+    private final Set<String> absorbed = new HashSet<>();
     private final Map<String, Integer> nodeCounts = new TreeMap<>();
     private final List<String> notes = new ArrayList<>();
     private int int8Weights;
@@ -140,15 +145,21 @@ public final class OnnxExporter {
     }
 
     private Export run() {
+        refuseLowered();
         findMergedPads();
+        findResizes();
         measureShapes();
         long[] in = net.inputShape();
         graph.setName(net.name());
         graph.addInput(OnnxProtos.floatValue(net.input(), -1, in[0], in[1], in[2]));
         for (String op : g.ops()) {
-            if (!mergedPads.containsKey(op)) {
+            if (!mergedPads.containsKey(op) && !absorbed.contains(op)) {
                 try {
-                    emit(op);
+                    if (resizes.containsKey(op)) {
+                        resize(resizes.get(op));
+                    } else {
+                        emit(op);
+                    }
                 } catch (DfqException e) {
                     throw e;
                 } catch (RuntimeException e) {
@@ -189,6 +200,91 @@ public final class OnnxExporter {
                 mergedPads.put(op, reader);
             }
         }
+    }
+
+    /** A lowered network holds ops ONNX cannot express and weights off their int8 grid: say so first. */
+    private void refuseLowered() {
+        for (String op : g.ops()) {
+            if (g.opType(op).equals("dfq_level_clip")) {
+                throw refuse(op, "the network was lowered for ND4J (LowerFakeQuant: scales folded into the weights, "
+                        + "rint and a level clip); export the network before LowerFakeQuant (--fake-quant ops)");
+            }
+        }
+    }
+
+    /** A bilinear resize of {@code input} to {@code output} [N, C, outH, outW] with an ONNX coordinate mode. */
+    private record Resize(String input, String output, long outH, long outW, String mode) {
+    }
+
+    /**
+     * Finds the bilinear resizes {@link NetworkBuilder#resizeBilinear} built as two products with
+     * interpolation matrices (reshape, matmul, reshape, transpose, reshape, matmul, reshape,
+     * transpose); each is written as one ONNX Resize, which runtimes run natively and readers map
+     * back to the same form. Another chain of those ops is written op by op.
+     */
+    private void findResizes() {
+        for (String op : g.ops()) {
+            String first = g.opType(op).equals("reshape") ? g.output(op) : "";
+            if (!first.endsWith("/rows")) {
+                continue;
+            }
+            String n = first.substring(0, first.length() - "/rows".length());
+            List<String> chain = List.of(n + "/rows", n + "/mmulW", n + "/alongW", n + "/swap", n + "/cols",
+                    n + "/mmulH", n + "/alongH", n);
+            List<String> types = List.of("reshape", "matmul", "reshape", "permute", "reshape", "matmul", "reshape",
+                    "permute");
+            List<String> ops = new ArrayList<>();
+            boolean ok = g.isConstant(n + "/Aw") && g.isConstant(n + "/Ah");
+            for (int k = 0; ok && k < chain.size(); k++) {
+                String p = g.hasVariable(chain.get(k)) ? g.producer(chain.get(k)) : null;
+                ok = p != null && g.opType(p).equals(types.get(k))
+                        && (k == chain.size() - 1 || g.soleConsumer(chain.get(k)) != null);
+                ops.add(p);
+            }
+            if (!ok) {
+                continue;
+            }
+            INDArray aw = g.constant(n + "/Aw");
+            INDArray ah = g.constant(n + "/Ah");
+            String mode = coordinateMode(aw, ah);
+            if (mode != null) {
+                resizes.put(op, new Resize(g.inputs(op).get(0), n, ah.size(1), aw.size(1), mode));
+                absorbed.addAll(ops.subList(1, ops.size()));
+            }
+        }
+    }
+
+    /** The ONNX coordinate mode whose interpolation matrices these are, or null. */
+    private static String coordinateMode(INDArray aw, INDArray ah) {
+        boolean[][] modes = {{false, true}, {true, false}, {false, false}};
+        String[] names = {"half_pixel", "align_corners", "asymmetric"};
+        for (int k = 0; k < modes.length; k++) {
+            INDArray w = NetworkBuilder.interpolation((int) aw.size(0), (int) aw.size(1), modes[k][0], modes[k][1]);
+            INDArray h = NetworkBuilder.interpolation((int) ah.size(0), (int) ah.size(1), modes[k][0], modes[k][1]);
+            if (w.transpose().equals(aw) && h.transpose().equals(ah)) {
+                return names[k];
+            }
+        }
+        return null;
+    }
+
+    /** Resize(x, sizes = Shape(x)[0:2] ++ [outH, outW]), linear, with the resize's coordinate mode. */
+    private void resize(Resize r) {
+        String x = tensor(r.input());
+        String shape = fresh(r.output() + "/input_shape");
+        node("Shape", List.of(x), shape);
+        String zero = fresh(r.output() + "/start");
+        initializer(OnnxProtos.int64s(zero, new long[] {0}, 1));
+        String two = fresh(r.output() + "/end");
+        initializer(OnnxProtos.int64s(two, new long[] {2}, 1));
+        String batchAndChannels = fresh(r.output() + "/batch_channels");
+        node("Slice", List.of(shape, zero, two), batchAndChannels);
+        String spatial = fresh(r.output() + "/out_size");
+        initializer(OnnxProtos.int64s(spatial, new long[] {r.outH(), r.outW()}, 2));
+        String sizes = fresh(r.output() + "/sizes");
+        node("Concat", List.of(batchAndChannels, spatial), sizes, OnnxProtos.integer("axis", 0));
+        node("Resize", List.of(x, "", "", sizes), r.output(), OnnxProtos.string("mode", "linear"),
+                OnnxProtos.string("coordinate_transformation_mode", r.mode()));
     }
 
     /** Static shapes from one pass of a batch of one zero image (windows need their input sizes). */
@@ -301,6 +397,7 @@ public final class OnnxExporter {
             x = g.inputs(pad).get(0);
         }
         long[] inShape = shapes.get(l.input());
+        boolean same = i[8] == 1 && Arrays.stream(extra).allMatch(p -> p == 0);
         long[] pads = windowPads(op, inShape, i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], i[8] == 1);
         for (int k = 0; k < 4; k++) {
             pads[k] += extra[k];
@@ -314,8 +411,10 @@ public final class OnnxExporter {
         String input = tensor(x);
         Weights wq = weights(l, onnxW, 0);
         String b = bias(l, wq);
+        // TensorFlow's SAME stays SAME_UPPER (the same padding, and a reader builds the same convolution)
         node("Conv", List.of(input, wq.name, b), out(op), OnnxProtos.ints("kernel_shape", i[0], i[1]),
-                OnnxProtos.ints("strides", i[2], i[3]), OnnxProtos.ints("pads", pads),
+                OnnxProtos.ints("strides", i[2], i[3]), same ? OnnxProtos.string("auto_pad", "SAME_UPPER")
+                        : OnnxProtos.ints("pads", pads),
                 OnnxProtos.ints("dilations", i[6], i[7]), OnnxProtos.integer("group", depthwise ? channels : 1));
     }
 
@@ -405,7 +504,8 @@ public final class OnnxExporter {
         long[] pads = windowPads(op, shapes.get(x), i[0], i[1], i[2], i[3], i[4], i[5], 1, 1, i[8] == 1);
         boolean avg = g.opType(op).equals("avgpool2d");
         List<AttributeProto> attrs = new ArrayList<>(List.of(OnnxProtos.ints("kernel_shape", i[0], i[1]),
-                OnnxProtos.ints("strides", i[2], i[3]), OnnxProtos.ints("pads", pads)));
+                OnnxProtos.ints("strides", i[2], i[3]), i[8] == 1 ? OnnxProtos.string("auto_pad", "SAME_UPPER")
+                        : OnnxProtos.ints("pads", pads)));
         if (avg) {
             // libnd4j's extraParam0 (iArgs[9]): 0 = padded cells excluded from the divisor
             attrs.add(OnnxProtos.integer("count_include_pad", i[9] == 0 ? 0 : 1));

@@ -20,6 +20,7 @@ import onnx.Onnx.ValueInfoProto;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
+import org.dfq4j.rewrite.graph.NetworkMetadata;
 import org.dfq4j.zoo.onnx.Value.GraphTensor;
 import org.nd4j.shade.protobuf.InvalidProtocolBufferException;
 
@@ -102,6 +103,11 @@ public final class OnnxReader {
             throw new DfqException(where + ": the model declares no graph outputs");
         }
         Network net = builder.build(outputs.toArray(String[]::new));
+        // what dfq4j's exporter carried over (e.g. an SSD's post-processing options and anchors)
+        Map<String, String> meta = new HashMap<>();
+        model.getMetadataPropsList().forEach(e -> meta.put(e.getKey(), e.getValue()));
+        net.properties().putAll(NetworkMetadata.properties(meta));
+        net.attachments().putAll(NetworkMetadata.attachments(meta, where));
         net.properties().put("format", "onnx");
         net.properties().put("source", where);
         net.properties().put("opset", Integer.toString(opset));

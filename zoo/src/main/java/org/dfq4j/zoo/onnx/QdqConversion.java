@@ -3,11 +3,14 @@ package org.dfq4j.zoo.onnx;
 import java.util.HashMap;
 import java.util.Map;
 import onnx.Onnx.TensorProto;
+import org.dfq4j.rewrite.quant.ActivationQuantizer;
 import org.dfq4j.zoo.onnx.Value.GraphTensor;
 import org.dfq4j.zoo.onnx.Value.HostConstant;
 import org.dfq4j.zoo.onnx.Value.Quantized;
 import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -18,7 +21,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * <ul>
  *   <li>QuantizeLinear then DequantizeLinear of a graph tensor becomes one fake-quant op with the file's
  *       scale and zero point: range [(qMin - z) s, (qMax - z) s] over the levels of the zero point's type
- *       (uint8 when absent), which ND4J's fake-quant turns back into exactly that quantizer;
+ *       (uint8 when absent), which ND4J's fake-quant turns back into exactly that quantizer; of the network
+ *       input, whose values preprocessing often puts exactly halfway between levels, it is computed as
+ *       QuantizeLinear does, clip(rint(x / s), qMin - z, qMax - z) * s with ties to even;
  *   <li>DequantizeLinear of an integer initializer (int8/uint8 weights, int32 biases; per tensor or per
  *       axis) is computed at import: (q - z) * s as float32, the value a runtime dequantizes to;
  *   <li>QuantizeLinear of a float constant is computed at import too (levels, ties to even).
@@ -79,9 +84,23 @@ final class QdqConversion {
             if (levels != 1L << bits || bits < 2 || bits > 16) {
                 throw n.error("a quantizer with " + levels + " levels cannot be simulated (2 to 16 bits)");
             }
-            double min = (q.qMin() - q.zeroPoint()) * (double) q.scale();
-            double max = (q.qMax() - q.zeroPoint()) * (double) q.scale();
-            SDVariable y = converter.builder().fakeQuant(converter.layer(n), q.x().var(), min, max, bits, false);
+            String name = converter.layer(n);
+            SDVariable in = q.x().var();
+            SDVariable y;
+            if (in.name().equals(converter.builder().input().name())) {
+                // the network input: preprocessing such as x / 127.5 - 1 puts pixels exactly halfway between
+                // levels, so compute what QuantizeLinear computes, ties to even: clip(rint(x / s)) * s
+                SameDiff sd = converter.builder().sameDiff();
+                SDVariable rounded = new Rint(sd, in.div(name + "/scaled", q.scale()), false).outputVariable();
+                SDVariable clipped = sd.math().clipByValue(name + "/clipped", rounded, q.qMin() - q.zeroPoint(),
+                        q.qMax() - q.zeroPoint());
+                y = clipped.mul(name, q.scale());
+            } else {
+                // ND4J's levels are 0..2^bits-1: the file's levels shifted by -qMin, its zero point alike
+                float[] range = new ActivationQuantizer(q.scale(), (int) (q.zeroPoint() - q.qMin()), 0,
+                        (int) (q.qMax() - q.qMin())).range();
+                y = converter.builder().fakeQuant(name, in, range[0], range[1], bits, false);
+            }
             converter.define(n.output(0), new GraphTensor(y, q.x().shape()));
             return;
         }

@@ -1,8 +1,6 @@
 package org.dfq4j.zoo.onnx;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,7 +15,6 @@ import onnx.Onnx.TypeProto;
 import onnx.Onnx.ValueInfoProto;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.shade.protobuf.ByteString;
 
 /** Writes small ONNX models with the protobuf builders, for tests that need no Python. */
 public final class OnnxModelWriter {
@@ -90,24 +87,25 @@ public final class OnnxModelWriter {
     }
 
     public static AttributeProto ints(String name, long... v) {
-        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
-        for (long x : v) {
-            a.addInts(x);
-        }
-        return a.build();
+        return OnnxProtos.ints(name, v);
     }
 
     public static AttributeProto integer(String name, long v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+        return OnnxProtos.integer(name, v);
     }
 
     public static AttributeProto real(String name, float v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+        return OnnxProtos.real(name, v);
     }
 
     public static AttributeProto string(String name, String v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
-                .setS(ByteString.copyFromUtf8(v)).build();
+        return OnnxProtos.string(name, v);
+    }
+
+    /** Any initializer (e.g. int8 levels or an int32 bias built with {@link OnnxProtos}); returns its name. */
+    public String initializer(TensorProto t) {
+        graph.addInitializer(t);
+        return t.getName();
     }
 
     public ModelProto build() {
@@ -123,16 +121,7 @@ public final class OnnxModelWriter {
 
     private static TensorProto floatTensor(String name, INDArray value) {
         INDArray f = value.castTo(DataType.FLOAT).dup('c');
-        ByteBuffer buf = ByteBuffer.allocate(4 * (int) f.length()).order(ByteOrder.LITTLE_ENDIAN);
-        for (float x : f.data().asFloat()) {
-            buf.putFloat(x);
-        }
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
-                .setRawData(ByteString.copyFrom(buf.array()));
-        for (long d : f.shape()) {
-            t.addDims(d);
-        }
-        return t.build();
+        return OnnxProtos.floats(name, f.data().asFloat(), f.shape());
     }
 
     private static TensorProto longTensor(INDArray value) {
