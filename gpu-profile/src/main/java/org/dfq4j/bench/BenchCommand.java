@@ -78,6 +78,12 @@ public final class BenchCommand implements Callable<Integer> {
             + "quantization runs: lowered (default: scales folded into the weights, rint + clip), or ND4J's fake-quant ops")
     String fakeQuant = "lowered";
 
+    @Option(names = "--runtime", paramLabel = "nd4j|onnxruntime", defaultValue = "nd4j",
+            description = "onnxruntime: also time the FP32 and 8-bit networks exported to ONNX by dfq4j (8-bit as QDQ, "
+                    + "on ONNX Runtime's integer kernels and with QDQ fusion disabled), and an .onnx --model as it is, "
+                    + "in ONNX Runtime beside ND4J (default: ${DEFAULT-VALUE})")
+    String runtime;
+
     @Option(names = "--json", paramLabel = "PATH", description = "write the result as JSON (atomically)")
     Path json;
 
@@ -114,12 +120,20 @@ public final class BenchCommand implements Callable<Integer> {
             String range = actRange.equalsIgnoreCase("auto") ? (hasStats ? "bn" : "calib:8") : actRange.toLowerCase(Locale.ROOT);
             DfqRecipe recipe = new DfqRecipe(!keepRelu6, !noEqualize, false, DfqRecipe.Correction.NONE,
                     QuantScheme.perTensor(bitsWeight, false), bitsAct, range, 6);
-            BenchResult r = new Benchmark(batch, warmup, runs, profile, LowerFakeQuant.parseMode(fakeQuant), out).run(net.name(), net, recipe, range,
-                    new TensorRange(-1, 1));
+            boolean ort = switch (runtime.toLowerCase(Locale.ROOT)) {
+                case "nd4j" -> false;
+                case "onnxruntime" -> true;
+                default -> throw new DfqException("--runtime must be nd4j or onnxruntime, got '" + runtime + "'");
+            };
+            Path file = ort && model.toLowerCase(Locale.ROOT).endsWith(".onnx") ? Path.of(model) : null;
+            int ortThreads = !ort ? 0 : threads != null ? threads : Runtime.getRuntime().availableProcessors();
+            BenchResult r = new Benchmark(batch, warmup, runs, profile, LowerFakeQuant.parseMode(fakeQuant), out,
+                    ortThreads, file).run(net.name(), net, recipe, range, new TensorRange(-1, 1));
             if (threads != null) {
                 r = new BenchResult(r.model(), r.backend(), r.device().replaceAll(", \\d+ threads$", ", " + threads
                         + " threads"), threads, r.batch(), r.runs(), r.fp32(), r.int8(), r.pipelineSeconds(),
-                        r.quantizeSeconds(), r.pipeline(), r.peakPhysicalBytes(), r.peakHeapBytes(), r.profile());
+                        r.quantizeSeconds(), r.pipeline(), r.peakPhysicalBytes(), r.peakHeapBytes(), r.profile(),
+                        r.runtimes());
             }
             md = BenchComparison.markdown(r);
             jsonValue = r.toMap();

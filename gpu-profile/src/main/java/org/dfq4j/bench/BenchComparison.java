@@ -27,6 +27,16 @@ final class BenchComparison {
                 r.quantizeSeconds(), r.peakPhysicalBytes() / 1048576.0));
         sb.append("\n8-bit: ").append(r.pipeline()).append("; ").append(r.runs())
                 .append(" timed runs, median (min-max)\n");
+        if (!r.runtimes().isEmpty()) {
+            double base = r.fp32().median();
+            sb.append("\nThe same networks on each runtime, timed in the same alternation:\n\n")
+                    .append("| runtime | network | images/s (min-max) | vs ND4J FP32 |\n|---|---|---|---|\n");
+            for (BenchResult.RuntimeThroughput t : r.runtimes()) {
+                sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f (%.1f-%.1f) | %.2f |%n", t.runtime(), t.network(),
+                        t.throughput().median(), t.throughput().min(), t.throughput().max(),
+                        t.throughput().median() / base));
+            }
+        }
         if (r.profile() != null) {
             r.profile().forEach((which, ops) -> {
                 sb.append("\nTop op types, ").append(which).append(" (one profiled batch):\n\n| op | seconds | calls |\n|---|---|---|\n");

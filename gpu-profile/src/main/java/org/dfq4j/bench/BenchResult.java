@@ -7,11 +7,17 @@ import java.util.Map;
 /**
  * One benchmark run: FP32 and 8-bit-simulated throughput (median, min and max over timed runs after
  * warm-up), the DFQ pipeline's own time (float rewrites and weight quantization), the time to build
- * the 8-bit simulation (activation ranges included), peak memory, and where it ran.
+ * the 8-bit simulation (activation ranges included), peak memory, and where it ran; with ONNX
+ * Runtime, every network timed ({@link #runtimes}, ND4J's two first).
  */
 record BenchResult(String model, String backend, String device, int threads, int batch, int runs,
                    Throughput fp32, Throughput int8, double pipelineSeconds, double quantizeSeconds, String pipeline,
-                   long peakPhysicalBytes, long peakHeapBytes, Map<String, List<Map<String, Object>>> profile) {
+                   long peakPhysicalBytes, long peakHeapBytes, Map<String, List<Map<String, Object>>> profile,
+                   List<RuntimeThroughput> runtimes) {
+
+    /** One network timed on one runtime (ND4J, or ONNX Runtime with --runtime onnxruntime) in the same run. */
+    record RuntimeThroughput(String runtime, String network, Throughput throughput) {
+    }
 
     /** Images per second over the timed runs. */
     record Throughput(double median, double min, double max) {
@@ -54,6 +60,19 @@ record BenchResult(String model, String backend, String device, int threads, int
         if (profile != null && !profile.isEmpty()) {
             m.put("profile", profile);
         }
+        if (!runtimes.isEmpty()) {
+            List<Map<String, Object>> rows = new java.util.ArrayList<>();
+            for (RuntimeThroughput r : runtimes) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("runtime", r.runtime());
+                row.put("network", r.network());
+                row.put("imagesPerSecond", r.throughput().median());
+                row.put("imagesPerSecondMin", r.throughput().min());
+                row.put("imagesPerSecondMax", r.throughput().max());
+                rows.add(row);
+            }
+            m.put("runtimes", rows);
+        }
         return m;
     }
 
@@ -69,11 +88,25 @@ record BenchResult(String model, String backend, String device, int threads, int
                     num(m, "pipelineSeconds").doubleValue(), num(m, "quantizeSeconds").doubleValue(),
                     (String) m.get("pipeline"),
                     num(m, "peakPhysicalBytes").longValue(), num(m, "peakHeapBytes").longValue(),
-                    (Map<String, List<Map<String, Object>>>) m.get("profile"));
+                    (Map<String, List<Map<String, Object>>>) m.get("profile"), runtimes(m));
         } catch (ClassCastException | NullPointerException e) {
             throw new org.dfq4j.rewrite.DfqException(source + " is not a dfq bench result (" + e.getMessage()
                     + "); write one with dfq bench --json PATH");
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<RuntimeThroughput> runtimes(Map<String, Object> m) {
+        List<RuntimeThroughput> out = new java.util.ArrayList<>();
+        if (m.get("runtimes") instanceof List<?> rows) {
+            for (Object o : rows) {
+                Map<String, Object> r = (Map<String, Object>) o;
+                out.add(new RuntimeThroughput((String) r.get("runtime"), (String) r.get("network"), new Throughput(
+                        num(r, "imagesPerSecond").doubleValue(), num(r, "imagesPerSecondMin").doubleValue(),
+                        num(r, "imagesPerSecondMax").doubleValue())));
+            }
+        }
+        return out;
     }
 
     private static Number num(Map<String, Object> m, String key) {

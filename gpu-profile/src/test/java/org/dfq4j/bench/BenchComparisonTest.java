@@ -55,6 +55,24 @@ class BenchComparisonTest {
     }
 
     @Test
+    void theRuntimesTableRoundTripsAndIsPrintedWithRatiosToNd4jFp32(@TempDir Path dir) throws Exception {
+        BenchResult r = BenchCommand.read(recorded("cpu-2-threads.json"));
+        var rows = java.util.List.of(new BenchResult.RuntimeThroughput("ND4J", "FP32", r.fp32()),
+                new BenchResult.RuntimeThroughput("ND4J", "8-bit simulated (lowered)", r.int8()),
+                new BenchResult.RuntimeThroughput("ONNX Runtime", "FP32 export", new BenchResult.Throughput(
+                        10 * r.fp32().median(), 9 * r.fp32().median(), 11 * r.fp32().median())));
+        BenchResult withOrt = new BenchResult(r.model(), r.backend(), r.device(), r.threads(), r.batch(), r.runs(),
+                r.fp32(), r.int8(), r.pipelineSeconds(), r.quantizeSeconds(), r.pipeline(), r.peakPhysicalBytes(),
+                r.peakHeapBytes(), r.profile(), rows);
+        Path again = dir.resolve("ort.json");
+        Files.writeString(again, new ObjectMapper().writeValueAsString(withOrt.toMap()));
+        assertEquals(withOrt, BenchCommand.read(again));
+        String md = BenchComparison.markdown(withOrt);
+        assertTrue(md.lines().anyMatch(l -> l.startsWith("| ONNX Runtime | FP32 export |") && l.endsWith("| 10.00 |")), md);
+        assertTrue(md.lines().anyMatch(l -> l.startsWith("| ND4J | FP32 |") && l.endsWith("| 1.00 |")), md);
+    }
+
+    @Test
     void notABenchResultIsAOneLineError(@TempDir Path dir) throws Exception {
         Path bad = Files.writeString(dir.resolve("bad.json"), "{\"model\": \"x\"}");
         DfqException e = assertThrows(DfqException.class, () -> BenchCommand.read(bad));
