@@ -1,0 +1,165 @@
+package org.dfq4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.dfq4j.zoo.onnx.OnnxModelWriter;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+
+/** dfq export, dfq eval --runtime onnxruntime and dfq bench --runtime onnxruntime on a tiny classifier. */
+class CliExportTest {
+
+    @TempDir
+    static Path dir;
+    static Path model;
+    static Path classes;
+    static Path images;
+    static Path calib;
+
+    /** Output 0 "red", output 1 "green": 3x3 conv with bias, ReLU, global pooling, Gemm (as in CliCommandsTest). */
+    @BeforeAll
+    static void setUp() throws Exception {
+        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 16, 16);
+        float[] w = new float[4 * 3 * 9];
+        for (int k = 0; k < 9; k++) {
+            w[k] = 1f / 9; // out 0 <- R
+            w[27 + 9 + k] = 1f / 9; // out 1 <- G
+            w[54 + 18 + k] = 1f / 9; // out 2 <- B
+            w[81 + k] = 0.05f;
+        }
+        String c = m.node("Conv", "conv", List.of("x", m.floats("w", Nd4j.createFromArray(w).reshape(4, 3, 3, 3)),
+                m.floats("b", Nd4j.createFromArray(0.01f, 0.02f, -0.01f, 0.1f))), OnnxModelWriter.ints("pads", 1, 1, 1, 1));
+        String p = m.node("GlobalAveragePool", "pool", List.of(m.node("Relu", "relu", List.of(c))));
+        String f = m.node("Flatten", "flat", List.of(p));
+        float[] fc = {4, 0, 0, 0, 0, 4, 0, 0};
+        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", Nd4j.createFromArray(fc).reshape(2, 4))),
+                OnnxModelWriter.integer("transB", 1)));
+        model = m.write(dir.resolve("colours.onnx"));
+        classes = Files.writeString(dir.resolve("classes.txt"), "red\ngreen\n");
+        images = Files.createDirectory(dir.resolve("photos"));
+        calib = Files.createDirectory(dir.resolve("calib"));
+        for (int i = 0; i < 3; i++) {
+            photo(images.resolve("red_" + i + ".png"), new Color(200 + 20 * i, 30 * i, 20));
+            photo(images.resolve("green_" + i + ".png"), new Color(30 * i, 180 + 30 * i, 40));
+            photo(calib.resolve("c" + i + ".png"), new Color(90 * i, 250 - 60 * i, 30 + 70 * i));
+        }
+    }
+
+    private static void photo(Path p, Color c) throws Exception {
+        BufferedImage img = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(c);
+        g.fillRect(0, 0, 40, 30);
+        g.setColor(c.darker());
+        g.fillRect(5, 5, 12, 9);
+        g.dispose();
+        ImageIO.write(img, "png", p.toFile());
+    }
+
+    private static String ok(String... args) {
+        CliErrorsTest.Run r = CliErrorsTest.dfq(args);
+        assertEquals(0, r.code(), "dfq " + String.join(" ", args) + " failed: " + r.err());
+        return r.out();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> json(Path p) throws Exception {
+        return new ObjectMapper().readValue(Files.readAllBytes(p), Map.class);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aFloatExportRunsInOnnxRuntimeLikeDfq4j() throws Exception {
+        Path out = dir.resolve("fp32.onnx");
+        Path j = dir.resolve("fp32-export.json");
+        String text = ok("export", "--model", model.toString(), "--out", out.toString(), "--preprocess", "unit",
+                "--check-images", images.toString(), "--json", j.toString());
+        assertTrue(text.contains("float ONNX opset 13") && text.contains("top-1 agrees on 6/6"), text);
+        Map<String, Object> check = (Map<String, Object>) json(j).get("check");
+        double rel = ((Number) ((Map<String, Object>) check.get("fp32")).get("maxRelativeDifference")).doubleValue();
+        assertTrue(rel < 1e-5, "relative difference " + rel);
+
+        Path e = dir.resolve("ort.json");
+        ok("eval", "--runtime", "onnxruntime", "--model", out.toString(), "--images", images.toString(), "--labels",
+                classes.toString(), "--preprocess", "unit", "--json", e.toString());
+        Map<String, Object> m = json(e);
+        assertEquals("ONNX Runtime", m.get("backend"));
+        assertEquals(100.0, ((Number) m.get("top1")).doubleValue(), 1e-9);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aQdqExportRunsOnIntegerKernelsAndReadsBackAsTheSimulation() throws Exception {
+        Path out = dir.resolve("int8.onnx");
+        Path j = dir.resolve("int8-export.json");
+        String text = ok("export", "--model", model.toString(), "--out", out.toString(), "--preprocess", "unit",
+                "--quantize", "--act-range", "calib:3", "--calib-images", calib.toString(), "--check-images",
+                images.toString(), "--json", j.toString());
+        assertTrue(text.contains("QDQ ONNX opset 13") && text.contains("QLinearConv"), text);
+        Map<String, Object> report = json(j);
+        assertEquals(2, ((Number) report.get("int8Weights")).intValue());
+        Map<String, Object> int8 = (Map<String, Object>) ((Map<String, Object>) report.get("check")).get("int8");
+        assertTrue(((Map<String, Object>) int8.get("integerKernels")).containsKey("com.microsoft.QLinearConv"), int8.toString());
+
+        // dfq4j's own reader of the file computes the simulation it came from, photograph by photograph
+        Path sim = dir.resolve("sim.json");
+        Path back = dir.resolve("back.json");
+        ok("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--quantize", "--act-range", "calib:3", "--calib-images", calib.toString(),
+                "--json", sim.toString());
+        ok("eval", "--model", out.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--json", back.toString());
+        assertEquals(((Map<String, Object>) json(sim).get("details")).get("predictions"),
+                ((Map<String, Object>) json(back).get("details")).get("predictions"));
+
+        // in ONNX Runtime, against the FP32 export as reference
+        Path fp32 = dir.resolve("ref.onnx");
+        ok("export", "--model", model.toString(), "--out", fp32.toString(), "--preprocess", "unit");
+        String eval = ok("eval", "--runtime", "onnxruntime", "--ort-qdq", "simulate", "--model", out.toString(),
+                "--reference", fp32.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit");
+        assertTrue(eval.contains("vs reference agreement") && eval.contains("QDQ fusion disabled"), eval);
+    }
+
+    @Test
+    void benchTimesTheExportedNetworksInOnnxRuntimeBesideNd4j() {
+        String text = ok("bench", "--model", model.toString(), "--batch", "2", "--runs", "1", "--warmup", "0",
+                "--threads", "1", "--act-range", "calib:2", "--runtime", "onnxruntime");
+        assertTrue(text.contains("| ONNX Runtime | FP32 export |"), text);
+        assertTrue(text.contains("8-bit QDQ export, int8 kernels: QLinearConv"), text);
+        assertTrue(text.contains("colours.onnx as given"), text);
+    }
+
+    @Test
+    void exportAndOnnxRuntimeEvalRefuseWhatTheyCannotDo() throws Exception {
+        Path existing = Files.writeString(dir.resolve("existing.onnx"), "keep me");
+        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("export", "--model", model.toString(), "--out",
+                existing.toString()), "--force");
+        assertEquals("keep me", Files.readString(existing), "an existing file is not replaced unasked");
+        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("export", "--model", model.toString(), "--out",
+                dir.resolve("m.tflite").toString()), ".onnx");
+        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("export", "--model", model.toString(), "--out",
+                dir.resolve("q.onnx").toString(), "--quantize", "--act-range", "calib:2"), "--calib-images");
+        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("eval", "--runtime", "onnxruntime", "--model",
+                model.toString(), "--images", images.toString(), "--labels", classes.toString(), "--quantize"),
+                "--quantize");
+        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("eval", "--runtime", "onnxruntime", "--model",
+                classes.toString(), "--images", images.toString(), "--labels", classes.toString()), ".onnx");
+        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("eval", "--model", model.toString(), "--images",
+                images.toString(), "--labels", classes.toString(), "--reference", model.toString()), "--runtime");
+        assertFalse(Files.exists(dir.resolve("q.onnx")));
+    }
+}
