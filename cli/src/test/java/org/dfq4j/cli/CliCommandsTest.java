@@ -59,7 +59,7 @@ class CliCommandsTest {
         }
     }
 
-    private static void photo(Path p, Color c) throws Exception {
+    static void photo(Path p, Color c) throws Exception {
         BufferedImage img = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setColor(c);

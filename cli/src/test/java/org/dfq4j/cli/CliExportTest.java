@@ -5,13 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import javax.imageio.ImageIO;
 import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -52,21 +49,10 @@ class CliExportTest {
         images = Files.createDirectory(dir.resolve("photos"));
         calib = Files.createDirectory(dir.resolve("calib"));
         for (int i = 0; i < 3; i++) {
-            photo(images.resolve("red_" + i + ".png"), new Color(200 + 20 * i, 30 * i, 20));
-            photo(images.resolve("green_" + i + ".png"), new Color(30 * i, 180 + 30 * i, 40));
-            photo(calib.resolve("c" + i + ".png"), new Color(90 * i, 250 - 60 * i, 30 + 70 * i));
+            CliCommandsTest.photo(images.resolve("red_" + i + ".png"), new Color(200 + 20 * i, 30 * i, 20));
+            CliCommandsTest.photo(images.resolve("green_" + i + ".png"), new Color(30 * i, 180 + 30 * i, 40));
+            CliCommandsTest.photo(calib.resolve("c" + i + ".png"), new Color(90 * i, 250 - 60 * i, 30 + 70 * i));
         }
-    }
-
-    private static void photo(Path p, Color c) throws Exception {
-        BufferedImage img = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setColor(c);
-        g.fillRect(0, 0, 40, 30);
-        g.setColor(c.darker());
-        g.fillRect(5, 5, 12, 9);
-        g.dispose();
-        ImageIO.write(img, "png", p.toFile());
     }
 
     private static String ok(String... args) {

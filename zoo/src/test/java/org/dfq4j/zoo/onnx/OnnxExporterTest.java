@@ -114,13 +114,16 @@ class OnnxExporterTest {
     void aFloatExportReadsBackIntoTheSameNetwork() throws Exception {
         Network net = block(2);
         Path file = Files.write(dir.resolve("block.onnx"), OnnxExporter.export(net).bytes());
-        Network back = OnnxReader.read(file);
+        assertSameOutputs(net, OnnxReader.read(file), 1e-5);
+    }
+
+    /** The outputs of two networks, in order, agree to a relative {@code tolerance} on the test images. */
+    private static void assertSameOutputs(Network net, Network back, double tolerance) {
         Map<String, INDArray> a = net.run(IMAGES);
         Map<String, INDArray> b = back.run(IMAGES);
         for (int i = 0; i < net.outputs().size(); i++) {
-            INDArray x = a.get(net.outputs().get(i));
-            INDArray y = b.get(back.outputs().get(i));
-            assertTrue(relativeDifference(x, y) < 1e-5, "output " + i + ": " + relativeDifference(x, y));
+            double rel = relativeDifference(a.get(net.outputs().get(i)), b.get(back.outputs().get(i)));
+            assertTrue(rel < tolerance, "output " + i + ": " + rel);
         }
     }
 
@@ -203,13 +206,7 @@ class OnnxExporterTest {
         Network back = OnnxReader.read(file);
         GraphView g = GraphView.of(back);
         assertTrue(g.ops().stream().anyMatch(op -> g.opType(op).equals(InsertFakeQuant.OP)));
-        Map<String, INDArray> a = q.run(IMAGES);
-        Map<String, INDArray> b = back.run(IMAGES);
-        for (int i = 0; i < q.outputs().size(); i++) {
-            INDArray x = a.get(q.outputs().get(i));
-            INDArray y = b.get(back.outputs().get(i));
-            assertTrue(relativeDifference(x, y) < 1e-6, "output " + i + ": " + relativeDifference(x, y));
-        }
+        assertSameOutputs(q, back, 1e-6);
     }
 
     @Test
