@@ -25,9 +25,10 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 /**
  * QDQ models laid out as ONNX Runtime's static quantizer writes them (QuantizeLinear/DequantizeLinear
  * around every quantized tensor, int8 symmetric per-channel conv weights on axis 0, int32 biases at
- * scale s_x * s_w, uint8 or int8 activations, a per-tensor int8 Gemm weight), built here with the
- * protobuf builders because the quantizer itself (Python) is not available to the build. dfq4j's
- * reader must compute what ONNX Runtime computes with QDQ fusion disabled.
+ * scale s_x * s_w, uint8 or int8 activations, a per-tensor int8 Gemm weight with a zero point), built
+ * here with the protobuf builders so that each case is explicit; {@link OnnxReaderOrtQuantizerTest}
+ * reads files the quantizer itself wrote. dfq4j's reader must compute what ONNX Runtime computes with
+ * QDQ fusion disabled.
  */
 class OnnxReaderQdqTest {
 
@@ -131,7 +132,7 @@ class OnnxReaderQdqTest {
         GraphView g = GraphView.of(net);
         Map<String, INDArray> weights = new java.util.HashMap<>();
         g.weightLayers().forEach(l -> weights.put(l.kind().name(), g.constant(l.weights())));
-        // the Gemm's [3 in, 4 out]... stored [4, 3] as ONNX B, levels (i * 37) % 200 - 100, zero point 3, scale 0.01
+        // the Gemm weight, [4 in, 3 out] as ONNX B, levels (i * 37) % 200 - 100, zero point 3, scale 0.01
         INDArray dense = weights.get("DENSE");
         assertEquals(((0 * 37) % 200 - 100 - 3) * 0.01f, dense.getFloat(0, 0), 1e-6f);
         assertEquals(((1 * 37) % 200 - 100 - 3) * 0.01f, dense.getFloat(0, 1), 1e-6f);
