@@ -99,6 +99,10 @@ class CliExportTest {
         assertEquals(2, ((Number) report.get("int8Weights")).intValue());
         Map<String, Object> int8 = (Map<String, Object>) ((Map<String, Object>) report.get("check")).get("int8");
         assertTrue(((Map<String, Object>) int8.get("integerKernels")).containsKey("com.microsoft.QLinearConv"), int8.toString());
+        // ONNX Runtime's two executions of the file are also compared with each other, photograph by photograph
+        Map<String, Object> modes = (Map<String, Object>) ((Map<String, Object>) report.get("check")).get("int8VsSimulate");
+        assertTrue(text.contains("integer kernels vs its own simulation of the file: top-1 agrees on"), text);
+        assertEquals(6, ((Number) modes.get("positions")).intValue(), modes.toString());
 
         // dfq4j's own reader of the file computes the simulation it came from, photograph by photograph
         Path sim = dir.resolve("sim.json");
