@@ -15,8 +15,8 @@ final class RuntimeOptions {
 
     @Option(names = "--ort-qdq", paramLabel = "int8|simulate", defaultValue = "int8",
             description = "with --runtime onnxruntime, a QDQ model runs on ONNX Runtime's integer kernels (int8, "
-                    + "default: what deployment gets) or with QDQ fusion disabled (simulate: an exact float simulation "
-                    + "of the file's quantizers)")
+                    + "default: what deployment gets) or with QDQ fusion disabled (simulate: a float simulation "
+                    + "of the file's quantizers, with float rounding inside each layer like dfq4j's own simulation)")
     String ortQdq;
 
     @Option(names = "--reference", paramLabel = "PATH.onnx",

@@ -40,8 +40,10 @@ public final class OnnxRuntimeRunner implements Runner, AutoCloseable {
     public enum Mode {
         /** ONNX Runtime's default: DQ -> op -> Q groups fused into integer kernels (what deployment gets). */
         INT8("integer kernels (QDQ fused)"),
-        /** QDQ fusion disabled ({@code session.disable_quant_qdq}): every Q and DQ runs as written, an exact
-         * fake-quant simulation at ONNX Runtime's speed. */
+        /** QDQ fusion disabled ({@code session.disable_quant_qdq}): every Q and DQ runs as written, a float
+         * fake-quant simulation of the same quantizers at ONNX Runtime's speed. Its layers round in float32
+         * where the integer kernels accumulate exactly, so a value on a level boundary can land on either
+         * level; in a deep 8-bit network such one-level differences multiply layer by layer. */
         SIMULATE("QDQ fusion disabled (float simulation of the quantizers)");
 
         private final String description;
