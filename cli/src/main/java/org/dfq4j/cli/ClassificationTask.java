@@ -2,7 +2,6 @@ package org.dfq4j.cli;
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.dfq4j.eval.classify.ClassificationEvaluator;
 import org.dfq4j.eval.classify.ClassificationResult;
@@ -16,23 +15,13 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
         implements Task {
 
     @Override
-    public String name() {
-        return "classification";
-    }
-
-    @Override
-    public List<String> tableColumns() {
-        return List.of("top1", "top5");
-    }
-
-    @Override
     public Score score(Runner runner, String label) {
         ClassificationResult r = ClassificationEvaluator.of(runner.named(label), preprocessing, batch)
                 .withProgress(progress).withRetainedLogits(true).evaluate(data);
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("top1", r.top1());
         m.put("top5", r.top5());
-        return new Score(m, r, r.imagesPerSecond(), r.toMap(true));
+        return new Score(m, r, r.imagesPerSecond(), r.images(), r.report(true));
     }
 
     @Override
@@ -43,5 +32,10 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
         m.put("agreement", Fidelity.top1AgreementPercent(ref.predictions(), tst.predictions()));
         m.put("sqnrDb", Fidelity.sqnrDb(ref.logits().orElseThrow(), tst.logits().orElseThrow()));
         return m;
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.CLASSIFICATION;
     }
 }

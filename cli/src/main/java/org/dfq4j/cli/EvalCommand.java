@@ -2,6 +2,9 @@ package org.dfq4j.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import com.fasterxml.jackson.annotation.JsonAnyGetter;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,17 +15,16 @@ import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.report.TextTable;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.QuantizedNetwork;
+import org.dfq4j.rewrite.Quantizer;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkFile;
-import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
-import org.dfq4j.rewrite.quant.RangeSource;
 import org.dfq4j.rewrite.quant.WeightDiagnostics;
-import org.dfq4j.zoo.ModelFiles;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -38,18 +40,11 @@ final class EvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH",
-            description = "model file (.tflite, .onnx, TF.js model.json, .dfq) or " + ModelFiles.BUILTIN_MOBILENET)
-    String model;
-
     @Mixin
-    TaskOptions taskOptions;
+    Experiment setup;
 
-    @Mixin
-    PipelineOptions pipeline;
-
-    @Mixin
-    RunOptions run;
+    @Option(names = "--quantize", description = "simulate 8-bit inference (weights offline, activations by fake-quant)")
+    boolean quantize;
 
     @Mixin
     RuntimeOptions runtime;
@@ -68,49 +63,67 @@ final class EvalCommand implements Callable<Integer> {
             description = "segmentation/detection with --quantize: PNGs of FP32 and 8-bit predictions side by side")
     Path overlays;
 
+    @Mixin
+    ForceOption force;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        if (overlays != null && !pipeline.quantize) {
+        if (runtime.onnxRuntime()) {
+            OnnxRuntimeEval.requireNoPipeline(setup, quantize, explain, outFile, overlays);
+            return OnnxRuntimeEval.run(out, setup, runtime, force, json);
+        }
+        if (overlays != null && !quantize) {
             throw new DfqException("--save-overlays compares FP32 with 8-bit: add --quantize");
         }
-        if (runtime.onnxRuntime()) {
-            OnnxRuntimeEval.requireNoPipeline(pipeline, explain, outFile, overlays);
-            return OnnxRuntimeEval.run(out, model, taskOptions, run, runtime, json);
-        }
-        Backend backend = run.apply();
-        out.println(backend.describe());
-        TaskOptions.Built built = taskOptions.build(run.batch, System.err);
-        Network original = ModelFiles.read(model);
+        Experiment.Started started = setup.start(out, true, force, (plan, task) -> {
+            if (overlays != null) {
+                task.requireOverlays();
+            }
+            plan.file("--json", json).file("--out", outFile)
+                    .file("--out", outFile == null ? null : Path.of(outFile + ".log.json"))
+                    .filesIn("--save-overlays", overlays, task.overlayFiles());
+        });
+        Backend backend = started.backend();
+        TaskOptions.Built built = started.built();
+        Network original = started.network();
+        DfqRecipe recipe = started.recipe();
+        RecipeOptions.requirePossible(recipe, started.hasStats(), quantize);
+        Preprocessing pre = setup.task.preprocessing();
+        Quantizer quantizer = Quantizer.builder(recipe).calibration(setup.quant.calibration(pre, built.photographs(), setup.task.skipBadImages, out))
+                .inputRange(pre.valueRange()).lowered(setup.quant.lowered(FakeQuantMode.OPS)).build();
 
-        DfqRecipe recipe = pipeline.recipe(DfqRecipe.hasStatistics(original));
-        boolean lowered = pipeline.lowered();
-        PipelineRun rewritten = PipelineRun.run(original, recipe, pipeline, built.photographs(), taskOptions.preprocessing(),
-                out);
-        RewriteLog log = rewritten.log();
-        Network evaluated = rewritten.result();
-        String rangeName = rewritten.rangeName();
-        double pipelineSeconds = rewritten.seconds();
+        long t0 = System.nanoTime();
+        Rewritten prepared = quantizer.floatPipeline(original);
+        double pipelineSeconds = (System.nanoTime() - t0) / 1e9;
+        RewriteLog log = new RewriteLog();
+        log.addAll(prepared.log());
+        Network evaluated = prepared.network();
+        Network executed = evaluated;
+        String rangeName = "none";
+        String execution = null;
+        if (quantize) {
+            QuantizedNetwork q = quantizer.quantize(prepared);
+            pipelineSeconds += q.seconds();
+            log.addAll(q.log());
+            evaluated = q.network();
+            executed = q.executable();
+            rangeName = q.ranges();
+            execution = executed != evaluated ? q.execution() : null;
+        }
 
         Task task = built.task();
-        Network executed = evaluated;
-        String execution = null;
-        if (pipeline.quantize && lowered) {
-            LowerFakeQuant.Lowered l = LowerFakeQuant.of(evaluated);
-            executed = l.network();
-            execution = l.describe();
-        }
-        Task.Score fp32 = pipeline.quantize ? task.score(rewritten.floatNetwork(), "FP32") : null;
-        Task.Score score = task.score(executed, pipeline.quantize ? "8-bit" : "FP32");
+        Task.Score fp32 = quantize ? task.score(prepared.network(), "FP32") : null;
+        Task.Score score = task.score(executed, quantize ? "8-bit" : "FP32");
         Map<String, Double> fidelity = fp32 == null ? Map.of() : task.fidelity(fp32, score);
 
         TextTable t = new TextTable("", "");
         t.row("model", original.name() + " (" + original.properties().getOrDefault("format", "?") + ")");
         t.row("task", task.name() + ", " + built.description());
-        t.row("preprocess", taskOptions.preprocessing().toString());
-        t.row("pipeline", recipe.flags() + (pipeline.quantize ? " --quantize: weights " + recipe.weights()
-                + ", activations " + (rangeName.equals("none") ? "float" : recipe.actBits() + "-bit, ranges " + rangeName)
-                : " (FP32)"));
+        t.row("preprocess", pre.toString());
+        t.row("pipeline", RecipeOptions.flags(recipe) + (quantize ? " --quantize: weights " + recipe.weights()
+                + ", activations " + (rangeName.equals("none") ? "float" : recipe.activationBits() + "-bit, ranges "
+                + rangeName) : " (FP32)"));
         t.row("pipeline time", String.format(Locale.ROOT, "%.2f s", pipelineSeconds));
         if (execution != null) {
             t.row("8-bit execution", execution);
@@ -118,19 +131,19 @@ final class EvalCommand implements Callable<Integer> {
         if (fp32 != null) {
             fp32.metrics().forEach((k, v) -> t.row("FP32 " + k, fmt(v)));
         }
-        String prefix = pipeline.quantize ? "8-bit " : "";
+        String prefix = quantize ? "8-bit " : "";
         score.metrics().forEach((k, v) -> t.row(prefix + k, fmt(v)));
         fidelity.forEach((k, v) -> t.row("8-bit vs FP32 " + k, fmt(v)));
         t.row("speed", String.format(Locale.ROOT, "%.1f images/s (batch %d, %d threads)", score.imagesPerSecond(),
-                run.batch, backend.threads()));
+                setup.run.batch, backend.threads()));
         t.print(out);
         task.describe(score).forEach(line -> out.println("  " + line));
         if (explain) {
-            explain(out, log, original, rewritten.floatNetwork(), evaluated, recipe);
+            explain(out, log, original, prepared.network(), recipe);
         }
         if (outFile != null) {
             NetworkFile.save(evaluated, outFile);
-            JsonReport.write(Path.of(outFile + ".log.json"), log.toMaps());
+            JsonReport.write(Path.of(outFile + ".log.json"), log.entries());
             out.println("saved " + outFile + " and " + outFile + ".log.json");
         }
         if (overlays != null) {
@@ -138,39 +151,38 @@ final class EvalCommand implements Callable<Integer> {
             out.println("wrote " + n + " overlays to " + overlays);
         }
         if (json != null) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("model", model);
-            m.put("network", original.name());
-            m.put("task", task.name());
-            m.putAll(score.metrics());
-            m.put("images", score.details().getOrDefault("images", null));
-            m.put("imagesPerSecond", score.imagesPerSecond());
-            m.put("backend", backend.name());
-            m.put("device", backend.device());
-            m.put("threads", backend.threads());
-            m.put("batch", run.batch);
-            m.put("quantized", pipeline.quantize);
-            m.put("pipeline", recipe.toMap());
-            m.put("actRangeSource", rangeName);
-            m.put("pipelineSeconds", pipelineSeconds);
-            if (fp32 != null) {
-                m.put("fp32", fp32.metrics());
-                m.put("fidelity", fidelity);
-            }
-            m.put("details", score.details());
-            m.put("log", log.toMaps());
-            JsonReport.write(json, m);
+            JsonReport.write(json, new Report(setup.model.path, original.name(), task.name(), score.images(),
+                    score.imagesPerSecond(), backend.name(), backend.device(), backend.threads(), setup.run.batch, quantize,
+                    RecipeReport.of(recipe), rangeName, pipelineSeconds, fp32 == null ? null : fp32.metrics(),
+                    fp32 == null ? null : fidelity, score.report(), log.entries(), score.metrics()));
             out.println("wrote " + json);
         }
         return 0;
+    }
+
+    /**
+     * What {@code --json} writes: the run's provenance, the task's metrics at the top level (top1,
+     * top5 / mIoU, pixelAccuracy / mAP ...), FP32 metrics and fidelity of a quantized run, the
+     * evaluator's own report and the rewrite log.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Report(String model, String network, String task, int images, double imagesPerSecond, String backend,
+                  String device, int threads, int batch, boolean quantized, RecipeReport pipeline, String actRangeSource,
+                  double pipelineSeconds, Map<String, Double> fp32, Map<String, Double> fidelity, Object details,
+                  List<RewriteLog.Entry> log, @JsonIgnore Map<String, Double> metrics) {
+
+        /** The task's metrics, at the top level. */
+        @JsonAnyGetter
+        Map<String, Double> metricValues() {
+            return metrics;
+        }
     }
 
     private static String fmt(double v) {
         return Double.isInfinite(v) ? "inf" : String.format(Locale.ROOT, "%.2f", v);
     }
 
-    private static void explain(PrintWriter out, RewriteLog log, Network original, Network prepared, Network result,
-                                DfqRecipe recipe) {
+    private static void explain(PrintWriter out, RewriteLog log, Network original, Network prepared, DfqRecipe recipe) {
         out.println();
         out.println("rewrite log:");
         log.entries().forEach(e -> out.println("  " + e.line()));
@@ -178,8 +190,8 @@ final class EvalCommand implements Callable<Integer> {
         QuantScheme s = recipe.weights();
         out.println("per-layer weights (" + s + "): per-channel range ratio max/min and weight-quantization SQNR,"
                 + " before and after the float rewrites");
-        List<WeightDiagnostics> before = WeightDiagnostics.of(new DfqRecipe(false, false, false,
-                DfqRecipe.Correction.NONE, s, 8, "none", 6).floatPipeline().run(original).network(), s);
+        List<WeightDiagnostics> before = WeightDiagnostics.of(DfqRecipe.builder().weights(s).build().floatPipeline()
+                .run(original).network(), s);
         Map<String, WeightDiagnostics> after = new LinkedHashMap<>();
         WeightDiagnostics.of(prepared, s).forEach(d -> after.put(d.layer(), d));
         TextTable t = new TextTable("layer", "kind", "ch", "ratio before", "SQNR before", "ratio after", "SQNR after", "dead");

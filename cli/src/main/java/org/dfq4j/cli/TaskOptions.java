@@ -1,14 +1,19 @@
 package org.dfq4j.cli;
 
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
 import org.dfq4j.eval.data.ClassList;
+import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.data.ImageFolderDataset;
 import org.dfq4j.eval.detection.DetectionDataset;
 import org.dfq4j.eval.detection.LabelMap;
+import org.dfq4j.eval.image.Photographs;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.segmentation.SegmentationDataset;
 import org.dfq4j.eval.segmentation.SegmentationSample;
@@ -18,9 +23,9 @@ import picocli.CommandLine.Option;
 /** What to evaluate on: the task, the photographs, their labels and the preprocessing. */
 final class TaskOptions {
 
-    @Option(names = "--task", paramLabel = "classification|segmentation|detection", defaultValue = "classification",
-            description = "what the model does (default: ${DEFAULT-VALUE})")
-    String task;
+    @Option(names = "--task", paramLabel = "TASK", defaultValue = "classification",
+            description = "what the model does: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    TaskKind task;
 
     @Option(names = "--images", required = true, paramLabel = "DIR",
             description = "classification: <synset>_<name>.JPEG photographs; segmentation: a Pascal VOC root or a "
@@ -40,34 +45,32 @@ final class TaskOptions {
     @Option(names = "--split", paramLabel = "NAME", description = "Pascal VOC split (ImageSets/*/NAME.txt), e.g. val")
     String split;
 
-    @Option(names = "--preprocess", paramLabel = "NAME|SPEC",
+    @Option(names = "--preprocess", paramLabel = "NAME|SPEC", converter = Converters.Preprocess.class,
             description = "preset (inception, unit, imagenet, resize) or spec such as crop=0.875,scale=0.0078431,offset=-1 "
                     + "(default: inception for classification, resize otherwise)")
-    String preprocess;
+    Preprocessing preprocess;
 
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N photographs (sorted by name)")
     Integer limit;
 
-    Preprocessing preprocessing() {
-        return preprocessing(preprocess, kind());
-    }
+    @Option(names = "--skip-bad-images", description = "leave out photographs that cannot be decoded (damaged, "
+            + "truncated) and say which, instead of stopping with an error; they are found by decoding every "
+            + "photograph once before the run")
+    boolean skipBadImages;
 
-    /** The --preprocess spec, or the task kind's default: inception for classification, resize otherwise. */
-    static Preprocessing preprocessing(String spec, String kind) {
-        return Preprocessing.parse(spec != null ? spec : kind.equals("classification") ? "inception" : "resize");
-    }
-
-    String kind() {
-        return kind(task);
-    }
-
-    /** A --task value, checked and lower-cased. */
-    static String kind(String task) {
-        String t = task.toLowerCase(Locale.ROOT);
-        if (!List.of("classification", "segmentation", "detection").contains(t)) {
-            throw new DfqException("--task must be classification, segmentation or detection, got '" + task + "'");
+    /** The files and folders this task reads (for the output checks). */
+    List<Path> inputs() {
+        List<Path> in = new ArrayList<>();
+        for (Path p : new Path[] {images, labels, annotations}) {
+            if (p != null) {
+                in.add(p);
+            }
         }
-        return t;
+        return in;
+    }
+
+    Preprocessing preprocessing() {
+        return preprocess != null ? preprocess : task.defaultPreprocessing();
     }
 
     private int limit() {
@@ -77,30 +80,75 @@ final class TaskOptions {
         return limit == null ? Integer.MAX_VALUE : limit;
     }
 
-    /** The task with its dataset, and the photographs (for calibration when no other folder is given). */
-    record Built(Task task, List<Path> photographs, String description) {
+    /**
+     * The task with its dataset, the photographs (for calibration when no other folder is given), and
+     * the photographs left out as undecodable (with --skip-bad-images), each with the reason.
+     */
+    record Built(Task task, List<Path> photographs, String description, Map<Path, String> skipped) {
+
+        /** One line naming the photographs left out, if any. */
+        void reportSkipped(PrintWriter out) {
+            if (!skipped.isEmpty()) {
+                out.println(skippedLine(skipped, photographs.size() + skipped.size()));
+            }
+        }
     }
 
+    static String skippedLine(Map<Path, String> skipped, int of) {
+        return "warning: skipped " + skipped.size() + " of " + of + " photographs that cannot be decoded: "
+                + skipped.keySet().stream().map(p -> p.getFileName().toString()).collect(Collectors.joining(", "));
+    }
+
+    /** The photographs among {@code files} that decode, or an error when none does. */
+    static Map<Path, String> undecodable(List<Path> files, String where) {
+        Map<Path, String> bad = Photographs.undecodable(files, ImageBatches.defaultDecodeThreads());
+        if (!files.isEmpty() && bad.size() == files.size()) {
+            throw new DfqException("none of the " + files.size() + " photographs in " + where + " can be decoded; first: "
+                    + bad.values().iterator().next());
+        }
+        return bad;
+    }
+
+    /** The task on every photograph the options select (none left out yet). */
     Built build(int batch, PrintStream progress) {
+        return build(batch, progress, Map.of());
+    }
+
+    /**
+     * With --skip-bad-images, the task without the photographs that cannot be decoded (each is decoded
+     * once to find out); otherwise {@code built} itself.
+     */
+    Built withoutUndecodable(Built built, int batch, PrintStream progress) {
+        if (!skipBadImages) {
+            return built;
+        }
+        Map<Path, String> bad = undecodable(built.photographs(), images.toString());
+        return bad.isEmpty() ? built : build(batch, progress, bad);
+    }
+
+    private Built build(int batch, PrintStream progress, Map<Path, String> bad) {
         Preprocessing pre = preprocessing();
-        switch (kind()) {
-            case "classification" -> {
+        switch (task) {
+            case CLASSIFICATION -> {
                 if (labels == null) {
                     throw new DfqException("--labels CLASSFILE is required for classification (line i = class id of output i)");
                 }
                 ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(labels), limit());
+                d = d.without(bad.keySet());
                 return new Built(new ClassificationTask(d, pre, batch, progress), d.files(),
-                        d.size() + " photographs from " + images);
+                        d.size() + " photographs from " + images + skippedNote(bad), bad);
             }
-            case "segmentation" -> {
+            case SEGMENTATION -> {
                 SegmentationDataset d = segmentationData();
                 if (limit != null) {
                     d = d.first(limit());
                 }
+                d = d.without(bad.keySet());
                 List<String> names = labels == null ? null : ClassList.read(labels).ids();
                 return new Built(new SegmentationTask(d, pre, batch, names, progress),
                         d.samples().stream().map(SegmentationSample::image).toList(),
-                        d.samples().size() + " photographs from " + images + (d.hasMasks() ? "" : " (no masks: fidelity only)"));
+                        d.samples().size() + " photographs from " + images + (d.hasMasks() ? "" : " (no masks: fidelity only)")
+                                + skippedNote(bad), bad);
             }
             default -> {
                 LabelMap map = labels == null ? null : LabelMap.read(labels);
@@ -108,11 +156,17 @@ final class TaskOptions {
                 if (limit != null) {
                     d = d.first(limit());
                 }
+                d = d.without(bad.keySet());
                 return new Built(new DetectionTask(d, preprocess == null ? null : pre, batch, map, progress),
                         d.images().stream().map(a -> a.image()).toList(),
-                        d.images().size() + " photographs from " + images + (d.hasGroundTruth() ? "" : " (no boxes: fidelity only)"));
+                        d.images().size() + " photographs from " + images + (d.hasGroundTruth() ? "" : " (no boxes: fidelity only)")
+                                + skippedNote(bad), bad);
             }
         }
+    }
+
+    private static String skippedNote(Map<Path, String> bad) {
+        return bad.isEmpty() ? "" : " (" + bad.size() + " undecodable skipped)";
     }
 
     private SegmentationDataset segmentationData() {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.Color;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /** dfq export, dfq eval --runtime onnxruntime and dfq bench --runtime onnxruntime on a tiny classifier. */
 class CliExportTest {
@@ -26,7 +26,7 @@ class CliExportTest {
     static Path images;
     static Path calib;
 
-    /** Output 0 "red", output 1 "green": 3x3 conv with bias, ReLU, global pooling, Gemm (as in CliCommandsTest). */
+    /** Output 0 "red", output 1 "green": 3x3 conv with bias, ReLU, global pooling, Gemm (3x3, unlike TinyClassifier's 1x1). */
     @BeforeAll
     static void setUp() throws Exception {
         OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 16, 16);
@@ -49,16 +49,15 @@ class CliExportTest {
         images = Files.createDirectory(dir.resolve("photos"));
         calib = Files.createDirectory(dir.resolve("calib"));
         for (int i = 0; i < 3; i++) {
-            CliCommandsTest.photo(images.resolve("red_" + i + ".png"), new Color(200 + 20 * i, 30 * i, 20));
-            CliCommandsTest.photo(images.resolve("green_" + i + ".png"), new Color(30 * i, 180 + 30 * i, 40));
-            CliCommandsTest.photo(calib.resolve("c" + i + ".png"), new Color(90 * i, 250 - 60 * i, 30 + 70 * i));
+            TinyClassifier.photo(images.resolve("red_" + i + ".png"), new Color(200 + 20 * i, 30 * i, 20), 40, 30);
+            TinyClassifier.photo(images.resolve("green_" + i + ".png"), new Color(30 * i, 180 + 30 * i, 40), 40, 30);
+            TinyClassifier.photo(calib.resolve("c" + i + ".png"), new Color(90 * i, 250 - 60 * i, 30 + 70 * i), 40, 30);
         }
     }
 
+    /** Runs a command that must succeed, checking that it modified no input ({@link DfqRun}). */
     private static String ok(String... args) {
-        CliErrorsTest.Run r = CliErrorsTest.dfq(args);
-        assertEquals(0, r.code(), "dfq " + String.join(" ", args) + " failed: " + r.err());
-        return r.out();
+        return DfqRun.ok(args);
     }
 
     @SuppressWarnings("unchecked")
@@ -92,7 +91,7 @@ class CliExportTest {
         Path out = dir.resolve("int8.onnx");
         Path j = dir.resolve("int8-export.json");
         String text = ok("export", "--model", model.toString(), "--out", out.toString(), "--preprocess", "unit",
-                "--quantize", "--act-range", "calib:3", "--calib-images", calib.toString(), "--check-images",
+                "--quantize", "--act-range", "calib", "--calib", "3", "--calib-images", calib.toString(), "--check-images",
                 images.toString(), "--json", j.toString());
         assertTrue(text.contains("QDQ ONNX opset 13") && text.contains("QLinearConv"), text);
         Map<String, Object> report = json(j);
@@ -108,7 +107,7 @@ class CliExportTest {
         Path sim = dir.resolve("sim.json");
         Path back = dir.resolve("back.json");
         ok("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
-                "--preprocess", "unit", "--quantize", "--act-range", "calib:3", "--calib-images", calib.toString(),
+                "--preprocess", "unit", "--quantize", "--act-range", "calib", "--calib", "3", "--calib-images", calib.toString(),
                 "--json", sim.toString());
         ok("eval", "--model", out.toString(), "--images", images.toString(), "--labels", classes.toString(),
                 "--preprocess", "unit", "--json", back.toString());
@@ -127,7 +126,7 @@ class CliExportTest {
     @Test
     void benchTimesTheExportedNetworksInOnnxRuntimeBesideNd4j() {
         String text = ok("bench", "--model", model.toString(), "--batch", "2", "--runs", "1", "--warmup", "0",
-                "--threads", "1", "--act-range", "calib:2", "--runtime", "onnxruntime");
+                "--threads", "1", "--act-range", "calib", "--calib", "2", "--runtime", "onnxruntime");
         assertTrue(text.contains("| ONNX Runtime | FP32 export |"), text);
         assertTrue(text.contains("8-bit QDQ export, int8 kernels: QLinearConv"), text);
         assertTrue(text.contains("colours.onnx as given"), text);
@@ -136,20 +135,29 @@ class CliExportTest {
     @Test
     void exportAndOnnxRuntimeEvalRefuseWhatTheyCannotDo() throws Exception {
         Path existing = Files.writeString(dir.resolve("existing.onnx"), "keep me");
-        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("export", "--model", model.toString(), "--out",
-                existing.toString()), "--force");
+        DfqRun.dfq("export", "--model", model.toString(), "--out", existing.toString()).failsWithOneLine("--force");
         assertEquals("keep me", Files.readString(existing), "an existing file is not replaced unasked");
-        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("export", "--model", model.toString(), "--out",
-                dir.resolve("m.tflite").toString()), ".onnx");
-        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("export", "--model", model.toString(), "--out",
-                dir.resolve("q.onnx").toString(), "--quantize", "--act-range", "calib:2"), "--calib-images");
-        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("eval", "--runtime", "onnxruntime", "--model",
-                model.toString(), "--images", images.toString(), "--labels", classes.toString(), "--quantize"),
-                "--quantize");
-        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("eval", "--runtime", "onnxruntime", "--model",
-                classes.toString(), "--images", images.toString(), "--labels", classes.toString()), ".onnx");
-        CliErrorsTest.assertOneLineError(CliErrorsTest.dfq("eval", "--model", model.toString(), "--images",
-                images.toString(), "--labels", classes.toString(), "--reference", model.toString()), "--runtime");
+        // the exported file is an output like any other: never the model it reads, even with --force
+        String modelBytes = DfqRun.sha256(model);
+        DfqRun.dfq("export", "--model", model.toString(), "--out", model.toString(), "--force")
+                .failsWithOneLine("--out", "input");
+        assertEquals(modelBytes, DfqRun.sha256(model));
+        ok("export", "--model", model.toString(), "--out", existing.toString(), "--force");
+        assertTrue(Files.size(existing) > 100, "with --force the file is replaced by the export");
+        DfqRun.dfq("export", "--model", model.toString(), "--out", dir.resolve("m.tflite").toString())
+                .failsWithOneLine(".onnx");
+        DfqRun.dfq("export", "--model", model.toString(), "--out", dir.resolve("q.onnx").toString(), "--quantize",
+                "--act-range", "calib", "--calib", "2").failsWithOneLine("--calib-images");
+        DfqRun.dfq("eval", "--runtime", "onnxruntime", "--model", model.toString(), "--images", images.toString(),
+                "--labels", classes.toString(), "--quantize").failsWithOneLine("--quantize");
+        DfqRun.dfq("eval", "--runtime", "onnxruntime", "--model", model.toString(), "--images", images.toString(),
+                "--labels", classes.toString(), "--equalize").failsWithOneLine("--equalize");
+        DfqRun.dfq("eval", "--runtime", "onnxruntime", "--model", classes.toString(), "--images", images.toString(),
+                "--labels", classes.toString()).failsWithOneLine(".onnx");
+        DfqRun.dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--reference", model.toString()).failsWithOneLine("--runtime");
+        DfqRun.dfq("eval", "--runtime", "onnxruntime", "--model", model.toString(), "--images", images.toString(),
+                "--labels", classes.toString(), "--json", model.toString(), "--force").failsWithOneLine("--json", "input");
         assertFalse(Files.exists(dir.resolve("q.onnx")));
     }
 }

@@ -6,11 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** The comparison mode on two recorded bench results. */
 class BenchComparisonTest {
@@ -29,11 +30,12 @@ class BenchComparisonTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void ratiosAreBOverAFromTheRecordedFiles() throws Exception {
         Path a = recorded("cpu-1-thread.json");
         Path b = recorded("cpu-2-threads.json");
-        BenchComparison c = new BenchComparison(BenchCommand.read(a), BenchCommand.read(b));
-        Map<String, Object> m = c.toMap();
+        BenchComparison c = BenchComparison.of(BenchResult.read(a), BenchResult.read(b));
+        Map<String, Object> m = new ObjectMapper().convertValue(c, Map.class);
         Map<String, Object> ja = json(a);
         Map<String, Object> jb = json(b);
         assertEquals(num(jb, "fp32ImagesPerSecond") / num(ja, "fp32ImagesPerSecond"), (Double) m.get("fp32Ratio"), 1e-12);
@@ -46,27 +48,28 @@ class BenchComparisonTest {
 
     @Test
     void aResultRoundTripsThroughJson(@TempDir Path dir) throws Exception {
-        BenchResult r = BenchCommand.read(recorded("cpu-2-threads.json"));
+        BenchResult r = BenchResult.read(recorded("cpu-2-threads.json"));
         Path again = dir.resolve("again.json");
-        Files.writeString(again, new ObjectMapper().writeValueAsString(r.toMap()));
-        assertEquals(r, BenchCommand.read(again));
+        Files.writeString(again, new ObjectMapper().writeValueAsString(r));
+        assertEquals(r, BenchResult.read(again));
         assertEquals(r.int8().median() / r.fp32().median(), r.int8OverFp32(), 1e-12);
         assertTrue(r.fp32().min() <= r.fp32().median() && r.fp32().median() <= r.fp32().max());
     }
 
     @Test
     void theRuntimesTableRoundTripsAndIsPrintedWithRatiosToNd4jFp32(@TempDir Path dir) throws Exception {
-        BenchResult r = BenchCommand.read(recorded("cpu-2-threads.json"));
-        var rows = java.util.List.of(new BenchResult.RuntimeThroughput("ND4J", "FP32", r.fp32()),
-                new BenchResult.RuntimeThroughput("ND4J", "8-bit simulated (lowered)", r.int8()),
-                new BenchResult.RuntimeThroughput("ONNX Runtime", "FP32 export", new BenchResult.Throughput(
+        BenchResult r = BenchResult.read(recorded("cpu-2-threads.json"));
+        var rows = List.of(BenchResult.RuntimeThroughput.of("ND4J", "FP32", r.fp32()),
+                BenchResult.RuntimeThroughput.of("ND4J", "8-bit simulated (lowered)", r.int8()),
+                BenchResult.RuntimeThroughput.of("ONNX Runtime", "FP32 export", new BenchResult.Throughput(
                         10 * r.fp32().median(), 9 * r.fp32().median(), 11 * r.fp32().median())));
-        BenchResult withOrt = new BenchResult(r.model(), r.backend(), r.device(), r.threads(), r.batch(), r.runs(),
+        BenchResult withOrt = BenchResult.of(r.model(), r.backend(), r.device(), r.threads(), r.batch(), r.runs(),
                 r.fp32(), r.int8(), r.pipelineSeconds(), r.quantizeSeconds(), r.pipeline(), r.peakPhysicalBytes(),
                 r.peakHeapBytes(), r.profile(), rows);
         Path again = dir.resolve("ort.json");
-        Files.writeString(again, new ObjectMapper().writeValueAsString(withOrt.toMap()));
-        assertEquals(withOrt, BenchCommand.read(again));
+        Files.writeString(again, new ObjectMapper().writeValueAsString(withOrt));
+        assertEquals(withOrt, BenchResult.read(again));
+        assertEquals(List.of(), r.runtimes(), "a result without ONNX Runtime has no runtimes table");
         String md = BenchComparison.markdown(withOrt);
         assertTrue(md.lines().anyMatch(l -> l.startsWith("| ONNX Runtime | FP32 export |") && l.endsWith("| 10.00 |")), md);
         assertTrue(md.lines().anyMatch(l -> l.startsWith("| ND4J | FP32 |") && l.endsWith("| 1.00 |")), md);
@@ -75,10 +78,10 @@ class BenchComparisonTest {
     @Test
     void notABenchResultIsAOneLineError(@TempDir Path dir) throws Exception {
         Path bad = Files.writeString(dir.resolve("bad.json"), "{\"model\": \"x\"}");
-        DfqException e = assertThrows(DfqException.class, () -> BenchCommand.read(bad));
+        DfqException e = assertThrows(DfqException.class, () -> BenchResult.read(bad));
         assertTrue(e.getMessage().contains("bad.json") && !e.getMessage().contains("\n"), e.getMessage());
         Path junk = Files.writeString(dir.resolve("junk.json"), "not json");
-        assertThrows(DfqException.class, () -> BenchCommand.read(junk));
+        assertThrows(DfqException.class, () -> BenchResult.read(junk));
     }
 
     @Test

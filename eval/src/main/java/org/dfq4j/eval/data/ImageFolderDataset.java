@@ -17,19 +17,18 @@ import org.dfq4j.rewrite.DfqException;
  * <p>Photographs are in file-name order. Other files, hidden files and sub-folders are ignored. A
  * photograph whose class the class list lacks is an error, never skipped silently.
  */
-public final class ImageFolderDataset {
+public record ImageFolderDataset(Path directory, ClassList classes, List<LabeledImage> images) {
 
     /** File extensions (lower case) of the photographs a folder is scanned for. */
     public static final Set<String> EXTENSIONS = Photographs.EXTENSIONS;
 
-    private final Path directory;
-    private final ClassList classes;
-    private final List<LabeledImage> images;
-
-    private ImageFolderDataset(Path directory, ClassList classes, List<LabeledImage> images) {
-        this.directory = directory;
-        this.classes = classes;
-        this.images = List.copyOf(images);
+    /**
+     * @param directory the folder
+     * @param classes   the class list labels index
+     * @param images    the photographs, in file-name order
+     */
+    public ImageFolderDataset {
+        images = List.copyOf(images);
     }
 
     /** Every photograph of a folder. */
@@ -45,9 +44,7 @@ public final class ImageFolderDataset {
      *     is not in the class list; or when limit is below 1
      */
     public static ImageFolderDataset scan(Path directory, ClassList classes, int limit) {
-        if (limit < 1) {
-            throw new DfqException("--limit must be at least 1, got " + limit);
-        }
+        Photographs.first(List.of(), limit); // checks the limit before the folder is read
         if (!Files.isDirectory(directory)) {
             throw new DfqException("image folder " + directory + " does not exist or is not a folder");
         }
@@ -76,7 +73,7 @@ public final class ImageFolderDataset {
                     + "'); name photographs <class>_<anything> with a class of the class file, or use the class file"
                     + " of this model");
         }
-        return new ImageFolderDataset(directory, classes, images.subList(0, Math.min(limit, images.size())));
+        return new ImageFolderDataset(directory, classes, Photographs.first(images, limit));
     }
 
     /**
@@ -92,17 +89,9 @@ public final class ImageFolderDataset {
         return dot < 0 ? fileName : fileName.substring(0, dot);
     }
 
-    public Path directory() {
-        return directory;
-    }
-
-    public ClassList classes() {
-        return classes;
-    }
-
-    /** The photographs, in file-name order. */
-    public List<LabeledImage> images() {
-        return images;
+    /** This dataset without the photographs in {@code files} (say, ones that cannot be decoded). */
+    public ImageFolderDataset without(Set<Path> files) {
+        return new ImageFolderDataset(directory, classes, images.stream().filter(i -> !files.contains(i.file())).toList());
     }
 
     public int size() {

@@ -56,13 +56,9 @@ public final class OnnxRuntimeRunner implements Runner, AutoCloseable {
             return description;
         }
 
-        /** Parses a command-line value: int8 or simulate. */
-        public static Mode parse(String s) {
-            return switch (s.toLowerCase(Locale.ROOT)) {
-                case "int8" -> INT8;
-                case "simulate" -> SIMULATE;
-                default -> throw new DfqException("--ort-qdq must be int8 or simulate, got '" + s + "'");
-            };
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 

@@ -1,6 +1,6 @@
 package org.dfq4j.rewrite.quant;
 
-import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.dfq4j.rewrite.graph.OpAttributes;
 import org.dfq4j.rewrite.view.GraphView;
 
 /**
@@ -22,11 +22,8 @@ public record ActivationQuantizer(float scale, int zeroPoint, int qMin, int qMax
     /** The quantizer of a fake-quant op in a graph (its min and max inputs are constants). */
     public static ActivationQuantizer of(GraphView g, String fakeQuantOp) {
         var in = g.inputs(fakeQuantOp);
-        DynamicCustomOp op = (DynamicCustomOp) g.sameDiffOp(fakeQuantOp).getOp();
-        long[] i = op.iArgs();
-        boolean[] b = op.bArgs();
-        return of(g.constant(in.get(1)).getDouble(0), g.constant(in.get(2)).getDouble(0),
-                i.length > 0 ? (int) i[0] : 8, b.length > 0 && b[0]);
+        OpAttributes.FakeQuantConfig c = g.attributes(fakeQuantOp).fakeQuant().orElseThrow();
+        return of(g.constant(in.get(1)).getDouble(0), g.constant(in.get(2)).getDouble(0), c.bits(), c.narrow());
     }
 
     /** The quantizer ND4J's fake-quant kernel derives from (min, max) at the given bit width. */

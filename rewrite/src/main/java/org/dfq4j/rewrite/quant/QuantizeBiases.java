@@ -6,6 +6,7 @@ import java.util.Optional;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Transform;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.transform.PerChannelOp;
 import org.dfq4j.rewrite.view.GraphView;
@@ -69,14 +70,14 @@ public final class QuantizeBiases implements Transform {
     public static ActivationQuantizer inputQuantizer(GraphView g, WeightLayer l) {
         String x = l.input();
         String p = g.producer(x);
-        if (p != null && g.opType(p).equals("pad")) {
+        if (p != null && g.kind(p) == OpKind.PAD) {
             PerChannelOp pad = PerChannelOp.classify(g, p);
             if (pad == null || pad.kind() != PerChannelOp.Kind.ZERO_PAD) {
                 return null;
             }
             p = g.producer(g.inputs(p).get(0));
         }
-        if (p == null || !g.opType(p).equals(InsertFakeQuant.OP)) {
+        if (p == null || g.kind(p) != OpKind.FAKE_QUANT) {
             return null;
         }
         ActivationQuantizer q = ActivationQuantizer.of(g, p);

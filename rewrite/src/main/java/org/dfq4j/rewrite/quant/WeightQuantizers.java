@@ -3,6 +3,7 @@ package org.dfq4j.rewrite.quant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -24,13 +25,13 @@ public final class WeightQuantizers {
     }
 
     /** Records the quantizers of a weight tensor (rows: scale, zero point, qMin, qMax). */
-    public static void record(Network net, String weights, List<QuantParams> channels) {
+    public static void record(GraphEditor editor, String weights, List<QuantParams> channels) {
         double[][] rows = new double[channels.size()][];
         for (int c = 0; c < rows.length; c++) {
             QuantParams p = channels.get(c);
             rows[c] = new double[] {p.scale(), p.zeroPoint(), p.qMin(), p.qMax()};
         }
-        net.attachments().put(PREFIX + weights, Nd4j.createFromArray(rows).castTo(DataType.DOUBLE));
+        editor.setAttachment(PREFIX + weights, Nd4j.createFromArray(rows).castTo(DataType.DOUBLE));
     }
 
     /** The recorded quantizers of a weight tensor, if it was quantized by {@link QuantizeWeights}. */

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.TreeMap;
 import onnx.Onnx.AttributeProto;
@@ -21,23 +22,17 @@ import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.NetworkMetadata;
+import org.dfq4j.rewrite.graph.OpAttributes;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.quant.ActivationQuantizer;
-import org.dfq4j.rewrite.quant.InsertFakeQuant;
 import org.dfq4j.rewrite.quant.QuantParams;
 import org.dfq4j.rewrite.quant.QuantizeBiases;
 import org.dfq4j.rewrite.quant.WeightQuantizers;
 import org.dfq4j.rewrite.transform.PerChannelOp;
 import org.dfq4j.rewrite.view.GraphView;
-import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.BaseScalarOp;
-import org.nd4j.linalg.api.ops.DynamicCustomOp;
-import org.nd4j.linalg.api.ops.impl.scalar.ScalarAdd;
-import org.nd4j.linalg.api.ops.impl.scalar.ScalarDivision;
-import org.nd4j.linalg.api.ops.impl.scalar.ScalarMultiplication;
-import org.nd4j.linalg.api.ops.impl.scalar.ScalarSubtraction;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -189,7 +184,7 @@ public final class OnnxExporter {
     /** A zero spatial pad read only by one convolution (as its input) is folded into the convolution's pads. */
     private void findMergedPads() {
         for (String op : g.ops()) {
-            PerChannelOp p = g.opType(op).equals("pad") ? PerChannelOp.classify(g, op) : null;
+            PerChannelOp p = g.kind(op) == OpKind.PAD ? PerChannelOp.classify(g, op) : null;
             if (p == null || p.kind() != PerChannelOp.Kind.ZERO_PAD) {
                 continue;
             }
@@ -205,9 +200,9 @@ public final class OnnxExporter {
     /** A lowered network holds ops ONNX cannot express and weights off their int8 grid: say so first. */
     private void refuseLowered() {
         for (String op : g.ops()) {
-            if (g.opType(op).equals("dfq_level_clip")) {
+            if (g.kind(op) == OpKind.LEVEL_CLIP) {
                 throw refuse(op, "the network was lowered for ND4J (LowerFakeQuant: scales folded into the weights, "
-                        + "rint and a level clip); export the network before LowerFakeQuant (--fake-quant ops)");
+                        + "rint and a level clip); export the network before LowerFakeQuant, with its fake-quant ops");
             }
         }
     }
@@ -224,20 +219,20 @@ public final class OnnxExporter {
      */
     private void findResizes() {
         for (String op : g.ops()) {
-            String first = g.opType(op).equals("reshape") ? g.output(op) : "";
+            String first = g.kind(op) == OpKind.RESHAPE ? g.output(op) : "";
             if (!first.endsWith("/rows")) {
                 continue;
             }
             String n = first.substring(0, first.length() - "/rows".length());
             List<String> chain = List.of(n + "/rows", n + "/mmulW", n + "/alongW", n + "/swap", n + "/cols",
                     n + "/mmulH", n + "/alongH", n);
-            List<String> types = List.of("reshape", "matmul", "reshape", "permute", "reshape", "matmul", "reshape",
-                    "permute");
+            List<OpKind> kinds = List.of(OpKind.RESHAPE, OpKind.MATMUL, OpKind.RESHAPE, OpKind.PERMUTE, OpKind.RESHAPE,
+                    OpKind.MATMUL, OpKind.RESHAPE, OpKind.PERMUTE);
             List<String> ops = new ArrayList<>();
             boolean ok = g.isConstant(n + "/Aw") && g.isConstant(n + "/Ah");
             for (int k = 0; ok && k < chain.size(); k++) {
                 String p = g.hasVariable(chain.get(k)) ? g.producer(chain.get(k)) : null;
-                ok = p != null && g.opType(p).equals(types.get(k))
+                ok = p != null && g.kind(p) == kinds.get(k)
                         && (k == chain.size() - 1 || g.soleConsumer(chain.get(k)) != null);
                 ops.add(p);
             }
@@ -293,8 +288,7 @@ public final class OnnxExporter {
         shapes.put(net.input(), new long[] {1, in[0], in[1], in[2]});
         List<String> wanted = new ArrayList<>();
         for (String op : g.ops()) {
-            String t = g.opType(op);
-            if (Set.of("conv2d", "depthwise_conv2d", "avgpool2d", "maxpool2d", "pad").contains(t)) {
+            if (g.is(op, OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D, OpKind.AVG_POOL, OpKind.MAX_POOL, OpKind.PAD)) {
                 String x = g.inputs(op).get(0);
                 if (!g.isPlaceholder(x) && !wanted.contains(x)) {
                     wanted.add(x);
@@ -312,75 +306,71 @@ public final class OnnxExporter {
     // ---- ops ----
 
     private void emit(String op) {
-        String type = g.opType(op);
+        OpKind kind = g.kind(op);
         List<String> in = g.inputs(op);
-        DifferentialFunction fn = g.sameDiffOp(op).getOp();
-        switch (type) {
-            case "conv2d", "depthwise_conv2d" -> conv(op);
-            case "xw_plus_b" -> dense(op);
-            case InsertFakeQuant.OP -> quantizeDequantize(tensor(in.get(0)), ActivationQuantizer.of(g, op), out(op));
-            case "batchnorm" -> batchNorm(op);
-            case "relu" -> {
-                requireZeroCutoff(op, fn);
+        OpAttributes a = g.attributes(op);
+        switch (kind) {
+            case CONV2D, DEPTHWISE_CONV2D -> conv(op);
+            case DENSE -> dense(op);
+            case FAKE_QUANT -> quantizeDequantize(tensor(in.get(0)), ActivationQuantizer.of(g, op), out(op));
+            case BATCH_NORM -> batchNorm(op);
+            case RELU -> {
+                requireZeroCutoff(op, a);
                 node("Relu", List.of(tensor(in.get(0))), out(op));
             }
-            case "relu6" -> {
-                requireZeroCutoff(op, fn);
+            case RELU6 -> {
+                requireZeroCutoff(op, a);
                 node("Clip", List.of(tensor(in.get(0)), scalar(op + "/zero", 0f), scalar(op + "/six", 6f)), out(op));
             }
-            case "leakyrelu" -> node("LeakyRelu", List.of(tensor(in.get(0))), out(op),
-                    OnnxProtos.real("alpha", ((Number) fn.propertiesForFunction().get("alpha")).floatValue()));
-            case "sigmoid" -> node("Sigmoid", List.of(tensor(in.get(0))), out(op));
-            case "tanh" -> node("Tanh", List.of(tensor(in.get(0))), out(op));
-            case "clipbyvalue" -> {
-                double[] t = ((DynamicCustomOp) fn).tArgs();
+            case LEAKY_RELU -> node("LeakyRelu", List.of(tensor(in.get(0))), out(op),
+                    OnnxProtos.real("alpha", (float) a.leakyReluAlpha().orElseThrow()));
+            case SIGMOID -> node("Sigmoid", List.of(tensor(in.get(0))), out(op));
+            case TANH -> node("Tanh", List.of(tensor(in.get(0))), out(op));
+            case CLIP_BY_VALUE -> {
+                double[] t = a.floatArguments();
                 node("Clip", List.of(tensor(in.get(0)), scalar(op + "/min", (float) t[0]), scalar(op + "/max", (float) t[1])),
                         out(op));
             }
-            case "minimum" -> minimum(op);
-            case "maximum" -> binary(op, "Max");
-            case "add" -> binary(op, "Add");
-            case "sub", "subtract" -> binary(op, "Sub");
-            case "mul", "multiply" -> binary(op, "Mul");
-            case "div", "divide" -> binary(op, "Div");
-            case "concat" -> {
+            case MINIMUM -> minimum(op);
+            case MAXIMUM -> binary(op, "Max");
+            case ADD -> binary(op, "Add");
+            case SUBTRACT -> binary(op, "Sub");
+            case MULTIPLY -> binary(op, "Mul");
+            case DIVIDE -> binary(op, "Div");
+            case CONCAT -> {
                 List<String> xs = in.stream().map(this::tensor).toList();
-                node("Concat", xs, out(op), OnnxProtos.integer("axis", ((DynamicCustomOp) fn).iArgs()[0]));
+                node("Concat", xs, out(op), OnnxProtos.integer("axis", a.concatAxis()));
             }
-            case "avgpool2d", "maxpool2d" -> pool(op);
-            case "reduce_mean" -> mean(op);
-            case "pad" -> pad(op);
-            case "reshape" -> reshape(op);
-            case "permute" -> {
-                long[] perm = ((DynamicCustomOp) fn).iArgs();
+            case AVG_POOL, MAX_POOL -> pool(op);
+            case MEAN -> mean(op);
+            case PAD -> pad(op);
+            case RESHAPE -> reshape(op);
+            case PERMUTE -> {
+                long[] perm = a.integerArguments();
                 if (perm.length == 0) {
                     perm = longs(g.constant(in.get(1)));
                 }
                 node("Transpose", List.of(tensor(in.get(0))), out(op), OnnxProtos.ints("perm", perm));
             }
-            case "matmul" -> matMul(op);
-            case "softmax" -> {
-                long[] i = ((DynamicCustomOp) fn).iArgs();
+            case MATMUL -> matMul(op);
+            case SOFTMAX -> {
+                long[] i = a.integerArguments();
                 node("Softmax", List.of(tensor(in.get(0))), out(op), OnnxProtos.integer("axis", i.length > 0 ? i[0] : -1));
             }
-            case "identity" -> node("Identity", List.of(tensor(in.get(0))), out(op));
-            default -> {
-                if (fn instanceof ScalarAdd || fn instanceof ScalarSubtraction || fn instanceof ScalarMultiplication
-                        || fn instanceof ScalarDivision) {
-                    scalarOp(op, (BaseScalarOp) fn);
-                } else {
-                    throw refuse(op, "ONNX export supports the ops of dfq4j's canonical graphs (convolutions, dense "
-                            + "layers, activations, elementwise arithmetic, pooling, concat, reshape, transpose, matmul, "
-                            + "softmax, fake-quant); " + (type.equals("dfq_level_clip") || type.equals("rint")
-                            ? "export the network before LowerFakeQuant (--fake-quant ops)" : "this op has no exporter"));
-                }
-            }
+            case IDENTITY -> node("Identity", List.of(tensor(in.get(0))), out(op));
+            case ADD_SCALAR -> scalarOp(op, "Add", a);
+            case MUL_SCALAR -> scalarOp(op, "Mul", a);
+            case DIV_SCALAR -> scalarOp(op, "Div", a);
+            default -> throw refuse(op, "ONNX export supports the ops of dfq4j's canonical graphs (convolutions, "
+                    + "dense layers, activations, elementwise arithmetic, pooling, concat, reshape, transpose, matmul, "
+                    + "softmax, fake-quant); " + (kind == OpKind.LEVEL_CLIP || kind == OpKind.RINT
+                    ? "export the network before LowerFakeQuant, with its fake-quant ops" : "this op has no exporter"));
         }
     }
 
     private void conv(String op) {
         WeightLayer l = g.weightLayer(op);
-        long[] i = ((DynamicCustomOp) g.sameDiffOp(op).getOp()).iArgs();
+        long[] i = g.attributes(op).integerArguments();
         if (l == null || i.length < 9) {
             throw refuse(op, "not a canonical convolution (inputs x, W, b)");
         }
@@ -430,16 +420,14 @@ public final class OnnxExporter {
 
     private void batchNorm(String op) {
         List<String> in = g.inputs(op);
-        Map<String, Object> p = g.sameDiffOp(op).getOp().propertiesForFunction();
+        OpAttributes.BatchNormConfig c = g.attributes(op).batchNorm().orElseThrow();
         if (in.size() != 5) {
             throw refuse(op, "BatchNorm without both gamma and beta");
         }
-        Object axis = p.get("jaxis");
-        if (axis instanceof int[] a && !(a.length == 1 && a[0] == 1)) {
-            throw refuse(op, "BatchNorm over axis " + Arrays.toString(a) + "; ONNX normalizes axis 1");
+        if (c.axes().length > 0 && !Arrays.equals(c.axes(), new long[] {1})) {
+            throw refuse(op, "BatchNorm over axis " + Arrays.toString(c.axes()) + "; ONNX normalizes axis 1");
         }
-        double eps = p.get("epsilon") instanceof Number e ? e.doubleValue()
-                : ((DynamicCustomOp) g.sameDiffOp(op).getOp()).tArgs()[0];
+        double eps = c.epsilon();
         node("BatchNormalization", List.of(tensor(in.get(0)), tensor(in.get(3)), tensor(in.get(4)), tensor(in.get(1)),
                 tensor(in.get(2))), out(op), OnnxProtos.real("epsilon", (float) eps));
     }
@@ -455,7 +443,7 @@ public final class OnnxExporter {
         String y = g.output(op);
         String reader = g.soleConsumer(y);
         boolean clip = in.size() == 2 && !g.isConstant(in.get(0)) && g.isConstant(in.get(1)) && reader != null
-                && g.opType(reader).equals(InsertFakeQuant.OP);
+                && g.kind(reader) == OpKind.FAKE_QUANT;
         if (!clip) {
             binary(op, "Min");
             return;
@@ -485,15 +473,13 @@ public final class OnnxExporter {
         node(onnxOp, List.of(tensor(in.get(0)), tensor(in.get(1))), out(op));
     }
 
-    private void scalarOp(String op, BaseScalarOp fn) {
-        String onnxOp = fn instanceof ScalarAdd ? "Add" : fn instanceof ScalarSubtraction ? "Sub"
-                : fn instanceof ScalarMultiplication ? "Mul" : "Div";
-        String c = scalar(op + "/scalar", fn.scalar().getFloat(0));
+    private void scalarOp(String op, String onnxOp, OpAttributes a) {
+        String c = scalar(op + "/scalar", (float) a.scalar().orElseThrow());
         node(onnxOp, List.of(tensor(g.inputs(op).get(0)), c), out(op));
     }
 
     private void pool(String op) {
-        long[] i = ((DynamicCustomOp) g.sameDiffOp(op).getOp()).iArgs();
+        long[] i = g.attributes(op).integerArguments();
         if (i.length < 11 || i[10] != 0) {
             throw refuse(op, "an NHWC pooling; dfq4j graphs are NCHW");
         }
@@ -502,7 +488,7 @@ public final class OnnxExporter {
         }
         String x = g.inputs(op).get(0);
         long[] pads = windowPads(op, shapes.get(x), i[0], i[1], i[2], i[3], i[4], i[5], 1, 1, i[8] == 1);
-        boolean avg = g.opType(op).equals("avgpool2d");
+        boolean avg = g.kind(op) == OpKind.AVG_POOL;
         List<AttributeProto> attrs = new ArrayList<>(List.of(OnnxProtos.ints("kernel_shape", i[0], i[1]),
                 OnnxProtos.ints("strides", i[2], i[3]), i[8] == 1 ? OnnxProtos.string("auto_pad", "SAME_UPPER")
                         : OnnxProtos.ints("pads", pads)));
@@ -514,12 +500,12 @@ public final class OnnxExporter {
     }
 
     private void mean(String op) {
-        DifferentialFunction fn = g.sameDiffOp(op).getOp();
-        int[] d = fn.getDimensions();
+        OpAttributes a = g.attributes(op);
+        int[] d = a.reductionAxes().orElse(null);
         if (d == null || !Arrays.equals(d, new int[] {2, 3})) {
             throw refuse(op, "a mean over axes " + Arrays.toString(d) + "; only the spatial axes (2, 3) are exported");
         }
-        boolean keep = Boolean.TRUE.equals(fn.propertiesForFunction().get("keepDims"));
+        boolean keep = a.keepDims();
         if (keep) {
             node("GlobalAveragePool", List.of(tensor(g.inputs(op).get(0))), out(op));
         } else {
@@ -529,9 +515,9 @@ public final class OnnxExporter {
     }
 
     private void pad(String op) {
-        Map<String, Object> props = g.sameDiffOp(op).getOp().propertiesForFunction();
+        OptionalDouble padValue = g.attributes(op).constantPadValue();
         List<String> in = g.inputs(op);
-        if (!(props.get("mode") instanceof Number m) || m.intValue() != 0 || in.size() != 2 || !g.isConstant(in.get(1))) {
+        if (padValue.isEmpty() || in.size() != 2 || !g.isConstant(in.get(1))) {
             throw refuse(op, "only constant-mode padding with constant amounts is exported");
         }
         INDArray amounts = g.constant(in.get(1));
@@ -543,13 +529,13 @@ public final class OnnxExporter {
         }
         String amountsName = fresh(op + "/pads");
         initializer(OnnxProtos.int64s(amountsName, pads, pads.length));
-        float value = props.get("padValue") instanceof Number v ? v.floatValue() : 0f;
+        float value = (float) padValue.getAsDouble();
         node("Pad", List.of(tensor(in.get(0)), amountsName, scalar(op + "/value", value)), out(op),
                 OnnxProtos.string("mode", "constant"));
     }
 
     private void reshape(String op) {
-        long[] i = ((DynamicCustomOp) g.sameDiffOp(op).getOp()).iArgs();
+        long[] i = g.attributes(op).integerArguments();
         List<String> in = g.inputs(op);
         long[] shape;
         if (i.length > 0 && (i[0] == -99 || i[0] == -102)) {
@@ -573,10 +559,7 @@ public final class OnnxExporter {
     }
 
     private void matMul(String op) {
-        Map<String, Object> p = g.sameDiffOp(op).getOp().propertiesForFunction();
-        double[] t = ((DynamicCustomOp) g.sameDiffOp(op).getOp()).tArgs();
-        if (Boolean.TRUE.equals(p.get("transposeA")) || Boolean.TRUE.equals(p.get("transposeB"))
-                || Boolean.TRUE.equals(p.get("transposeResult")) || t.length > 0 && t[0] != 1.0) {
+        if (!g.attributes(op).matMul().orElseThrow().plain()) {
             throw refuse(op, "a matmul with transposes or a scale; only plain A x B is exported");
         }
         List<String> in = g.inputs(op);
@@ -594,7 +577,7 @@ public final class OnnxExporter {
         }
         if (q.qMax() > 255) {
             throw new DfqException("cannot export the " + q.bits() + "-bit activation quantizer of '" + x
-                    + "' to ONNX opset " + OPSET + " (8 bits at most); use --bits-act 8 or fewer");
+                    + "' to ONNX opset " + OPSET + " (8 bits at most); quantize activations to 8 bits or fewer");
         }
         String src = x;
         if (x.equals(net.input())) {
@@ -675,7 +658,7 @@ public final class OnnxExporter {
         long qMax = qs.get(0).qMax();
         if (qs.stream().anyMatch(p -> p.qMin() != qMin || p.qMax() != qMax) || qMax - qMin > 255) {
             throw new DfqException("cannot export the weights of layer '" + l.op() + "' as int8: levels [" + qMin + ", "
-                    + qMax + "] need more than 8 bits; use --bits-weight 8 or fewer");
+                    + qMax + "] need more than 8 bits; quantize weights to 8 bits or fewer");
         }
         // asymmetric 8-bit levels 0..255 are stored as int8 with -128 added to levels and zero point alike
         int shift = qMax > 127 ? -128 : 0;
@@ -788,8 +771,8 @@ public final class OnnxExporter {
         return p;
     }
 
-    private static void requireZeroCutoff(String op, DifferentialFunction fn) {
-        if (!(fn instanceof BaseScalarOp s) || s.scalar() == null || s.scalar().getDouble(0) != 0) {
+    private static void requireZeroCutoff(String op, OpAttributes a) {
+        if (a.scalar().orElse(Double.NaN) != 0) {
             throw refuse(op, "a ReLU with a nonzero cutoff");
         }
     }

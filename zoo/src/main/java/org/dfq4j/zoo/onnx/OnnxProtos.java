@@ -7,7 +7,6 @@ import onnx.Onnx.TensorProto;
 import onnx.Onnx.TensorShapeProto;
 import onnx.Onnx.TypeProto;
 import onnx.Onnx.ValueInfoProto;
-import org.nd4j.shade.protobuf.ByteString;
 
 /** Builders for the ONNX protobuf pieces the exporter (and the tests' model writer) write. */
 final class OnnxProtos {
@@ -53,8 +52,8 @@ final class OnnxProtos {
     }
 
     private static TensorProto raw(String name, TensorProto.DataType type, ByteBuffer data, long... dims) {
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(type.getNumber())
-                .setRawData(ByteString.copyFrom(data.array()));
+        TensorProto.Builder t = ProtoBytes.setRawData(
+                TensorProto.newBuilder().setName(name).setDataType(type.getNumber()), data.array());
         for (long d : dims) {
             t.addDims(d);
         }
@@ -89,7 +88,7 @@ final class OnnxProtos {
     }
 
     static AttributeProto string(String name, String v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
-                .setS(ByteString.copyFromUtf8(v)).build();
+        return ProtoBytes.setString(
+                AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING), v).build();
     }
 }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -18,11 +19,11 @@ import onnx.Onnx.TensorProto;
 import onnx.Onnx.TensorShapeProto;
 import onnx.Onnx.ValueInfoProto;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.NetworkMetadata;
 import org.dfq4j.zoo.onnx.Value.GraphTensor;
-import org.nd4j.shade.protobuf.InvalidProtocolBufferException;
 
 /**
  * Reads an ONNX model (a CNN with one NCHW float image input) into a {@link Network} built through
@@ -73,6 +74,10 @@ public final class OnnxReader {
         ValueInfoProto input = inputs.get(0);
         long[] declared = declaredShape(input, where);
         long[] shape = inputShape(input.getName(), declared, chw, where);
+        String bad = ModelChecks.inputProblem(shape[0], shape[1], shape[2]);
+        if (bad != null) {
+            throw new DfqException(where + ": input '" + input.getName() + "': " + bad);
+        }
         String name = file.getFileName().toString().replaceFirst("\\.onnx$", "");
         NetworkBuilder builder = new NetworkBuilder(name, shape[0], shape[1], shape[2]);
         OnnxConverter converter = new OnnxConverter(opset, builder, Math.max(0, declared[0]), uses(g));
@@ -102,17 +107,17 @@ public final class OnnxReader {
         if (outputs.isEmpty()) {
             throw new DfqException(where + ": the model declares no graph outputs");
         }
-        Network net = builder.build(outputs.toArray(String[]::new));
         // what dfq4j's exporter carried over (e.g. an SSD's post-processing options and anchors)
         Map<String, String> meta = new HashMap<>();
         model.getMetadataPropsList().forEach(e -> meta.put(e.getKey(), e.getValue()));
-        net.properties().putAll(NetworkMetadata.properties(meta));
-        net.attachments().putAll(NetworkMetadata.attachments(meta, where));
-        net.properties().put("format", "onnx");
-        net.properties().put("source", where);
-        net.properties().put("opset", Integer.toString(opset));
-        net.properties().put("producer", (model.getProducerName() + " " + model.getProducerVersion()).trim());
-        return net;
+        Map<String, String> properties = new LinkedHashMap<>(NetworkMetadata.properties(meta));
+        properties.put("format", "onnx");
+        properties.put("source", where);
+        properties.put("opset", Integer.toString(opset));
+        properties.put("producer", (model.getProducerName() + " " + model.getProducerVersion()).trim());
+        Network net = builder.build(outputs.toArray(String[]::new)).withProperties(properties)
+                .withAttachments(NetworkMetadata.attachments(meta, where));
+        return ModelChecks.requireUsable(net, where);
     }
 
     private static ModelProto parse(Path file) {
@@ -125,7 +130,7 @@ public final class OnnxReader {
         ModelProto model;
         try {
             model = ModelProto.parseFrom(bytes);
-        } catch (InvalidProtocolBufferException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) { // a malformed protobuf is an IOException
             throw new DfqException(file + ": not a readable ONNX model (truncated or corrupt protobuf: " + oneLine(e) + ")");
         }
         if (!model.hasGraph() || model.getGraph().getNodeCount() == 0 || model.getIrVersion() <= 0) {
@@ -186,8 +191,8 @@ public final class OnnxReader {
     private static Map<String, Integer> uses(GraphProto g) {
         Map<String, Integer> uses = new HashMap<>();
         for (NodeProto n : g.getNodeList()) {
-            for (String in : n.getInputList()) {
-                uses.merge(in, 1, Integer::sum);
+            for (int i = 0; i < n.getInputCount(); i++) {
+                uses.merge(n.getInput(i), 1, Integer::sum);
             }
         }
         for (ValueInfoProto o : g.getOutputList()) {
@@ -196,8 +201,9 @@ public final class OnnxReader {
         return uses;
     }
 
+    /** A throwable as one line, its class named unless the message is a sentence of ours. */
     private static String oneLine(Throwable e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return m.replaceAll("\\s+", " ").trim();
+        String m = e.getMessage() == null ? "" : e.getMessage().replaceAll("\\s+", " ").trim();
+        return e instanceof DfqException ? m : e.getClass().getSimpleName() + (m.isEmpty() ? "" : ": " + m);
     }
 }

@@ -5,8 +5,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
@@ -14,7 +16,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * Translates a channels-last Keras topology with its weights into an NCHW {@link Network} through
@@ -30,7 +32,25 @@ final class KerasGraphBuilder {
     private static final List<String> SUPPORTED = List.of("InputLayer", "Conv2D", "DepthwiseConv2D", "Dense",
             "BatchNormalization", "ReLU", "LeakyReLU", "Activation", "Softmax", "MaxPooling2D", "AveragePooling2D",
             "GlobalAveragePooling2D", "Add", "Concatenate", "ZeroPadding2D", "Reshape", "Flatten", "Dropout");
-    private static final List<String> ACTIVATIONS = List.of("linear", "relu", "relu6", "sigmoid", "tanh", "softmax");
+    /** Keras activation names the reader supports (Keras's vocabulary, matched by the lower-case constant name). */
+    enum Activation {
+        LINEAR, RELU, RELU6, SIGMOID, TANH, SOFTMAX;
+
+        /** The Keras name, e.g. "relu6". */
+        String keras() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** The activation a Keras name denotes, or null. */
+        static Activation of(String keras) {
+            for (Activation a : values()) {
+                if (a.keras().equals(keras)) {
+                    return a;
+                }
+            }
+            return null;
+        }
+    }
 
     /** A layer output: its graph variable and its shape without the batch axis, [C,H,W] or [F]. */
     private record Tensor(SDVariable var, long[] shape) {
@@ -101,7 +121,7 @@ final class KerasGraphBuilder {
             case "ReLU" -> relu(l, single(l, ins));
             case "LeakyReLU" -> new Tensor(nb.leakyRelu(l.name(), single(l, ins).var(),
                     l.number("alpha", l.number("negative_slope", 0.3))), single(l, ins).shape());
-            case "Activation" -> activation(l, single(l, ins), l.string("activation", "linear"), l.name());
+            case "Activation" -> activation(l, single(l, ins), l.string("activation", Activation.LINEAR.keras()), l.name());
             case "Softmax" -> softmax(l, single(l, ins));
             case "MaxPooling2D", "AveragePooling2D" -> pool(l, single(l, ins));
             case "GlobalAveragePooling2D" -> globalAveragePool(l, single(l, ins));
@@ -131,11 +151,12 @@ final class KerasGraphBuilder {
             throw l.error("config field 'filters' must be a positive integer");
         }
         Padding pad = padding(l);
+        long[] out = {filters, outSize(l, "height", x.shape()[1], k[0], s[0], d[0], pad),
+            outSize(l, "width", x.shape()[2], k[1], s[1], d[1], pad)};
         INDArray w = weights.require(l, "kernel", k[0], k[1], x.channels(), filters);
         INDArray bias = l.bool("use_bias", true) ? weights.require(l, "bias", filters) : null;
         SDVariable y = nb.conv2d(l.name(), x.var(), w, bias, s[0], s[1], pad, d[0], d[1]);
-        return fusedActivation(l, new Tensor(y, new long[] {filters, outSize(l, x.shape()[1], k[0], s[0], d[0], pad),
-                outSize(l, x.shape()[2], k[1], s[1], d[1], pad)}));
+        return fusedActivation(l, new Tensor(y, out));
     }
 
     private Tensor depthwiseConv2d(KerasLayer l, Tensor x) {
@@ -145,13 +166,17 @@ final class KerasGraphBuilder {
         int[] s = l.pair("strides", new int[] {1, 1});
         int[] d = l.pair("dilation_rate", new int[] {1, 1});
         int mult = l.integer("depth_multiplier", 1);
+        if (mult < 1) {
+            throw l.error("config field 'depth_multiplier' must be a positive integer, got " + mult);
+        }
         Padding pad = padding(l);
         long out = x.channels() * mult;
+        long[] shape = {out, outSize(l, "height", x.shape()[1], k[0], s[0], d[0], pad),
+            outSize(l, "width", x.shape()[2], k[1], s[1], d[1], pad)};
         INDArray w = weights.require(l, "depthwise_kernel", k[0], k[1], x.channels(), mult);
         INDArray bias = l.bool("use_bias", true) ? weights.require(l, "bias", out) : null;
         SDVariable y = nb.depthwiseConv2d(l.name(), x.var(), w, bias, s[0], s[1], pad, d[0], d[1]);
-        return fusedActivation(l, new Tensor(y, new long[] {out, outSize(l, x.shape()[1], k[0], s[0], d[0], pad),
-                outSize(l, x.shape()[2], k[1], s[1], d[1], pad)}));
+        return fusedActivation(l, new Tensor(y, shape));
     }
 
     private Tensor dense(KerasLayer l, Tensor x) {
@@ -182,8 +207,12 @@ final class KerasGraphBuilder {
         INDArray beta = l.bool("center", true) ? weights.require(l, "beta", c) : Nd4j.zeros(DataType.FLOAT, c);
         INDArray mean = weights.require(l, "moving_mean", c);
         INDArray var = weights.require(l, "moving_variance", c);
-        return new Tensor(nb.batchNorm(l.name(), x.var(), mean, var, gamma, beta, l.number("epsilon", 1e-3)),
-                x.shape());
+        double eps = l.number("epsilon", 1e-3);
+        String bad = ModelChecks.batchNormProblem("weight 'moving_variance'", var, eps);
+        if (bad != null) {
+            throw l.error(bad);
+        }
+        return new Tensor(nb.batchNorm(l.name(), x.var(), mean, var, gamma, beta, eps), x.shape());
     }
 
     private Tensor relu(KerasLayer l, Tensor x) {
@@ -206,21 +235,24 @@ final class KerasGraphBuilder {
 
     /** The layer's {@code activation} attribute as an op of its own after the layer. */
     private Tensor fusedActivation(KerasLayer l, Tensor y) {
-        String act = l.string("activation", "linear");
-        return act.equals("linear") ? y : activation(l, y, act, l.name() + "/" + act);
+        String act = l.string("activation", Activation.LINEAR.keras());
+        return Activation.of(act) == Activation.LINEAR ? y : activation(l, y, act, l.name() + "/" + act);
     }
 
     private Tensor activation(KerasLayer l, Tensor x, String act, String out) {
         SDVariable v = x.var();
-        SDVariable y = switch (act) {
-            case "linear" -> null;
-            case "relu" -> nb.relu(out, v);
-            case "relu6" -> nb.relu6(out, v);
-            case "sigmoid" -> nb.sigmoid(out, v);
-            case "tanh" -> nb.tanh(out, v);
-            case "softmax" -> nb.softmax(out, v);
-            default -> throw l.error("activation '" + act + "' is not supported; supported: "
-                    + String.join(", ", ACTIVATIONS));
+        Activation a = Activation.of(act);
+        if (a == null) {
+            throw l.error("activation '" + act + "' is not supported; supported: "
+                    + String.join(", ", Arrays.stream(Activation.values()).map(Activation::keras).toList()));
+        }
+        SDVariable y = switch (a) {
+            case LINEAR -> null;
+            case RELU -> nb.relu(out, v);
+            case RELU6 -> nb.relu6(out, v);
+            case SIGMOID -> nb.sigmoid(out, v);
+            case TANH -> nb.tanh(out, v);
+            case SOFTMAX -> nb.softmax(out, v);
         };
         return y == null ? x : new Tensor(y, x.shape());
     }
@@ -239,11 +271,12 @@ final class KerasGraphBuilder {
         int[] k = l.pair("pool_size", new int[] {2, 2});
         int[] s = l.pair("strides", k);
         Padding pad = padding(l);
+        long[] out = {x.channels(), outSize(l, "height", x.shape()[1], k[0], s[0], 1, pad),
+            outSize(l, "width", x.shape()[2], k[1], s[1], 1, pad)};
         SDVariable y = l.className().equals("MaxPooling2D")
                 ? nb.maxPool(l.name(), x.var(), k[0], k[1], s[0], s[1], pad)
                 : nb.avgPool(l.name(), x.var(), k[0], k[1], s[0], s[1], pad);
-        return new Tensor(y, new long[] {x.channels(), outSize(l, x.shape()[1], k[0], s[0], 1, pad),
-                outSize(l, x.shape()[2], k[1], s[1], 1, pad)});
+        return new Tensor(y, out);
     }
 
     private Tensor globalAveragePool(KerasLayer l, Tensor x) {
@@ -318,8 +351,13 @@ final class KerasGraphBuilder {
             left = hw[1];
             right = hw[1];
         }
-        if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-            throw l.error("negative padding " + p);
+        int most = Math.max(Math.max(top, bottom), Math.max(left, right));
+        if (top < 0 || bottom < 0 || left < 0 || right < 0 || most > ModelChecks.MAX_SIDE) {
+            throw l.error("padding " + p + " must be between 0 and " + ModelChecks.MAX_SIDE);
+        }
+        String big = ModelChecks.tensorProblem(x.channels(), x.shape()[1] + top + bottom, x.shape()[2] + left + right);
+        if (big != null) {
+            throw l.error("the padded tensor's " + big);
         }
         return new Tensor(nb.zeroPad(l.name(), x.var(), top, bottom, left, right),
                 new long[] {x.channels(), x.shape()[1] + top + bottom, x.shape()[2] + left + right});
@@ -390,16 +428,17 @@ final class KerasGraphBuilder {
         };
     }
 
-    /** Output length along one spatial axis, TensorFlow's rule for SAME and VALID. */
-    private static long outSize(KerasLayer l, long in, int k, int s, int d, Padding pad) {
-        if (k <= 0 || s <= 0 || d <= 0) {
-            throw l.error("kernel, stride and dilation must be positive, got " + k + ", " + s + ", " + d);
+    /**
+     * Output length along one spatial axis, TensorFlow's rule for SAME and VALID, after checking the
+     * window (kernel, stride and dilation at least 1, fitting the padded input).
+     */
+    private static long outSize(KerasLayer l, String axis, long in, int k, int s, int d, Padding pad) {
+        long[] p = pad == Padding.SAME && k >= 1 && s >= 1 && d >= 1 ? ModelChecks.samePadding(in, k, s, d) : new long[2];
+        String bad = ModelChecks.windowProblem(axis, in, k, s, d, p[0], p[1]);
+        if (bad != null) {
+            throw l.error("bad window (kernel_size/pool_size, strides, dilation_rate): " + bad);
         }
-        long out = pad == Padding.SAME ? (in + s - 1) / s : (in - (long) d * (k - 1) - 1) / s + 1;
-        if (out <= 0 || (pad == Padding.VALID && in < (long) d * (k - 1) + 1)) {
-            throw l.error("window " + k + " (dilation " + d + ") does not fit the input size " + in);
-        }
-        return out;
+        return pad == Padding.SAME ? (in + s - 1) / s : (in - (long) d * (k - 1) - 1) / s + 1;
     }
 
     private static int[] required(KerasLayer l, String field) {

@@ -15,16 +15,17 @@ import onnx.Onnx.ModelProto;
 import onnx.Onnx.NodeProto;
 import onnx.Onnx.TensorProto;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.Calibration;
 import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.Quantizer;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.Padding;
-import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.quant.ActivationQuantizer;
-import org.dfq4j.rewrite.quant.InsertFakeQuant;
 import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
-import org.dfq4j.rewrite.quant.RangeSource;
+import org.dfq4j.rewrite.quant.RangeSpec;
 import org.dfq4j.rewrite.view.GraphView;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
 import org.junit.jupiter.api.Test;
@@ -81,10 +82,10 @@ class OnnxExporterTest {
 
     /** The block after equalization (ReLU6 kept as per-channel clips) and W8A8 simulation with calibrated ranges. */
     static Network quantized(Network net, QuantScheme weights) {
-        DfqRecipe r = new DfqRecipe(false, true, false, DfqRecipe.Correction.NONE, weights, 8, "calib:4", 6);
-        Network f = r.floatPipeline().run(net).network();
-        List<INDArray> calib = List.of(SyntheticImages.generate(4, 3, 17, 15, 9));
-        return r.quantPipeline(RangeSource.parse("calib:4", 6, new TensorRange(-1, 1), calib), calib).run(f).network();
+        DfqRecipe r = DfqRecipe.builder().equalize(true).weights(weights).activationRanges(RangeSpec.calibration())
+                .calibrationImages(4).build();
+        Calibration calib = Calibration.of(List.of(SyntheticImages.generate(4, 3, 17, 15, 9)), "generated images");
+        return Quantizer.builder(r).calibration(calib).inputRange(-1, 1).build().quantize(net).network();
     }
 
     private static double relativeDifference(INDArray a, INDArray b) {
@@ -93,8 +94,8 @@ class OnnxExporterTest {
 
     @Test
     void aFloatExportComputesInOnnxRuntimeWhatDfq4jComputes() throws Exception {
-        for (Network net : List.of(block(1), new DfqRecipe(false, true, false, DfqRecipe.Correction.NONE,
-                QuantScheme.perTensor(8, false), 8, "none", 6).floatPipeline().run(block(1)).network())) {
+        for (Network net : List.of(block(1), DfqRecipe.builder().equalize(true).build()
+                .floatPipeline().run(block(1)).network())) {
             OnnxExporter.Export e = OnnxExporter.export(net);
             assertFalse(e.quantized());
             assertEquals(0, e.activationQuantizers());
@@ -133,7 +134,7 @@ class OnnxExporterTest {
         OnnxExporter.Export e = OnnxExporter.export(q);
         ModelProto m = e.model();
         GraphView g = GraphView.of(q);
-        long fakeQuants = g.ops().stream().filter(op -> g.opType(op).equals(InsertFakeQuant.OP)).count();
+        long fakeQuants = g.ops().stream().filter(op -> g.kind(op) == OpKind.FAKE_QUANT).count();
         assertEquals(6, e.int8Weights());
         assertEquals(0, e.floatWeights());
         // one pair per fake-quant, and one more before each per-channel clip it follows
@@ -149,7 +150,7 @@ class OnnxExporterTest {
         assertEquals(6, int8, "int8 weight initializers");
         // every activation quantizer carries exactly the scale and zero point of its fake-quant
         for (String op : g.ops()) {
-            if (!g.opType(op).equals(InsertFakeQuant.OP)) {
+            if (g.kind(op) != OpKind.FAKE_QUANT) {
                 continue;
             }
             ActivationQuantizer a = ActivationQuantizer.of(g, op);
@@ -205,7 +206,7 @@ class OnnxExporterTest {
         Path file = Files.write(dir.resolve("q.onnx"), OnnxExporter.export(q).bytes());
         Network back = OnnxReader.read(file);
         GraphView g = GraphView.of(back);
-        assertTrue(g.ops().stream().anyMatch(op -> g.opType(op).equals(InsertFakeQuant.OP)));
+        assertTrue(g.ops().stream().anyMatch(op -> g.kind(op) == OpKind.FAKE_QUANT));
         assertSameOutputs(q, back, 1e-6);
     }
 
@@ -217,13 +218,13 @@ class OnnxExporterTest {
         List<String> outs = new ArrayList<>(q.outputs());
         List<ActivationQuantizer> quantizers = new ArrayList<>();
         for (String op : g.ops()) {
-            if (g.opType(op).equals(InsertFakeQuant.OP) && !outs.contains(g.output(op))) {
+            if (g.kind(op) == OpKind.FAKE_QUANT && !outs.contains(g.output(op))) {
                 outs.add(g.output(op));
                 quantizers.add(ActivationQuantizer.of(g, op));
             }
         }
-        Network wide = new Network("wide", q.sameDiff(), q.input(), q.inputShape(), outs);
-        wide.attachments().putAll(q.attachments());
+        Network wide = Network.adopt("wide", q.sameDiff(), q.input(), q.inputShape(), outs)
+                .withAttachments(q.attachments());
         byte[] bytes = OnnxExporter.export(wide).bytes();
         Map<String, INDArray> nd4j = wide.run(IMAGES);
         Map<String, INDArray> ort = OrtSessions.run(bytes, q.input(), IMAGES, true);
@@ -247,9 +248,8 @@ class OnnxExporterTest {
 
     @Test
     void propertiesAndAttachmentsTravelInTheMetadata() throws Exception {
-        Network net = block(7);
-        net.properties().put("postprocess.num_classes", "90");
-        net.attachments().put("postprocess.anchors", Nd4j.rand(DataType.FLOAT, 6, 4));
+        Network net = block(7).withProperties(Map.of("postprocess.num_classes", "90"))
+                .withAttachments(Map.of("postprocess.anchors", Nd4j.rand(DataType.FLOAT, 6, 4)));
         Path file = Files.write(dir.resolve("meta.onnx"), OnnxExporter.export(net).bytes());
         Network back = OnnxReader.read(file);
         assertEquals("90", back.properties().get("postprocess.num_classes"));
@@ -276,7 +276,7 @@ class OnnxExporterTest {
     void weightsWiderThan8BitsAreRefused() {
         Network q = quantized(block(9), QuantScheme.perTensor(10, false));
         DfqException e = assertThrows(DfqException.class, () -> OnnxExporter.export(q));
-        assertTrue(e.getMessage().contains("--bits-weight"), e.getMessage());
+        assertTrue(e.getMessage().contains("8 bits or fewer") && e.getMessage().contains("conv2d"), e.getMessage());
     }
 
     private static NodeProto producer(ModelProto m, String tensor) {

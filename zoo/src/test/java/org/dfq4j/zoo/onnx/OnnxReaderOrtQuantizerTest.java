@@ -12,7 +12,7 @@ import onnx.Onnx.ModelProto;
 import onnx.Onnx.NodeProto;
 import onnx.Onnx.TensorProto;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.quant.InsertFakeQuant;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.view.GraphView;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -59,7 +59,7 @@ class OnnxReaderOrtQuantizerTest {
                 .filter(t -> t.getDataType() == TensorProto.DataType.INT8_VALUE && t.getDimsCount() >= 2).count();
         assertTrue(activationQuantizers > 20 && int8Weights == 9, activationQuantizers + " / " + int8Weights);
         GraphView g = GraphView.of(net);
-        assertEquals(activationQuantizers, g.ops().stream().filter(op -> g.opType(op).equals(InsertFakeQuant.OP)).count());
+        assertEquals(activationQuantizers, g.ops().stream().filter(op -> g.kind(op) == OpKind.FAKE_QUANT).count());
         assertTrue(m.getGraph().getNodeList().stream().map(NodeProto::getOpType).noneMatch(t -> t.startsWith("QLinear")),
                 "a QDQ file, not a QOperator one");
     }

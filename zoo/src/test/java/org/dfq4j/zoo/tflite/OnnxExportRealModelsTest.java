@@ -11,12 +11,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.dfq4j.rewrite.Calibration;
 import org.dfq4j.rewrite.DfqRecipe;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.Quantizer;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.graph.TensorRange;
-import org.dfq4j.rewrite.quant.QuantScheme;
-import org.dfq4j.rewrite.quant.RangeSource;
+import org.dfq4j.rewrite.quant.RangeSpec;
 import org.dfq4j.zoo.onnx.OnnxExporter;
 import org.dfq4j.zoo.onnx.OnnxReader;
 import org.junit.jupiter.api.Assumptions;
@@ -79,15 +79,15 @@ class OnnxExportRealModelsTest {
     void mobileNetV2ExportsFloatAndW8a8() throws Exception {
         Network original = TfliteReader.read(shared("models/mobilenet_v2_1.0_224_ptq.tflite"));
         INDArray x = photos(0);
-        DfqRecipe recipe = new DfqRecipe(false, true, false, DfqRecipe.Correction.NONE,
-                QuantScheme.perTensor(8, false), 8, "calib:8", 6);
+        DfqRecipe recipe = DfqRecipe.builder().equalize(true).activationRanges(RangeSpec.calibration())
+                .calibrationImages(8).build();
         Network fp32 = recipe.floatPipeline().run(original).network();
         double rel = relative(fp32.output(x), ort(OnnxExporter.export(fp32).bytes(), x));
         assertTrue(rel < 1e-4, "float export in ONNX Runtime: relative difference " + rel);
 
-        List<INDArray> calib = List.of(photos(12));
-        Network w8a8 = recipe.quantPipeline(RangeSource.parse("calib:8", 6, new TensorRange(-1, 1), calib), calib)
-                .run(fp32).network();
+        Quantizer quantizer = Quantizer.builder(recipe).calibration(Calibration.of(List.of(photos(12)), "8 photographs"))
+                .inputRange(-1, 1).build();
+        Network w8a8 = quantizer.quantize(original).network();
         Path file = Files.write(dir.resolve("mnv2-w8a8.onnx"), OnnxExporter.export(w8a8).bytes());
         Network back = OnnxReader.read(file);
         double same = relative(w8a8.output(x), back.output(x));
