@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.Color;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.zoo.onnx.OnnxModelWriter;
@@ -60,6 +61,15 @@ class CliExportTest {
         return DfqRun.ok(args);
     }
 
+    /** dfq export of the colour classifier to {@code name}.onnx (preprocess unit), its JSON report beside it; the output. */
+    private static String export(String name, String... more) {
+        List<String> args = new ArrayList<>(List.of("export", "--model", model.toString(), "--out",
+                dir.resolve(name + ".onnx").toString(), "--preprocess", "unit", "--json",
+                dir.resolve(name + "-export.json").toString()));
+        args.addAll(List.of(more));
+        return ok(args.toArray(String[]::new));
+    }
+
     @SuppressWarnings("unchecked")
     private static Map<String, Object> json(Path p) throws Exception {
         return new ObjectMapper().readValue(Files.readAllBytes(p), Map.class);
@@ -68,12 +78,10 @@ class CliExportTest {
     @Test
     @SuppressWarnings("unchecked")
     void aFloatExportRunsInOnnxRuntimeLikeDfq4j() throws Exception {
-        Path out = dir.resolve("fp32.onnx");
-        Path j = dir.resolve("fp32-export.json");
-        String text = ok("export", "--model", model.toString(), "--out", out.toString(), "--preprocess", "unit",
-                "--check-images", images.toString(), "--json", j.toString());
+        String text = export("fp32", "--check-images", images.toString());
         assertTrue(text.contains("float ONNX opset 13") && text.contains("top-1 agrees on 6/6"), text);
-        Map<String, Object> check = (Map<String, Object>) json(j).get("check");
+        Path out = dir.resolve("fp32.onnx");
+        Map<String, Object> check = (Map<String, Object>) json(dir.resolve("fp32-export.json")).get("check");
         double rel = ((Number) ((Map<String, Object>) check.get("fp32")).get("maxRelativeDifference")).doubleValue();
         assertTrue(rel < 1e-5, "relative difference " + rel);
 
@@ -88,13 +96,11 @@ class CliExportTest {
     @Test
     @SuppressWarnings("unchecked")
     void aQdqExportRunsOnIntegerKernelsAndReadsBackAsTheSimulation() throws Exception {
-        Path out = dir.resolve("int8.onnx");
-        Path j = dir.resolve("int8-export.json");
-        String text = ok("export", "--model", model.toString(), "--out", out.toString(), "--preprocess", "unit",
-                "--quantize", "--act-range", "calib", "--calib", "3", "--calib-images", calib.toString(), "--check-images",
-                images.toString(), "--json", j.toString());
+        String text = export("int8", "--quantize", "--act-range", "calib", "--calib", "3", "--calib-images",
+                calib.toString(), "--check-images", images.toString());
         assertTrue(text.contains("QDQ ONNX opset 13") && text.contains("QLinearConv"), text);
-        Map<String, Object> report = json(j);
+        Path out = dir.resolve("int8.onnx");
+        Map<String, Object> report = json(dir.resolve("int8-export.json"));
         assertEquals(2, ((Number) report.get("int8Weights")).intValue());
         Map<String, Object> int8 = (Map<String, Object>) ((Map<String, Object>) report.get("check")).get("int8");
         assertTrue(((Map<String, Object>) int8.get("integerKernels")).containsKey("com.microsoft.QLinearConv"), int8.toString());
@@ -115,8 +121,8 @@ class CliExportTest {
                 ((Map<String, Object>) json(back).get("details")).get("predictions"));
 
         // in ONNX Runtime, against the FP32 export as reference
+        export("ref");
         Path fp32 = dir.resolve("ref.onnx");
-        ok("export", "--model", model.toString(), "--out", fp32.toString(), "--preprocess", "unit");
         String eval = ok("eval", "--runtime", "onnxruntime", "--ort-qdq", "simulate", "--model", out.toString(),
                 "--reference", fp32.toString(), "--images", images.toString(), "--labels", classes.toString(),
                 "--preprocess", "unit");
