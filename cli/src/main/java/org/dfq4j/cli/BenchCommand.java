@@ -3,6 +3,7 @@ package org.dfq4j.cli;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.dfq4j.bench.BenchComparison;
 import org.dfq4j.bench.BenchResult;
@@ -26,7 +27,8 @@ import picocli.CommandLine.Spec;
  * {@code dfq bench}: FP32 versus 8-bit-simulated throughput on the backend in use (CPU, or CUDA when
  * built with -Pcuda), the DFQ pipeline's time and peak memory; {@code --compare A.json B.json}
  * merges two recorded results (say a CPU run and a GPU run) into one table with ratios. The 8-bit
- * network is described with the same flags as eval's ({@code --relu --equalize ...}).
+ * network is described with the same flags as eval's ({@code --relu --equalize ...}). With
+ * {@code --runtime onnxruntime} the same networks exported to ONNX are timed in ONNX Runtime beside them.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark FP32 vs 8-bit-simulated inference (images/s, median of timed runs), the DFQ pipeline "
@@ -81,6 +83,12 @@ final class BenchCommand implements Callable<Integer> {
             + "kernels) or kernels (one slice after another, each kernel split across the threads)")
     Parallel parallel;
 
+    @Option(names = "--runtime", paramLabel = "RUNTIME", defaultValue = "nd4j",
+            description = "${COMPLETION-CANDIDATES}: onnxruntime also times the FP32 and 8-bit networks exported to ONNX "
+                    + "by dfq4j (8-bit as QDQ, on ONNX Runtime's integer kernels and with QDQ fusion disabled), and an "
+                    + ".onnx --model as it is, in ONNX Runtime beside ND4J (default: ${DEFAULT-VALUE})")
+    RuntimeKind runtime;
+
     @Option(names = "--json", paramLabel = "PATH", description = "write the result as JSON (atomically)")
     Path json;
 
@@ -122,11 +130,14 @@ final class BenchCommand implements Callable<Integer> {
             RecipeOptions.requirePossible(recipe, DfqRecipe.hasStatistics(net), true);
             Quantizer quantizer = Quantizer.builder(recipe).calibration(Benchmark.calibration(recipe, net.inputShape()))
                     .inputRange(-1, 1).lowered(quant.lowered(FakeQuantMode.LOWERED)).build();
+            boolean ort = runtime == RuntimeKind.ONNXRUNTIME;
+            Path file = ort && model.toLowerCase(Locale.ROOT).endsWith(".onnx") ? Path.of(model) : null;
             BenchResult r;
             try (SliceWorkers workers = parallel == Parallel.SLICES && slice > 0 && backend.threads() > 1
                     ? Backend.sliceWorkers(backend.threads()) : null) {
                 Execution execution = new Execution(layout == Layout.NHWC, executor == Executor.PLAN, slice, workers);
-                r = new Benchmark(run.batch, warmup, runs, profile, execution, out).run(net.name(), net, quantizer);
+                r = new Benchmark(run.batch, warmup, runs, profile, execution, out, ort ? backend.threads() : 0, file)
+                        .run(net.name(), net, quantizer);
             }
             md = BenchComparison.markdown(r);
             jsonValue = r;

@@ -1,6 +1,7 @@
 package org.dfq4j.cli;
 
 import java.util.Locale;
+import org.dfq4j.eval.image.Preprocessing;
 
 /** What a model does ({@code --task}). */
 enum TaskKind {
@@ -10,6 +11,11 @@ enum TaskKind {
     SEGMENTATION,
     /** mAP against boxes. */
     DETECTION;
+
+    /** The --preprocess default: inception for classification, resize otherwise. */
+    Preprocessing defaultPreprocessing() {
+        return this == CLASSIFICATION ? Preprocessing.INCEPTION : Preprocessing.RESIZE;
+    }
 
     @Override
     public String toString() {

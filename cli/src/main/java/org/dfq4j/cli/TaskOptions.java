@@ -70,8 +70,7 @@ final class TaskOptions {
     }
 
     Preprocessing preprocessing() {
-        return preprocess != null ? preprocess : task == TaskKind.CLASSIFICATION ? Preprocessing.INCEPTION
-                : Preprocessing.RESIZE;
+        return preprocess != null ? preprocess : task.defaultPreprocessing();
     }
 
     private int limit() {

@@ -40,7 +40,29 @@ public record BenchComparison(BenchResult a, BenchResult b, double fp32Ratio, do
         sb.append(String.format(Locale.ROOT, "machine peak: %.0f GFLOP/s (%s), %.1f GB/s (copy); FP32 network: %.2f GFLOP"
                 + " per image in its layers%n", r.peak().gflops(), r.peak().method(), r.peak().gbytes(),
                 r.fp32FlopsPerImage() / 1e9));
+        if (!r.runtimes().isEmpty()) {
+            sb.append(runtimes(r));
+        }
         r.profile().forEach((which, ops) -> sb.append(profile(which, ops, r.peak())));
+        return sb.toString();
+    }
+
+    /**
+     * Every network on every runtime, timed in the same alternation, with its images/s relative to
+     * ND4J's FP32 (and ND4J's FP32 over ONNX Runtime's FP32 export in one line).
+     */
+    private static String runtimes(BenchResult r) {
+        double base = r.fp32().median();
+        StringBuilder sb = new StringBuilder();
+        sb.append("\nThe same networks on each runtime, timed in the same alternation:\n\n")
+                .append("| runtime | network | images/s (min-max) | batch-1 ms | vs ND4J FP32 |\n|---|---|---|---|---|\n");
+        for (BenchResult.RuntimeThroughput t : r.runtimes()) {
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f (%.1f-%.1f) | %.1f | %.2f |%n", t.runtime(),
+                    t.network(), t.imagesPerSecond(), t.imagesPerSecondMin(), t.imagesPerSecondMax(), t.latencyMs(),
+                    t.imagesPerSecond() / base));
+        }
+        sb.append(String.format(Locale.ROOT, "%nND4J FP32 / ONNX Runtime FP32 (same network, same run): %.3f%n",
+                r.fp32OverOnnxRuntime()));
         return sb.toString();
     }
 

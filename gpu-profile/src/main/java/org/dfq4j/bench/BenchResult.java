@@ -19,9 +19,11 @@ import org.dfq4j.rewrite.DfqException;
  * and max images/s over timed runs after warm-up), the DFQ pipeline's own time (float rewrites and
  * weight quantization), the time to build the 8-bit simulation (activation ranges included), peak
  * memory, and where it ran; how the networks ran, the machine's measured peak, the FP32 network's
- * layer FLOPs per image and the median latency of one image. {@code dfq bench --json} writes it,
- * {@code --compare} reads two back; results written before the last five were recorded read back
- * with NaN (and "not recorded") there.
+ * layer FLOPs per image and the median latency of one image; with ONNX Runtime, every network timed
+ * in the same run and ND4J's FP32 throughput over ONNX Runtime's on the same network exported
+ * ({@link #fp32OverOnnxRuntime()}). {@code dfq bench --json} writes it, {@code --compare} reads two
+ * back; results written before the last five were recorded read back with NaN (and "not recorded")
+ * there.
  *
  * @param pipeline          what the 8-bit network is, in words
  * @param profile           per network ("fp32", "int8"), the op types by time; empty unless profiled
@@ -30,6 +32,8 @@ import org.dfq4j.rewrite.DfqException;
  * @param fp32FlopsPerImage FLOPs of the FP32 network's layers (convolutions, matrix products) per image
  * @param fp32LatencyMs     median time of one image through the FP32 network (batch 1)
  * @param int8LatencyMs     the same for the 8-bit network
+ * @param runtimes          with ONNX Runtime, every network timed in the same alternation (ND4J's two
+ *                          first); empty otherwise
  */
 public record BenchResult(@JsonProperty(required = true) String model, @JsonProperty(required = true) String backend,
                           @JsonProperty(required = true) String device, @JsonProperty(required = true) int threads,
@@ -46,7 +50,12 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
                           @JsonProperty(required = true) long peakHeapBytes,
                           @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, List<OpTime>> profile,
                           String layout, MachinePeak peak, Double fp32FlopsPerImage, Double fp32LatencyMs,
-                          Double int8LatencyMs) {
+                          Double int8LatencyMs,
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<RuntimeThroughput> runtimes) {
+
+    /** The runtime name of ONNX Runtime's rows, and the network name of its FP32 export's row. */
+    public static final String ONNX_RUNTIME = "ONNX Runtime";
+    public static final String FP32_EXPORT = "FP32 export";
 
     /**
      * Totals of one op type in a profiled pass: time, calls, FLOPs and bytes moved ({@link OpCost}).
@@ -66,6 +75,29 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
         }
     }
 
+    /**
+     * One network timed on one runtime (ND4J, or ONNX Runtime with --runtime onnxruntime) in the same
+     * run: images/s at the batch size (median, min, max) and the median latency of one image.
+     */
+    public record RuntimeThroughput(String runtime, String network, double imagesPerSecond, double imagesPerSecondMin,
+                                    double imagesPerSecondMax, Double latencyMs) {
+
+        public RuntimeThroughput {
+            latencyMs = orNaN(latencyMs);
+        }
+
+        /** A row from its throughput and batch-1 latency. */
+        public static RuntimeThroughput of(String runtime, String network, Throughput t, double latencyMs) {
+            return new RuntimeThroughput(runtime, network, t.median(), t.min(), t.max(), latencyMs);
+        }
+
+        /** The throughput. */
+        @JsonIgnore
+        public Throughput throughput() {
+            return new Throughput(imagesPerSecond, imagesPerSecondMin, imagesPerSecondMax);
+        }
+    }
+
     /** Images per second over the timed runs: median, min and max. */
     public record Throughput(double median, double min, double max) {
 
@@ -81,6 +113,7 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
 
     public BenchResult {
         profile = profile == null ? Map.of() : profile;
+        runtimes = runtimes == null ? List.of() : List.copyOf(runtimes);
         int8OverFp32 = int8ImagesPerSecond / fp32ImagesPerSecond;
         layout = layout == null ? "not recorded" : layout;
         peak = peak == null ? new MachinePeak(Double.NaN, Double.NaN, "not recorded") : peak;
@@ -98,10 +131,12 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
                                  Throughput fp32, Throughput int8, double pipelineSeconds, double quantizeSeconds,
                                  String pipeline, long peakPhysicalBytes, long peakHeapBytes,
                                  Map<String, List<OpTime>> profile, String layout, MachinePeak peak,
-                                 double fp32FlopsPerImage, double fp32LatencyMs, double int8LatencyMs) {
+                                 double fp32FlopsPerImage, double fp32LatencyMs, double int8LatencyMs,
+                                 List<RuntimeThroughput> runtimes) {
         return new BenchResult(model, backend, device, threads, batch, runs, fp32.median(), fp32.min(), fp32.max(),
                 int8.median(), int8.min(), int8.max(), 0, pipelineSeconds, quantizeSeconds, pipeline, peakPhysicalBytes,
-                peakHeapBytes, profile, layout, peak, fp32FlopsPerImage, fp32LatencyMs, int8LatencyMs);
+                peakHeapBytes, profile, layout, peak, fp32FlopsPerImage, fp32LatencyMs, int8LatencyMs,
+                runtimes);
     }
 
     /** FP32 throughput. */
@@ -126,6 +161,16 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
     @JsonIgnore
     public double fp32OfPeak() {
         return fp32Gflops() / peak.gflops();
+    }
+
+    /**
+     * ND4J's FP32 images/s over ONNX Runtime's on the same network exported to ONNX by dfq4j, timed in
+     * the same alternation; NaN when ONNX Runtime was not timed.
+     */
+    @JsonProperty("fp32OverOnnxRuntime")
+    public double fp32OverOnnxRuntime() {
+        return runtimes.stream().filter(t -> t.runtime().equals(ONNX_RUNTIME) && t.network().equals(FP32_EXPORT))
+                .mapToDouble(t -> fp32ImagesPerSecond / t.imagesPerSecond()).findFirst().orElse(Double.NaN);
     }
 
     /**

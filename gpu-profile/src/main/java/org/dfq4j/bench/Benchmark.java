@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,6 +12,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import org.bytedeco.javacpp.Pointer;
 import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.eval.runtime.OnnxRuntimeRunner;
 import org.dfq4j.rewrite.Calibration;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
@@ -20,6 +22,7 @@ import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
+import org.dfq4j.zoo.onnx.OnnxExporter;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -29,7 +32,12 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * timed runs (each a forward pass of one batch, its output copied to the host), reported as median,
  * min and max images/second; the latency of one image; the per-op profile against the machine's
  * measured peak; plus the DFQ pipeline's own time and peak memory. Inputs are generated images, as
- * speed does not depend on their content; calibration images too.
+ * speed does not depend on their content; calibration images too. With ONNX Runtime
+ * ({@code ortThreads > 0}) the same networks, exported to ONNX by dfq4j (FP32 from the NCHW FP32
+ * network, the 8-bit one as QDQ from the fake-quant network before lowering, run on ONNX Runtime's
+ * integer kernels and with its QDQ fusion disabled), and {@code ortFile} when given, are timed in
+ * ONNX Runtime in the same alternation, so their ratios to ND4J's are measured under the same
+ * conditions.
  *
  * @param batch     images per forward pass
  * @param warmup    untimed runs of each network first
@@ -37,8 +45,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * @param profile   also report the per-op profile of both networks
  * @param execution how both networks run (layout, plans, slices)
  * @param progress  where to say what is happening
+ * @param ortThreads threads of the ONNX Runtime sessions timed beside ND4J; 0 for none
+ * @param ortFile   an ONNX file timed as it is in ONNX Runtime (with ortThreads > 0), or null
  */
-public record Benchmark(int batch, int warmup, int runs, boolean profile, Execution execution, PrintWriter progress) {
+public record Benchmark(int batch, int warmup, int runs, boolean profile, Execution execution, PrintWriter progress,
+                        int ortThreads, Path ortFile) {
 
     /** Seed of the generated calibration images. */
     private static final long CALIBRATION_SEED = 11;
@@ -50,6 +61,11 @@ public record Benchmark(int batch, int warmup, int runs, boolean profile, Execut
         if (batch < 1 || warmup < 0 || runs < 1) {
             throw new DfqException("a benchmark needs a batch of at least 1, no negative warm-up and at least 1 timed run");
         }
+    }
+
+    /** ND4J only. */
+    public Benchmark(int batch, int warmup, int runs, boolean profile, Execution execution, PrintWriter progress) {
+        this(batch, warmup, runs, profile, execution, progress, 0, null);
     }
 
     /**
@@ -100,29 +116,72 @@ public record Benchmark(int batch, int warmup, int runs, boolean profile, Execut
         MachinePeak peak = MachinePeak.measure(5);
         progress.printf("%.0f GFLOP/s (%s), %.1f GB/s (copy)%n", peak.gflops(), peak.method(), peak.gbytes());
         Memory memory = new Memory();
-        // The contestants, timed in turn. Another runtime joins here: ONNX Runtime on the same networks
-        // exported to ONNX (the FP32 one from fp32Nchw, the QDQ one from q.network()) is one more Timed.
-        List<Timed> timed = List.of(new Timed("ND4J", "FP32", fp32), new Timed("ND4J", "8-bit simulated", int8));
-        progress.printf("FP32 and 8-bit: %d warm-up + %d timed runs each of batch %d, alternating%n", warmup, runs, batch);
-        progress.flush();
-        double[][] seconds = timeAlternating(timed, input, memory);
-        progress.printf("batch 1: %d warm-up + %d timed runs each, alternating%n", warmup, runs);
-        progress.flush();
-        double[][] single = timeAlternating(timed, input.get(NDArrayIndex.interval(0, 1)).dup(), memory);
-        OpTimer fpProfile = profileOps(fp32, input);
-        OpTimer qProfile = profileOps(int8, input);
-        Map<String, List<BenchResult.OpTime>> ops = new LinkedHashMap<>();
-        if (profile) {
-            ops.put("fp32", fpProfile.top());
-            ops.put("int8", qProfile.top());
+        List<Timed> timed = new ArrayList<>();
+        timed.add(new Timed("ND4J", "FP32", fp32));
+        timed.add(new Timed("ND4J", "8-bit simulated", int8));
+        List<OnnxRuntimeRunner> sessions = new ArrayList<>();
+        try {
+            if (ortThreads > 0) {
+                progress.println("exporting FP32 and 8-bit (QDQ) to ONNX for ONNX Runtime, " + ortThreads + " threads");
+                progress.flush();
+                byte[] f = OnnxExporter.export(fp32Nchw).bytes();
+                byte[] qdq = OnnxExporter.export(q.network()).bytes();
+                addOrt(timed, sessions, f, BenchResult.FP32_EXPORT, OnnxRuntimeRunner.Mode.INT8);
+                addOrt(timed, sessions, qdq, "8-bit QDQ export", OnnxRuntimeRunner.Mode.INT8);
+                addOrt(timed, sessions, qdq, "8-bit QDQ export", OnnxRuntimeRunner.Mode.SIMULATE);
+                if (ortFile != null) {
+                    OnnxRuntimeRunner r = OnnxRuntimeRunner.open(ortFile, OnnxRuntimeRunner.Mode.INT8, ortThreads);
+                    sessions.add(r);
+                    timed.add(new Timed(BenchResult.ONNX_RUNTIME, ortFile.getFileName() + " as given, " + kernels(r),
+                            r::run));
+                }
+            }
+            progress.printf("%d networks: %d warm-up + %d timed runs each of batch %d, alternating%n", timed.size(),
+                    warmup, runs, batch);
+            progress.flush();
+            double[][] seconds = timeAlternating(timed, input, memory);
+            progress.printf("batch 1: %d warm-up + %d timed runs each, alternating%n", warmup, runs);
+            progress.flush();
+            double[][] single = timeAlternating(timed, input.get(NDArrayIndex.interval(0, 1)).dup(), memory);
+            OpTimer fpProfile = profileOps(fp32, input);
+            OpTimer qProfile = profileOps(int8, input);
+            Map<String, List<BenchResult.OpTime>> ops = new LinkedHashMap<>();
+            if (profile) {
+                ops.put("fp32", fpProfile.top());
+                ops.put("int8", qProfile.top());
+            }
+            List<BenchResult.RuntimeThroughput> all = new ArrayList<>();
+            for (int i = 0; i < timed.size(); i++) {
+                all.add(BenchResult.RuntimeThroughput.of(timed.get(i).runtime, timed.get(i).network,
+                        BenchResult.Throughput.of(batch, seconds[i]),
+                        1e3 / BenchResult.Throughput.of(1, single[i]).median()));
+            }
+            memory.sample();
+            Backend b = Backend.current();
+            return BenchResult.of(modelName, b.name(), b.device(), b.threads(), batch, runs, all.get(0).throughput(),
+                    all.get(1).throughput(), pipeline[1], rangeSeconds, recipe + "; " + q.execution(),
+                    memory.peakPhysical, memory.peakHeap, ops, layout, peak, fpProfile.layerFlops() / batch,
+                    all.get(0).latencyMs(), all.get(1).latencyMs(), ortThreads > 0 ? all : List.of());
+        } finally {
+            sessions.forEach(OnnxRuntimeRunner::close);
         }
-        memory.sample();
-        Backend b = Backend.current();
-        return BenchResult.of(modelName, b.name(), b.device(), b.threads(), batch, runs,
-                BenchResult.Throughput.of(batch, seconds[0]), BenchResult.Throughput.of(batch, seconds[1]),
-                pipeline[1], rangeSeconds, recipe + "; " + q.execution(), memory.peakPhysical, memory.peakHeap, ops,
-                layout, peak, fpProfile.layerFlops() / batch, 1e3 / BenchResult.Throughput.of(1, single[0]).median(),
-                1e3 / BenchResult.Throughput.of(1, single[1]).median());
+    }
+
+    /** Adds ONNX Runtime on an exported model as one more contestant. */
+    private void addOrt(List<Timed> timed, List<OnnxRuntimeRunner> sessions, byte[] model, String network,
+                        OnnxRuntimeRunner.Mode mode) {
+        OnnxRuntimeRunner r = OnnxRuntimeRunner.open(model, network, mode, ortThreads);
+        sessions.add(r);
+        String what = network.equals(BenchResult.FP32_EXPORT) ? network : mode == OnnxRuntimeRunner.Mode.INT8
+                ? network + ", " + kernels(r) : network + ", QDQ fusion disabled (simulation)";
+        timed.add(new Timed(BenchResult.ONNX_RUNTIME, what, r::run));
+    }
+
+    /** "int8 kernels: QLinearConv 52, QLinearAdd 10" or "no integer kernels". */
+    private static String kernels(OnnxRuntimeRunner r) {
+        var ints = r.integerKernels();
+        return ints.isEmpty() ? "no integer kernels"
+                : "int8 kernels: " + OnnxRuntimeRunner.format(ints).replace("com.microsoft.", "");
     }
 
     /** Generated calibration images for a recipe (its calibration count) and an input [C, H, W]. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqRecipe;
@@ -23,12 +24,17 @@ class BenchmarkTest {
     private static final Network NET = MobileNetV2Builder.synthetic(0.35, 64, 10, 3);
 
     private static BenchResult run(boolean lower, Execution execution, StringWriter log) {
+        return run(lower, execution, log, 0);
+    }
+
+    private static BenchResult run(boolean lower, Execution execution, StringWriter log, int ortThreads) {
         Network net = NET.copy();
         DfqRecipe recipe = DfqRecipe.builder().replaceRelu6(true).equalize(true)
                 .activationRanges(RangeSpec.calibration()).calibrationImages(2).build();
         Quantizer q = Quantizer.builder(recipe).calibration(Benchmark.calibration(recipe, net.inputShape()))
                 .inputRange(-1, 1).lowered(lower).build();
-        return new Benchmark(2, 1, 2, true, execution, new PrintWriter(log, true)).run(net.name(), net, q);
+        return new Benchmark(2, 1, 2, true, execution, new PrintWriter(log, true), ortThreads, null)
+                .run(net.name(), net, q);
     }
 
     private static double layerFlops(BenchResult r, String which) {
@@ -39,7 +45,7 @@ class BenchmarkTest {
     @Test
     void loweredAndOpBasedRunsAreTimedAndDescribed() {
         StringWriter log = new StringWriter();
-        BenchResult lowered = run(true, Execution.DEFAULT, log);
+        BenchResult lowered = run(true, Execution.DEFAULT, log, 1);
         assertTrue(lowered.fp32().median() > 0 && lowered.int8().median() > 0);
         assertEquals(2, lowered.batch());
         assertTrue(lowered.pipelineSeconds() > 0);
@@ -58,7 +64,22 @@ class BenchmarkTest {
         assertTrue(lowered.layout().startsWith("channels-last") && lowered.layout().contains("planned"), lowered.layout());
         assertTrue(BenchComparison.markdown(lowered).contains("| conv2d |"), BenchComparison.markdown(lowered));
 
+        // ONNX Runtime on the same networks exported by dfq4j, timed in the same alternation: ND4J's two
+        // networks first (the result's FP32 and 8-bit), then the FP32 export, the QDQ export on integer
+        // kernels and with QDQ fusion disabled; the ratio ND4J FP32 / ONNX Runtime FP32 from the same run
+        List<BenchResult.RuntimeThroughput> rows = lowered.runtimes();
+        assertEquals(List.of("ND4J", "ND4J", BenchResult.ONNX_RUNTIME, BenchResult.ONNX_RUNTIME,
+                BenchResult.ONNX_RUNTIME), rows.stream().map(BenchResult.RuntimeThroughput::runtime).toList());
+        assertEquals(lowered.fp32(), rows.get(0).throughput());
+        assertEquals(lowered.int8(), rows.get(1).throughput());
+        assertEquals(BenchResult.FP32_EXPORT, rows.get(2).network());
+        assertTrue(rows.get(3).network().contains("int8 kernels: QLinearConv"), rows.get(3).network());
+        assertTrue(rows.stream().allMatch(t -> t.imagesPerSecond() > 0 && t.latencyMs() > 0), rows.toString());
+        assertEquals(lowered.fp32().median() / rows.get(2).imagesPerSecond(), lowered.fp32OverOnnxRuntime(), 1e-12);
+        assertTrue(BenchComparison.markdown(lowered).contains("ND4J FP32 / ONNX Runtime FP32 (same network, same run)"));
+
         BenchResult plain = run(false, Execution.DEFAULT, new StringWriter());
+        assertEquals(List.of(), plain.runtimes(), "ND4J only");
         Set<OpKind> plainOps = kinds(plain);
         assertTrue(plainOps.contains(OpKind.FAKE_QUANT) && !plainOps.contains(OpKind.ADD_SCALAR), plainOps.toString());
     }

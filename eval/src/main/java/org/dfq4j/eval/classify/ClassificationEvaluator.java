@@ -13,6 +13,7 @@ import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.metric.Accuracy;
 import org.dfq4j.eval.metric.ImagePrediction;
 import org.dfq4j.eval.metric.Ranking;
+import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
@@ -70,8 +71,13 @@ public final class ClassificationEvaluator {
      * ({@link ChannelsLast}): the same outputs, several times faster on oneDNN.
      */
     public static ClassificationEvaluator of(Network network, Preprocessing preprocessing, int batchSize) {
-        return new ClassificationEvaluator(network.name(), Classifier.of(ChannelsLast.of(network).network()),
-                network.inputShape(), preprocessing, batchSize);
+        return of(Runner.of(ChannelsLast.of(network).network()), preprocessing, batchSize);
+    }
+
+    /** Evaluates a runner's first output (ND4J or ONNX Runtime), at its input size. */
+    public static ClassificationEvaluator of(Runner runner, Preprocessing preprocessing, int batchSize) {
+        return new ClassificationEvaluator(runner.name(), runner::output, runner.inputShape(), preprocessing,
+                batchSize);
     }
 
     /** Progress to another stream, or none when {@code out} is null. */

@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
@@ -69,8 +70,13 @@ public final class SegmentationEvaluator {
      * ({@link ChannelsLast}): the same outputs, several times faster on oneDNN.
      */
     public static SegmentationEvaluator of(Network network, Preprocessing preprocessing, int batchSize) {
-        return new SegmentationEvaluator(network.name(), ChannelsLast.of(network).network()::output,
-                network.inputShape(), preprocessing, batchSize);
+        return of(Runner.of(ChannelsLast.of(network).network()), preprocessing, batchSize);
+    }
+
+    /** Evaluates a runner's first output (ND4J or ONNX Runtime), at its input size. */
+    public static SegmentationEvaluator of(Runner runner, Preprocessing preprocessing, int batchSize) {
+        return new SegmentationEvaluator(runner.name(), runner::output, runner.inputShape(), preprocessing,
+                batchSize);
     }
 
     /** Progress to another stream, or none when {@code out} is null. */

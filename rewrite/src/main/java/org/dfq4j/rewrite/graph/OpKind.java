@@ -38,6 +38,7 @@ import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Tanh;
 
@@ -111,6 +112,8 @@ public enum OpKind {
     TANH("tanh", Tanh.class),
     /** Per-tensor activation quantize-dequantize with range inputs (min, max). */
     FAKE_QUANT("fake_quant_with_min_max_vars", FakeQuantWithMinMaxVars.class),
+    /** Round to the nearest integer, ties to even (the reader's QuantizeLinear of a QDQ input). */
+    RINT("rint", Rint.class),
     /** max(x, scalar) (lowered fake-quants clip to their lowest level with it). */
     MAX_SCALAR("max_scalar", ScalarMax.class),
     /** min(x, scalar) (lowered fake-quants clip to their highest level with it). */

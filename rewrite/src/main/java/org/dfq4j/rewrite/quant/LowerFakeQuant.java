@@ -24,7 +24,6 @@ import org.dfq4j.rewrite.engine.RewriteDriver;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.graph.OpAttributes;
 import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.pattern.Capture;
@@ -102,7 +101,7 @@ public final class LowerFakeQuant extends PatternJointRule {
 
     /** Any other fake-quant: lowered as x / s rounded, times s. */
     private static final Pattern PATTERN = where(anyOf(DIRECT, VIA_CLIP, FAKE_QUANT),
-            (g, m) -> nudged(g, m.op("fq")).scale > 0, "its range is empty");
+            (g, m) -> ActivationQuantizer.of(g, m.op("fq")).scale() > 0, "its range is empty");
 
     /** A lowered copy of {@code net} (the network itself is not changed), checked by the driver. */
     public static Lowered of(Network net) {
@@ -125,7 +124,7 @@ public final class LowerFakeQuant extends PatternJointRule {
         for (Match m : matches.list()) {
             String fq = m.op("fq");
             if (!m.has(LAYER)) {
-                rest.add(new Lowering(fq, g.output(fq), nudged(g, fq), List.of(), false));
+                rest.add(new Lowering(fq, g.output(fq), ActivationQuantizer.of(g, fq), List.of(), false));
                 continue;
             }
             WeightLayer p = m.get(LAYER);
@@ -142,13 +141,13 @@ public final class LowerFakeQuant extends PatternJointRule {
                     others.add(c);
                 }
             }
-            Nudged q = nudged(g, fq);
-            outScale.put(p.op(), q.scale);
+            ActivationQuantizer q = ActivationQuantizer.of(g, fq);
+            outScale.put(p.op(), (double) q.scale());
             if (clip != null) {
-                clipScale.put(clip, q.scale);
+                clipScale.put(clip, (double) q.scale());
             }
             for (WeightLayer l : readers) {
-                inScale.put(l.op(), q.scale);
+                inScale.put(l.op(), (double) q.scale());
             }
             clips.add(new Lowering(fq, y, q, others, g.isNetworkOutput(y)));
         }
@@ -162,30 +161,25 @@ public final class LowerFakeQuant extends PatternJointRule {
         }
         clipScale.forEach((t, scale) -> editor.setConstant(t, g.constant(t).divi(scale)));
         for (Lowering c : clips) {
-            editor.replaceOp(c.fq, x -> roundToLevels(x, c.q.lo, c.q.hi));
+            editor.replaceOp(c.fq, x -> roundToLevels(x, c.q.lowLevel(), c.q.highLevel()));
             if (!c.others.isEmpty() || c.output) {
                 // consumers that are not weight layers (an add, a pool) and the network output read
                 // the real values: levels times s
-                editor.insertAfterFor(c.y, c.others, c.output, v -> v.mul(c.q.scale));
+                editor.insertAfterFor(c.y, c.others, c.output, v -> v.mul(c.q.scale()));
             }
-            log.add(name(), "lowered to rounding [" + c.q.lo + ", " + c.q.hi + "]", List.of(c.y),
-                    RewriteLog.values("scale", c.q.scale));
+            log.add(name(), "lowered to rounding [" + c.q.lowLevel() + ", " + c.q.highLevel() + "]",
+                    List.of(c.y), RewriteLog.values("scale", c.q.scale()));
         }
         // the other fake-quants (the input's, the sums'): x / s rounded to the levels, times s
         for (Lowering c : rest) {
-            editor.replaceOp(c.fq, x -> roundToLevels(x.div(c.q.scale), c.q.lo, c.q.hi).mul(c.q.scale));
-            log.add(name(), "lowered to x / s, rounding [" + c.q.lo + ", " + c.q.hi + "], times s", List.of(c.y),
-                    RewriteLog.values("scale", c.q.scale));
+            editor.replaceOp(c.fq,
+                    x -> roundToLevels(x.div(c.q.scale()), c.q.lowLevel(), c.q.highLevel()).mul(c.q.scale()));
+            log.add(name(), "lowered to x / s, rounding [" + c.q.lowLevel() + ", " + c.q.highLevel() + "], times s",
+                    List.of(c.y), RewriteLog.values("scale", c.q.scale()));
         }
         log.add(name(), "lowered " + (clips.size() + rest.size()) + " of " + total + " fake-quants to rounding by "
                         + "scalar ops, " + clips.size() + " with their scales folded into the weights", List.of(),
                 RewriteLog.values("lowered", clips.size(), "rounded", clips.size() + rest.size(), "total", total));
-    }
-
-    private static Nudged nudged(GraphView g, String fq) {
-        List<String> in = g.inputs(fq);
-        OpAttributes.FakeQuantConfig c = g.attributes(fq).fakeQuant().orElseThrow();
-        return Nudged.of(g.constant(in.get(1)).getDouble(0), g.constant(in.get(2)).getDouble(0), c.bits(), c.narrow());
     }
 
     /** Whether the layer's weights and bias are constants no other op reads (so they may be rescaled). */
@@ -195,25 +189,7 @@ public final class LowerFakeQuant extends PatternJointRule {
     }
 
     /** One fake-quant to lower: its output, quantizer, the consumers that need real values. */
-    private record Lowering(String fq, String y, Nudged q, List<String> others, boolean output) {
-    }
-
-    /**
-     * The quantizer ND4J's fake-quant derives from (min, max): scale (max - min) / (qmax - qmin),
-     * the zero point rounded into [qmin, qmax]; lo and hi are the integer levels relative to it.
-     */
-    record Nudged(double scale, double lo, double hi) {
-        static Nudged of(double min, double max, int bits, boolean narrow) {
-            float qMin = narrow ? 1 : 0;
-            float qMax = (1 << bits) - 1;
-            float scale = ((float) max - (float) min) / (qMax - qMin);
-            if (!(scale > 0)) {
-                return new Nudged(0, 0, 0);
-            }
-            float zeroFromMin = qMin - (float) min / scale;
-            float zero = zeroFromMin < qMin ? qMin : zeroFromMin > qMax ? qMax : Math.round(zeroFromMin);
-            return new Nudged(scale, qMin - zero, qMax - zero);
-        }
+    private record Lowering(String fq, String y, ActivationQuantizer q, List<String> others, boolean output) {
     }
 
     /**

@@ -83,8 +83,7 @@ class LowerFakeQuantTest {
         INDArray real = q.run(batch, List.of(y)).get(y);
         INDArray levels = l.network().run(batch, List.of(y)).get(y);
         assertEquals(levels, Transforms.round(levels), "integers");
-        double scale = LowerFakeQuant.Nudged.of(qg.constant(qg.inputs(fq).get(1)).getDouble(0),
-                qg.constant(qg.inputs(fq).get(2)).getDouble(0), 8, false).scale();
+        double scale = ActivationQuantizer.of(qg, fq).scale();
         INDArray diff = Transforms.abs(levels.mul(scale).sub(real)).div(scale);
         double flipped = diff.gt(0.5).castTo(DataType.DOUBLE).meanNumber().doubleValue();
         assertTrue(diff.maxNumber().doubleValue() < 1 + 1e-3, "at most one level apart");
@@ -144,8 +143,9 @@ class LowerFakeQuantTest {
         double max = 2.91;
         SDVariable fq = new FakeQuantWithMinMaxVars(sd, x, sd.constant("min", Nd4j.scalar((float) min)),
                 sd.constant("max", Nd4j.scalar((float) max)), false, 8).outputVariable();
-        LowerFakeQuant.Nudged q = LowerFakeQuant.Nudged.of(min, max, 8, false);
-        SDVariable lowered = LowerFakeQuant.roundToLevels(x.div(q.scale()), q.lo(), q.hi()).mul(q.scale());
+        ActivationQuantizer q = ActivationQuantizer.of(min, max, 8, false);
+        SDVariable lowered = LowerFakeQuant.roundToLevels(x.div(q.scale()), q.lowLevel(), q.highLevel())
+                .mul(q.scale());
         INDArray in = Nd4j.rand(DataType.FLOAT, 100_000).muli(6).subi(2.5);
         Map<String, INDArray> out = sd.output(Map.of("x", in), fq.name(), lowered.name());
         INDArray levels = Transforms.abs(out.get(fq.name()).sub(out.get(lowered.name()))).div(q.scale());

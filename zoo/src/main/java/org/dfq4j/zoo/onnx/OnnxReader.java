@@ -22,6 +22,7 @@ import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
+import org.dfq4j.rewrite.graph.NetworkMetadata;
 import org.dfq4j.zoo.onnx.Value.GraphTensor;
 
 /**
@@ -82,7 +83,7 @@ public final class OnnxReader {
         OnnxConverter converter = new OnnxConverter(opset, builder, Math.max(0, declared[0]), uses(g));
         converter.defineInput(input.getName(), shape);
         for (TensorProto t : g.getInitializerList()) {
-            converter.defineConstant(t.getName(), TensorDecoder.decode(t, where));
+            converter.defineConstant(t.getName(), TensorDecoder.decode(t, where), t.getDataType());
         }
         for (int i = 0; i < g.getNodeCount(); i++) {
             OnnxNode node = new OnnxNode(g.getNode(i), where, i);
@@ -106,12 +107,17 @@ public final class OnnxReader {
         if (outputs.isEmpty()) {
             throw new DfqException(where + ": the model declares no graph outputs");
         }
-        Map<String, String> properties = new LinkedHashMap<>();
+        // what dfq4j's exporter carried over (e.g. an SSD's post-processing options and anchors)
+        Map<String, String> meta = new HashMap<>();
+        model.getMetadataPropsList().forEach(e -> meta.put(e.getKey(), e.getValue()));
+        Map<String, String> properties = new LinkedHashMap<>(NetworkMetadata.properties(meta));
         properties.put("format", "onnx");
         properties.put("source", where);
         properties.put("opset", Integer.toString(opset));
         properties.put("producer", (model.getProducerName() + " " + model.getProducerVersion()).trim());
-        return ModelChecks.requireUsable(builder.build(outputs.toArray(String[]::new)).withProperties(properties), where);
+        Network net = builder.build(outputs.toArray(String[]::new)).withProperties(properties)
+                .withAttachments(NetworkMetadata.attachments(meta, where));
+        return ModelChecks.requireUsable(net, where);
     }
 
     private static ModelProto parse(Path file) {

@@ -5,13 +5,15 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import onnx.Onnx.AttributeProto;
 import onnx.Onnx.TensorProto;
+import org.nd4j.shade.protobuf.ByteString;
 
 /**
- * The one place the ONNX reader touches the protobuf runtime behind the ONNX classes. The generated
+ * The one place the ONNX reader and exporter touch the protobuf runtime behind the ONNX classes. The generated
  * classes ({@code onnx.Onnx.*}) ship in nd4j-api, compiled against ND4J's shaded copy of protobuf
  * (the artifact org.nd4j:protobuf, relocated into ND4J's namespace); their {@code bytes} fields return
  * that copy's {@code ByteString}, for which there is no other accessor. Everything else in the reader
  * sees plain Java types (repeated strings are read by index, not as the shaded list type).
+ * Writing, it is the one place that makes such a {@code ByteString}.
  */
 final class ProtoBytes {
 
@@ -26,5 +28,15 @@ final class ProtoBytes {
     /** A string attribute's value, decoded as UTF-8. */
     static String string(AttributeProto a) {
         return a.getS().toString(StandardCharsets.UTF_8);
+    }
+
+    /** Sets a tensor's raw_data to these bytes. */
+    static TensorProto.Builder setRawData(TensorProto.Builder t, byte[] data) {
+        return t.setRawData(ByteString.copyFrom(data));
+    }
+
+    /** Sets a string attribute's value, encoded as UTF-8. */
+    static AttributeProto.Builder setString(AttributeProto.Builder a, String value) {
+        return a.setS(ByteString.copyFromUtf8(value));
     }
 }
