@@ -35,6 +35,12 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
         return new Score(m, r, r.imagesPerSecond(), r.toMap(true));
     }
 
+    /** How the class file met the model's outputs (worked out, never guessed: see LabelAlignment). */
+    @Override
+    public List<String> describe(Score score) {
+        return List.of("labels: " + ((ClassificationResult) score.retained()).labelAlignment());
+    }
+
     @Override
     public Map<String, Double> fidelity(Score reference, Score test) {
         ClassificationResult ref = (ClassificationResult) reference.retained();

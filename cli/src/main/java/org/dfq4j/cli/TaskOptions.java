@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.dfq4j.eval.data.ClassList;
+import org.dfq4j.eval.data.GroundTruth;
 import org.dfq4j.eval.data.ImageFolderDataset;
 import org.dfq4j.eval.detection.DetectionDataset;
 import org.dfq4j.eval.detection.LabelMap;
@@ -23,7 +24,9 @@ final class TaskOptions {
     String task;
 
     @Option(names = "--images", required = true, paramLabel = "DIR",
-            description = "classification: <synset>_<name>.JPEG photographs; segmentation: a Pascal VOC root or a "
+            description = "classification: an ImageNet folder in any of three layouts (detected): <synset>_<name>.JPEG "
+                    + "photographs, one sub-folder per synset (torchvision ImageFolder), or flat files with "
+                    + "--ground-truth; segmentation: a Pascal VOC root or a "
                     + "folder of <name>.jpg + <name>_mask.png pairs (or photographs alone: fidelity only); detection: "
                     + "a Pascal VOC root, or photographs (fidelity only)")
     Path images;
@@ -32,6 +35,11 @@ final class TaskOptions {
             description = "classification: class file, line i = class id (synset) of output i (required); "
                     + "segmentation/detection: class names, line i = class i (optional)")
     Path labels;
+
+    @Option(names = "--ground-truth", paramLabel = "FILE",
+            description = "classification of flat validation files (ILSVRC2012_val_*.JPEG): LOC_val_solution.csv, or "
+                    + "lines '<file> <synset>' or '<file> <index>' (0-based, sorted-synset order)")
+    Path groundTruth;
 
     @Option(names = "--annotations", paramLabel = "PATH",
             description = "detection: a COCO instances JSON for the photographs in --images")
@@ -79,11 +87,15 @@ final class TaskOptions {
                 if (labels == null) {
                     throw new DfqException("--labels CLASSFILE is required for classification (line i = class id of output i)");
                 }
-                ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(labels), limit());
+                ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(labels), limit(),
+                        groundTruth == null ? null : GroundTruth.read(groundTruth));
                 return new Built(new ClassificationTask(d, pre, batch, progress), d.files(),
-                        d.size() + " photographs from " + images);
+                        d.size() + " photographs from " + images + ": " + d.describe());
             }
             case "segmentation" -> {
+                if (groundTruth != null) {
+                    throw new DfqException("--ground-truth labels classification photographs; segmentation reads masks");
+                }
                 SegmentationDataset d = segmentationData();
                 if (limit != null) {
                     d = d.first(limit());
@@ -94,6 +106,9 @@ final class TaskOptions {
                         d.samples().size() + " photographs from " + images + (d.hasMasks() ? "" : " (no masks: fidelity only)"));
             }
             default -> {
+                if (groundTruth != null) {
+                    throw new DfqException("--ground-truth labels classification photographs; for detection use --annotations");
+                }
                 LabelMap map = labels == null ? null : LabelMap.read(labels);
                 DetectionDataset d = detectionData(map);
                 if (limit != null) {

@@ -96,6 +96,35 @@ class CliCommandsTest {
     }
 
     @Test
+    void evalNamesTheLayoutAndTheLabelOffset() throws Exception {
+        Path folders = Files.createDirectories(dir.resolve("val"));
+        Path flat = Files.createDirectories(dir.resolve("flat"));
+        StringBuilder truth = new StringBuilder();
+        int k = 0;
+        try (var s = Files.list(images)) {
+            for (Path p : s.sorted().toList()) {
+                String cls = p.getFileName().toString().split("_")[0];
+                Files.createDirectories(folders.resolve(cls));
+                Files.copy(p, folders.resolve(cls).resolve("photo" + k + ".png"));
+                Files.copy(p, flat.resolve("ILSVRC2012_val_0000000" + k + ".png"));
+                truth.append("ILSVRC2012_val_0000000").append(k).append(".JPEG ").append(cls.equals("red") ? 0 : 1).append('\n');
+                k++;
+            }
+        }
+        Path withBackground = Files.writeString(dir.resolve("classes_bg.txt"), "background\nred\ngreen\n");
+        String out = dfq("eval", "--model", model.toString(), "--images", folders.toString(), "--labels",
+                withBackground.toString(), "--preprocess", "unit", "--batch", "4");
+        assertTrue(out.contains("class sub-folders (torchvision ImageFolder)"), out);
+        assertTrue(out.contains("labels: the model has 2 outputs") && out.contains("class i = output i-1"), out);
+        assertTrue(out.matches("(?s).*top1\\s+100\\.00.*"), out);
+        Path gt = Files.writeString(dir.resolve("val.txt"), truth.toString());
+        out = dfq("eval", "--model", model.toString(), "--images", flat.toString(), "--labels", withBackground.toString(),
+                "--ground-truth", gt.toString(), "--preprocess", "unit", "--batch", "4");
+        assertTrue(out.contains("flat files labelled by a ground-truth file") && out.contains("0-based class index"), out);
+        assertTrue(out.matches("(?s).*top1\\s+100\\.00.*"), out);
+    }
+
+    @Test
     void quantizedEvalReportsFidelityAndSavesAGraphThatLoadsBack() throws Exception {
         Path j = dir.resolve("q.json");
         Path saved = dir.resolve("q.dfq");

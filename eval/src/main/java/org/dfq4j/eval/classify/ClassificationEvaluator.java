@@ -9,6 +9,7 @@ import java.util.Optional;
 import org.dfq4j.eval.data.ImageBatch;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.data.ImageFolderDataset;
+import org.dfq4j.eval.data.LabelAlignment;
 import org.dfq4j.eval.data.LabeledImage;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.metric.Accuracy;
@@ -104,13 +105,18 @@ public final class ClassificationEvaluator {
         List<ImagePrediction> predictions = new ArrayList<>(images.size());
         List<INDArray> kept = new ArrayList<>();
         long forwardNanos = 0;
+        LabelAlignment alignment = null;
         long start = System.nanoTime();
         try (ImageBatches batches = new ImageBatches(dataset.files(), preprocessing, inputShape, batchSize,
                 decodeThreads).withProgress(progress)) {
             while (batches.hasNext()) {
                 ImageBatch batch = batches.next();
                 long f0 = System.nanoTime();
-                INDArray scores = scoreMatrix(classifier.logits(batch.images()), batch.size(), classes, dataset);
+                INDArray out = scoreMatrix(classifier.logits(batch.images()), batch.size());
+                if (alignment == null) {
+                    alignment = LabelAlignment.of(dataset.classes(), out.size(1), modelName);
+                }
+                INDArray scores = alignment.classScores(out);
                 float[] flat = scores.castTo(DataType.FLOAT).dup('c').data().asFloat();
                 forwardNanos += System.nanoTime() - f0;
                 for (int r = 0; r < batch.size(); r++) {
@@ -128,11 +134,12 @@ public final class ClassificationEvaluator {
                 ? Optional.of(Nd4j.concat(0, kept.toArray(new INDArray[0]))) : Optional.empty();
         return new ClassificationResult(modelName, dataset.directory().toString(), dataset.classes().source(),
                 preprocessing.toString(), batchSize, predictions.size(), Accuracy.topKPercent(predictions, 1),
-                Accuracy.topKPercent(predictions, RANKED), wall, forwardNanos / 1e9, predictions, logits);
+                Accuracy.topKPercent(predictions, RANKED), wall, forwardNanos / 1e9, predictions, logits,
+                dataset.describe(), alignment == null ? "" : alignment.description());
     }
 
-    /** [N, K] or [N, K, 1, 1] scores as an [N, K] matrix, checked against the batch and class count. */
-    private INDArray scoreMatrix(INDArray out, int n, int classes, ImageFolderDataset dataset) {
+    /** [N, K] or [N, K, 1, 1] scores as an [N, K] matrix, checked against the batch. */
+    private INDArray scoreMatrix(INDArray out, int n) {
         long[] s = out.shape();
         boolean matrix = s.length == 2 || (s.length == 4 && s[2] == 1 && s[3] == 1);
         if (!matrix || s[0] != n) {
@@ -140,11 +147,6 @@ public final class ClassificationEvaluator {
                     + " is not one row of class scores per image [" + n + ", K]; classification needs a classifier"
                     + " output");
         }
-        if (s[1] != classes) {
-            throw new DfqException("model '" + modelName + "' has " + s[1] + " outputs but class file "
-                    + dataset.classes().source() + " lists " + classes + " classes; give the class file of this"
-                    + " model");
-        }
-        return s.length == 2 ? out : out.reshape(n, classes);
+        return s.length == 2 ? out : out.reshape(n, s[1]);
     }
 }

@@ -22,16 +22,21 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param forwardSeconds time spent inside the classifier, including copying its scores to the host
  * @param predictions per photograph, in dataset order: label and the five best outputs
  * @param logits the scores [images, K] when the run kept them (for SQNR against another run)
+ * @param layout how the photographs were laid out and labelled ({@link org.dfq4j.eval.data.ImageFolderDataset#describe()})
+ * @param labelAlignment how the class file's lines met the model's outputs ({@link org.dfq4j.eval.data.LabelAlignment})
  */
 public record ClassificationResult(String model, String dataset, String classes, String preprocessing,
                                    int batchSize, int images, double top1, double top5, double wallSeconds,
-                                   double forwardSeconds, List<ImagePrediction> predictions, Optional<INDArray> logits) {
+                                   double forwardSeconds, List<ImagePrediction> predictions, Optional<INDArray> logits,
+                                   String layout, String labelAlignment) {
 
     public ClassificationResult {
         Objects.requireNonNull(model);
         Objects.requireNonNull(dataset);
         Objects.requireNonNull(classes);
         Objects.requireNonNull(preprocessing);
+        Objects.requireNonNull(layout);
+        Objects.requireNonNull(labelAlignment);
         predictions = List.copyOf(predictions);
         logits = logits.map(INDArray::dup);
         if (predictions.size() != images) {
@@ -69,6 +74,8 @@ public record ClassificationResult(String model, String dataset, String classes,
         m.put("model", model);
         m.put("dataset", dataset);
         m.put("classes", classes);
+        m.put("layout", layout);
+        m.put("labelAlignment", labelAlignment);
         m.put("preprocessing", preprocessing);
         m.put("batchSize", batchSize);
         m.put("images", images);

@@ -178,6 +178,30 @@ class ClassificationEvaluatorTest {
     }
 
     @Test
+    void backgroundLineWithoutAnOutputIsAlignedAndReported() throws IOException {
+        ClassList four = ClassList.read(Files.write(dir.resolve("four.txt"), List.of("background", "green", "blue", "red")));
+        ClassificationResult r = ClassificationEvaluator.of(colourNetwork(), Preprocessing.UNIT, 2).withProgress(null)
+                .evaluate(ImageFolderDataset.scan(images, four));
+        assertEquals(100.0, r.top1(), 1e-9);
+        assertTrue(r.labelAlignment().contains("class i = output i-1"), r.labelAlignment());
+        assertEquals(2, r.predictions().get(0).top1()); // blue_1: output 1 = line 3 of the class file
+    }
+
+    @Test
+    void extraOutputIsTheBackground() throws IOException {
+        // the colour network's output 0 (green) plays the background of a two-class file: blue, red
+        Path two = Files.createDirectory(dir.resolve("two"));
+        for (String n : List.of("blue_1.png", "red_1.png")) {
+            Files.copy(images.resolve(n), two.resolve(n));
+        }
+        ClassList blueRed = ClassList.read(Files.write(dir.resolve("bluered.txt"), List.of("blue", "red")));
+        ClassificationResult r = ClassificationEvaluator.of(colourNetwork(), Preprocessing.UNIT, 2).withProgress(null)
+                .evaluate(ImageFolderDataset.scan(two, blueRed));
+        assertEquals(100.0, r.top1(), 1e-9);
+        assertTrue(r.labelAlignment().contains("output 0 is background"), r.labelAlignment());
+    }
+
+    @Test
     void nonClassifierOutputIsAnError() {
         Classifier spatial = x -> x; // [N, 3, 8, 8]
         DfqException e = assertThrows(DfqException.class, () -> new ClassificationEvaluator("spatial", spatial,
