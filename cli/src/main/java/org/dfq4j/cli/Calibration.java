@@ -21,13 +21,21 @@ final class Calibration {
     /**
      * The first {@code n} photographs (sorted by name) of {@code dir}, preprocessed into batches of 8;
      * when {@code dir} is null, the first {@code n} of {@code fallback} (the evaluation photographs),
-     * with a warning that calibrating on the evaluation set leaks.
+     * with a warning that calibrating on the evaluation set leaks. With {@code skipBad}, photographs of
+     * {@code dir} that cannot be decoded are left out (and named).
      */
     static List<INDArray> load(Path dir, List<Path> fallback, int n, Preprocessing pre, long[] inputShape,
-                               PrintWriter warn) {
+                               PrintWriter warn, boolean skipBad) {
         List<Path> files;
         if (dir != null) {
             files = photographs(dir);
+            if (skipBad) {
+                java.util.Map<Path, String> bad = TaskOptions.undecodable(files, dir.toString());
+                if (!bad.isEmpty()) {
+                    warn.println(TaskOptions.skippedLine(bad, files.size()) + " (calibration)");
+                    files = files.stream().filter(f -> !bad.containsKey(f)).toList();
+                }
+            }
         } else {
             warn.println("warning: no --calib-images given; calibrating on the first " + n
                     + " evaluation photographs (this leaks: the 8-bit numbers are optimistic)");

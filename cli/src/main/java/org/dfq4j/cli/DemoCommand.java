@@ -9,6 +9,7 @@ import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
+import org.dfq4j.rewrite.io.OutputPlan;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
@@ -62,6 +63,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--explain", description = "print every row's rewrite log")
     boolean explain;
 
+    @Option(names = "--force", description = "replace an output file that exists")
+    boolean force;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -69,6 +73,7 @@ final class DemoCommand implements Callable<Integer> {
             throw new org.dfq4j.rewrite.DfqException("--count must be at least 1, got " + count);
         }
         Backend backend = run.apply();
+        new OutputPlan(force).file("--json", json).check();
         out.println(backend.describe());
         out.printf("building a synthetic MobileNetV2 (width %.2f, %dx%d, seed %d) with calibrated BatchNorm...%n",
                 width, resolution, resolution, seed);

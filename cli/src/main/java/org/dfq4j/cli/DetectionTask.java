@@ -45,6 +45,11 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
     }
 
     @Override
+    public List<String> overlayFiles() {
+        return data.images().stream().map(x -> org.dfq4j.eval.overlay.OverlayWriter.fileName(x.name())).toList();
+    }
+
+    @Override
     public int writeOverlays(Score reference, Score test, java.nio.file.Path dir) {
         DetectionResult ref = (DetectionResult) reference.retained();
         DetectionResult tst = (DetectionResult) test.retained();

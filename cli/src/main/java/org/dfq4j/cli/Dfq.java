@@ -17,7 +17,8 @@ public final class Dfq implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: try 'dfq demo' or 'dfq --help'");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: try 'dfq demo' or one of "
+                + String.join(", ", spec.subcommands().keySet()));
     }
 
     public static void main(String[] args) {
@@ -29,40 +30,66 @@ public final class Dfq implements Runnable {
         return execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
 
-    /** As {@link #execute(String...)}, with the given output and error streams. */
+    /**
+     * As {@link #execute(String...)}, with the given output and error streams. Whatever goes wrong ends
+     * in exactly one line on {@code err}: {@code dfq: error: ...} (exit 2) for a usage error, bad input
+     * or running out of memory, {@code dfq: internal error: ...} (exit 1) for a bug.
+     */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Dfq());
         cl.setOut(out);
         cl.setErr(err);
-        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            PrintWriter e = commandLine.getErr();
-            Throwable user = ex;
-            while (user != null && !(user instanceof DfqException)) {
-                user = user.getCause();
-            }
-            if (user != null) {
-                commandLine.getOut().flush();
-                e.println("dfq: error: " + user.getMessage());
-                e.flush();
-                return 2;
-            }
-            if (Boolean.getBoolean("dfq.debug")) {
-                ex.printStackTrace(e);
-            }
-            e.println("dfq: internal error: " + ex + " (run with JAVA_OPTS=-Ddfq.debug=true for the stack trace)");
-            e.flush();
-            return 1;
-        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> failure(ex, out, err));
         cl.setParameterExceptionHandler((ex, a) -> {
-            PrintWriter e = ex.getCommandLine().getErr();
-            e.println("dfq: " + ex.getMessage());
-            e.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
-            e.flush();
-            return 2;
+            String hint = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
+                    ? " (did you mean " + String.join(" or ", u.getSuggestions()) + "?)" : "";
+            String help = ex.getCommandLine().getCommandSpec().qualifiedName() + " --help";
+            return error(out, err, oneLine(ex.getMessage()) + hint + "; see '" + help + "'");
         });
-        int code = cl.execute(args);
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (Throwable t) { // an Error (OutOfMemoryError) passes picocli's handlers
+            code = failure(t, out, err);
+        }
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** The one line and the exit code for what a command threw. */
+    static int failure(Throwable ex, PrintWriter out, PrintWriter err) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof DfqException d) {
+                return error(out, err, oneLine(d.getMessage()));
+            }
+        }
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof OutOfMemoryError oom) {
+                return error(out, err, "out of memory (" + oneLine(String.valueOf(oom.getMessage()))
+                        + "): give the JVM more memory (JAVA_OPTS=-Xmx8g, and -Dorg.bytedeco.javacpp.maxbytes for"
+                        + " ND4J's) or use a smaller --batch");
+            }
+        }
+        if (Boolean.getBoolean("dfq.debug")) {
+            ex.printStackTrace(err);
+        }
+        out.flush();
+        err.println("dfq: internal error: " + oneLine(ex.toString()) + " (a bug in dfq4j: please report it with the"
+                + " command line; JAVA_OPTS=-Ddfq.debug=true prints the stack trace)");
+        err.flush();
+        return 1;
+    }
+
+    private static int error(PrintWriter out, PrintWriter err, String message) {
+        out.flush();
+        err.println("dfq: error: " + message);
+        err.flush();
+        return 2;
+    }
+
+    /** A message as one line: line breaks and runs of white space become one space. */
+    static String oneLine(String message) {
+        return message == null ? "" : message.replaceAll("\\s+", " ").trim();
     }
 }

@@ -17,6 +17,7 @@ import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkFile;
+import org.dfq4j.rewrite.io.OutputPlan;
 import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.RangeSource;
@@ -65,6 +66,9 @@ final class EvalCommand implements Callable<Integer> {
             description = "segmentation/detection with --quantize: PNGs of FP32 and 8-bit predictions side by side")
     Path overlays;
 
+    @Option(names = "--force", description = "replace output files that exist (an input is never replaced)")
+    boolean force;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -73,7 +77,13 @@ final class EvalCommand implements Callable<Integer> {
         }
         Backend backend = run.apply();
         out.println(backend.describe());
-        TaskOptions.Built built = taskOptions.build(run.batch, System.err);
+        TaskOptions.Built all = taskOptions.build(run.batch, System.err);
+        new OutputPlan(force).inputs(ModelFiles.files(model)).inputs(taskOptions.inputs()).input(pipeline.calibImages)
+                .file("--json", json).file("--out", outFile)
+                .file("--out", outFile == null ? null : Path.of(outFile + ".log.json"))
+                .filesIn("--save-overlays", overlays, all.task().overlayFiles()).check();
+        TaskOptions.Built built = taskOptions.withoutUndecodable(all, run.batch, System.err);
+        built.reportSkipped(out);
         Network original = ModelFiles.read(model);
 
         boolean hasStats = DfqRecipe.hasStatistics(original);
@@ -91,7 +101,8 @@ final class EvalCommand implements Callable<Integer> {
             int images = Math.max(recipe.correction() == DfqRecipe.Correction.EMPIRICAL ? pipeline.calib : 0,
                     calibCount(recipe));
             List<INDArray> calib = needsCalibration(recipe) ? Calibration.load(pipeline.calibImages,
-                    built.photographs(), images, taskOptions.preprocessing(), original.inputShape(), out) : List.of();
+                    built.photographs(), images, taskOptions.preprocessing(), original.inputShape(), out,
+                    taskOptions.skipBadImages) : List.of();
             long t1 = System.nanoTime();
             RangeSource source = RangeSource.parse(recipe.actRange(), recipe.sigmas(),
                     Calibration.inputRange(taskOptions.preprocessing()), calib);

@@ -43,6 +43,11 @@ record SegmentationTask(SegmentationDataset data, Preprocessing preprocessing, i
     }
 
     @Override
+    public List<String> overlayFiles() {
+        return data.samples().stream().map(x -> org.dfq4j.eval.overlay.OverlayWriter.fileName(x.name())).toList();
+    }
+
+    @Override
     public int writeOverlays(Score reference, Score test, java.nio.file.Path dir) {
         SegmentationResult ref = (SegmentationResult) reference.retained();
         SegmentationResult tst = (SegmentationResult) test.retained();

@@ -14,6 +14,7 @@ import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.io.OutputPlan;
 import org.dfq4j.zoo.ModelFiles;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
@@ -54,6 +55,9 @@ final class TableCommand implements Callable<Integer> {
     @Option(names = "--explain", description = "print every row's rewrite log")
     boolean explain;
 
+    @Option(names = "--force", description = "replace output files that exist (an input is never replaced)")
+    boolean force;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -62,7 +66,11 @@ final class TableCommand implements Callable<Integer> {
         }
         Backend backend = run.apply();
         out.println(backend.describe());
-        TaskOptions.Built built = taskOptions.build(run.batch, System.err);
+        TaskOptions.Built all = taskOptions.build(run.batch, System.err);
+        new OutputPlan(force).inputs(ModelFiles.files(model)).inputs(taskOptions.inputs()).input(pipeline.calibImages)
+                .file("--json", json).file("--markdown", markdown).check();
+        TaskOptions.Built built = taskOptions.withoutUndecodable(all, run.batch, System.err);
+        built.reportSkipped(out);
         Network net = ModelFiles.read(model);
         boolean hasStats = DfqRecipe.hasStatistics(net);
         String range = pipeline.rangeSpec(hasStats);
@@ -73,7 +81,8 @@ final class TableCommand implements Callable<Integer> {
                 withActivations ? pipeline.bitsAct + "-bit per-tensor, ranges from " + range : "float (--act-range none)",
                 hasStats ? "" : "; no BatchNorm statistics (BN folded at export)");
         Supplier<List<INDArray>> calib = memoize(() -> Calibration.load(pipeline.calibImages, built.photographs(),
-                Math.max(pipeline.calib, calibCount(range)), taskOptions.preprocessing(), net.inputShape(), out));
+                Math.max(pipeline.calib, calibCount(range)), taskOptions.preprocessing(), net.inputShape(), out,
+                taskOptions.skipBadImages));
         DfqTable table = new DfqTable(built.task(), calib, Calibration.inputRange(taskOptions.preprocessing()), out,
                 pipeline.lowered());
         List<DfqTable.Row> rows = DfqTable.rows(pipeline.weightScheme(), pipeline.bitsAct, range, pipeline.sigmas(),

@@ -33,6 +33,11 @@ interface Task {
         return java.util.List.of();
     }
 
+    /** The file names {@link #writeOverlays} writes into its folder (none for a task that draws nothing). */
+    default java.util.List<String> overlayFiles() {
+        return java.util.List.of();
+    }
+
     /**
      * Writes one PNG per photograph into {@code dir}: the reference run's prediction beside the
      * test run's. Returns how many were written.

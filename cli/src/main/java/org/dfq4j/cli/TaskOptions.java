@@ -1,15 +1,20 @@
 package org.dfq4j.cli;
 
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
 import org.dfq4j.eval.data.ClassList;
 import org.dfq4j.eval.data.GroundTruth;
+import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.data.ImageFolderDataset;
 import org.dfq4j.eval.detection.DetectionDataset;
 import org.dfq4j.eval.detection.LabelMap;
+import org.dfq4j.eval.image.Photographs;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.segmentation.SegmentationDataset;
 import org.dfq4j.eval.segmentation.SegmentationSample;
@@ -56,6 +61,22 @@ final class TaskOptions {
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N photographs (sorted by name)")
     Integer limit;
 
+    @Option(names = "--skip-bad-images", description = "leave out photographs that cannot be decoded (damaged, "
+            + "truncated) and say which, instead of stopping with an error; they are found by decoding every "
+            + "photograph once before the run")
+    boolean skipBadImages;
+
+    /** The files and folders this task reads (for the output checks). */
+    List<Path> inputs() {
+        List<Path> in = new java.util.ArrayList<>();
+        for (Path p : new Path[] {images, labels, annotations}) {
+            if (p != null) {
+                in.add(p);
+            }
+        }
+        return in;
+    }
+
     Preprocessing preprocessing() {
         String p = preprocess != null ? preprocess : kind().equals("classification") ? "inception" : "resize";
         return Preprocessing.parse(p);
@@ -76,11 +97,53 @@ final class TaskOptions {
         return limit == null ? Integer.MAX_VALUE : limit;
     }
 
-    /** The task with its dataset, and the photographs (for calibration when no other folder is given). */
-    record Built(Task task, List<Path> photographs, String description) {
+    /**
+     * The task with its dataset, the photographs (for calibration when no other folder is given), and
+     * the photographs left out as undecodable (with --skip-bad-images), each with the reason.
+     */
+    record Built(Task task, List<Path> photographs, String description, Map<Path, String> skipped) {
+
+        /** One line naming the photographs left out, if any. */
+        void reportSkipped(PrintWriter out) {
+            if (!skipped.isEmpty()) {
+                out.println(skippedLine(skipped, photographs.size() + skipped.size()));
+            }
+        }
     }
 
+    static String skippedLine(Map<Path, String> skipped, int of) {
+        return "warning: skipped " + skipped.size() + " of " + of + " photographs that cannot be decoded: "
+                + skipped.keySet().stream().map(p -> p.getFileName().toString()).collect(Collectors.joining(", "));
+    }
+
+    /** The photographs among {@code files} that decode, or an error when none does. */
+    static Map<Path, String> undecodable(List<Path> files, String where) {
+        Map<Path, String> bad = Photographs.undecodable(files, ImageBatches.defaultDecodeThreads());
+        if (!files.isEmpty() && bad.size() == files.size()) {
+            throw new DfqException("none of the " + files.size() + " photographs in " + where + " can be decoded; first: "
+                    + bad.values().iterator().next());
+        }
+        return bad;
+    }
+
+    /** The task on every photograph the options select (none left out yet). */
     Built build(int batch, PrintStream progress) {
+        return build(batch, progress, Map.of());
+    }
+
+    /**
+     * With --skip-bad-images, the task without the photographs that cannot be decoded (each is decoded
+     * once to find out); otherwise {@code built} itself.
+     */
+    Built withoutUndecodable(Built built, int batch, PrintStream progress) {
+        if (!skipBadImages) {
+            return built;
+        }
+        Map<Path, String> bad = undecodable(built.photographs(), images.toString());
+        return bad.isEmpty() ? built : build(batch, progress, bad);
+    }
+
+    private Built build(int batch, PrintStream progress, Map<Path, String> bad) {
         Preprocessing pre = preprocessing();
         switch (kind()) {
             case "classification" -> {
@@ -89,8 +152,9 @@ final class TaskOptions {
                 }
                 ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(labels), limit(),
                         groundTruth == null ? null : GroundTruth.read(groundTruth));
+                d = d.without(bad.keySet());
                 return new Built(new ClassificationTask(d, pre, batch, progress), d.files(),
-                        d.size() + " photographs from " + images + ": " + d.describe());
+                        d.size() + " photographs from " + images + ": " + d.describe() + skippedNote(bad), bad);
             }
             case "segmentation" -> {
                 if (groundTruth != null) {
@@ -100,10 +164,12 @@ final class TaskOptions {
                 if (limit != null) {
                     d = d.first(limit());
                 }
+                d = d.without(bad.keySet());
                 List<String> names = labels == null ? null : ClassList.read(labels).ids();
                 return new Built(new SegmentationTask(d, pre, batch, names, progress),
                         d.samples().stream().map(SegmentationSample::image).toList(),
-                        d.samples().size() + " photographs from " + images + (d.hasMasks() ? "" : " (no masks: fidelity only)"));
+                        d.samples().size() + " photographs from " + images + (d.hasMasks() ? "" : " (no masks: fidelity only)")
+                                + skippedNote(bad), bad);
             }
             default -> {
                 if (groundTruth != null) {
@@ -114,11 +180,17 @@ final class TaskOptions {
                 if (limit != null) {
                     d = d.first(limit());
                 }
+                d = d.without(bad.keySet());
                 return new Built(new DetectionTask(d, preprocess == null ? null : pre, batch, map, progress),
                         d.images().stream().map(a -> a.image()).toList(),
-                        d.images().size() + " photographs from " + images + (d.hasGroundTruth() ? "" : " (no boxes: fidelity only)"));
+                        d.images().size() + " photographs from " + images + (d.hasGroundTruth() ? "" : " (no boxes: fidelity only)")
+                                + skippedNote(bad), bad);
             }
         }
+    }
+
+    private static String skippedNote(Map<Path, String> bad) {
+        return bad.isEmpty() ? "" : " (" + bad.size() + " undecodable skipped)";
     }
 
     private SegmentationDataset segmentationData() {

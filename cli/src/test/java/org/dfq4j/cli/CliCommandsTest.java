@@ -5,15 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import javax.imageio.ImageIO;
 import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,26 +49,14 @@ class CliCommandsTest {
         classes = Files.writeString(dir.resolve("classes.txt"), "red\ngreen\n");
         images = Files.createDirectory(dir.resolve("photos"));
         for (int i = 0; i < 3; i++) {
-            photo(images.resolve("red_" + i + ".png"), new Color(200 + 20 * i, 30 * i, 20));
-            photo(images.resolve("green_" + i + ".png"), new Color(30 * i, 180 + 30 * i, 40));
+            TinyClassifier.photo(images.resolve("red_" + i + ".png"), new Color(200 + 20 * i, 30 * i, 20), 40, 30);
+            TinyClassifier.photo(images.resolve("green_" + i + ".png"), new Color(30 * i, 180 + 30 * i, 40), 40, 30);
         }
     }
 
-    private static void photo(Path p, Color c) throws Exception {
-        BufferedImage img = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setColor(c);
-        g.fillRect(0, 0, 40, 30);
-        g.dispose();
-        ImageIO.write(img, "png", p.toFile());
-    }
-
+    /** Runs a command that must succeed, checking that it modified no input ({@link DfqRun}). */
     private static String dfq(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Dfq.execute(new PrintWriter(out), new PrintWriter(err), args);
-        assertEquals(0, code, "dfq " + String.join(" ", args) + " failed: " + err);
-        return out.toString();
+        return DfqRun.ok(args);
     }
 
     @SuppressWarnings("unchecked")

@@ -3,8 +3,6 @@ package org.dfq4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -14,8 +12,6 @@ import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
 
 /** Bad input gets a one-line error naming the thing, a non-zero exit, and the input file untouched. */
 class CliErrorsTest {
@@ -28,32 +24,17 @@ class CliErrorsTest {
     /** A tiny valid classifier: 1x1 conv, global average pool, Gemm; 3x8x8 input, 2 classes. */
     @BeforeAll
     static void tinyModel() throws Exception {
-        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
-        String c = m.node("Conv", "conv", List.of("x", m.floats("w", Nd4j.rand(DataType.FLOAT, 4, 3, 1, 1))));
-        String p = m.node("GlobalAveragePool", "pool", List.of(c));
-        String f = m.node("Flatten", "flat", List.of(p));
-        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", Nd4j.rand(DataType.FLOAT, 2, 4))),
-                OnnxModelWriter.integer("transB", 1)));
-        model = m.write(dir.resolve("tiny.onnx"));
+        model = TinyClassifier.write(dir.resolve("tiny.onnx"));
         classes = Files.writeString(dir.resolve("classes.txt"), "n01\nn02\n");
     }
 
-    record Run(int code, String out, String err) {
+    /** Runs a command, checking that it modified no input ({@link DfqRun}). */
+    static DfqRun dfq(String... args) {
+        return DfqRun.dfq(args);
     }
 
-    static Run dfq(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Dfq.execute(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
-    static void assertOneLineError(Run r, String names) {
-        assertEquals(2, r.code(), "exit code; stderr: " + r.err());
-        List<String> lines = r.err().lines().toList();
-        assertEquals(1, lines.size(), "one line expected: " + r.err());
-        assertTrue(lines.get(0).startsWith("dfq: error: "), lines.get(0));
-        assertTrue(lines.get(0).contains(names), "error should name " + names + ": " + lines.get(0));
+    static void assertOneLineError(DfqRun r, String names) {
+        r.failsWithOneLine(names);
     }
 
     private static Path imagesWith(String name, byte[] content) throws Exception {
@@ -93,7 +74,7 @@ class CliErrorsTest {
         OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
         m.output(m.node("Einsum", "mystery", List.of("x")));
         Path p = m.write(dir.resolve("einsum.onnx"));
-        Run r = dfq("info", "--model", p.toString());
+        DfqRun r = dfq("info", "--model", p.toString());
         assertOneLineError(r, "einsum.onnx");
         assertTrue(r.err().contains("Einsum"), r.err());
     }
@@ -120,7 +101,7 @@ class CliErrorsTest {
                 "--labels", classes.toString(), "--batch", "0"), "--batch");
         assertOneLineError(dfq("eval", "--model", model.toString(), "--images", dir.toString(),
                 "--labels", classes.toString(), "--preprocess", "crop=banana"), "crop");
-        Run r = dfq("eval", "--model");
+        DfqRun r = dfq("eval", "--model");
         assertEquals(2, r.code());
         // steps that need BatchNorm statistics on a model without BatchNorm say so
         Path photos = imagesWith("n01_red.png", new byte[0]);

@@ -14,6 +14,7 @@ import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
+import org.dfq4j.rewrite.io.OutputPlan;
 import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.zoo.ModelFiles;
@@ -84,6 +85,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--markdown", paramLabel = "PATH", description = "write the table as Markdown (atomically)")
     Path markdown;
 
+    @Option(names = "--force", description = "replace output files that exist (an input is never replaced)")
+    boolean force;
+
     @Option(names = "--compare", arity = "2", paramLabel = "JSON",
             description = "merge two recorded results (e.g. CPU and GPU) into one table with ratios")
     List<Path> compare;
@@ -91,6 +95,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        new OutputPlan(force).inputs(model == null ? List.of() : ModelFiles.files(model))
+                .inputs(compare == null ? List.of() : compare).file("--json", json).file("--markdown", markdown).check();
         String md;
         Object jsonValue;
         if (compare != null) {

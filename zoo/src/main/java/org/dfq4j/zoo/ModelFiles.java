@@ -2,6 +2,7 @@ package org.dfq4j.zoo;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
@@ -22,7 +23,39 @@ public final class ModelFiles {
     private ModelFiles() {
     }
 
+    /**
+     * Reads the model {@code spec} names.
+     *
+     * @throws DfqException naming the file when it is missing, unreadable, corrupt or unsupported; also
+     *     when reading it runs out of memory (a corrupt size in the file, or too little heap)
+     */
     public static Network read(String spec) {
+        try {
+            return load(spec);
+        } catch (OutOfMemoryError e) {
+            throw new DfqException("out of memory while reading " + spec + ": the file is corrupt or needs more heap"
+                    + " (JAVA_OPTS=-Xmx8g)", e);
+        }
+    }
+
+    /**
+     * The files reading {@code spec} reads: a model file, or the folder of a TF.js model (model.json and
+     * its weight shards); none for a built-in model.
+     */
+    public static List<Path> files(String spec) {
+        if (spec.startsWith("builtin:")) {
+            return List.of();
+        }
+        Path p = Path.of(spec);
+        if (Files.isDirectory(p)) {
+            return List.of(p);
+        }
+        String name = p.getFileName() == null ? "" : p.getFileName().toString().toLowerCase(Locale.ROOT);
+        boolean tfjs = name.endsWith(".json") && p.toAbsolutePath().getParent() != null;
+        return tfjs ? List.of(p, p.toAbsolutePath().getParent()) : List.of(p);
+    }
+
+    private static Network load(String spec) {
         if (spec.startsWith("builtin:")) {
             if (!spec.equals(BUILTIN_MOBILENET)) {
                 throw new DfqException("unknown built-in model '" + spec + "': the built-in model is " + BUILTIN_MOBILENET);

@@ -174,6 +174,12 @@ public final class ImageFolderDataset {
         return dot < 0 ? fileName : fileName.substring(0, dot);
     }
 
+    /** This dataset without the photographs in {@code files} (say, ones that cannot be decoded). */
+    public ImageFolderDataset without(Set<Path> files) {
+        return new ImageFolderDataset(directory, classes, images.stream().filter(i -> !files.contains(i.file())).toList(),
+                layout, labelSource);
+    }
+
     public Path directory() {
         return directory;
     }

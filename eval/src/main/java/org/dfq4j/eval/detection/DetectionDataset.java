@@ -146,6 +146,11 @@ public final class DetectionDataset {
         return new DetectionDataset(source, images.subList(0, Math.min(limit, images.size())), groundTruth);
     }
 
+    /** This dataset without the images whose photograph is in {@code files}. */
+    public DetectionDataset without(java.util.Set<Path> files) {
+        return new DetectionDataset(source, images.stream().filter(i -> !files.contains(i.image())).toList(), groundTruth);
+    }
+
     /** Where the images came from, for reports. */
     public String source() {
         return source;

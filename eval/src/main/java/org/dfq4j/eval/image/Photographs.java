@@ -3,10 +3,17 @@ package org.dfq4j.eval.image;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.dfq4j.rewrite.DfqException;
 
@@ -33,6 +40,47 @@ public final class Photographs {
             }).sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
         } catch (IOException e) {
             throw new DfqException("image folder " + directory + " cannot be listed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The files among {@code files} that {@link RgbDecoder} cannot decode (damaged, truncated, not an
+     * image), each with the reason, in the order given; every file is decoded once, on up to
+     * {@code threads} threads.
+     */
+    public static Map<Path, String> undecodable(List<Path> files, int threads) {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
+            Thread t = new Thread(r, "dfq-check-photographs");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<String>> checks = new ArrayList<>();
+            for (Path f : files) {
+                checks.add(pool.submit(() -> {
+                    try {
+                        RgbDecoder.read(f);
+                        return null;
+                    } catch (DfqException e) {
+                        return e.getMessage();
+                    }
+                }));
+            }
+            Map<Path, String> bad = new LinkedHashMap<>();
+            for (int i = 0; i < files.size(); i++) {
+                String why = checks.get(i).get();
+                if (why != null) {
+                    bad.put(files.get(i), why);
+                }
+            }
+            return bad;
+        } catch (ExecutionException e) {
+            throw new DfqException("checking photographs failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DfqException("interrupted while checking photographs", e);
+        } finally {
+            pool.shutdownNow();
         }
     }
 

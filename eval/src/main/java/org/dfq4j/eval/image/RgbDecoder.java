@@ -9,17 +9,29 @@ import java.awt.image.Raster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import org.dfq4j.rewrite.DfqException;
 
 /**
- * Decodes a photograph (JPEG, PNG, BMP: whatever javax.imageio reads) into an 8-bit RGB image of
- * type {@link BufferedImage#TYPE_INT_RGB}.
+ * Decodes a photograph (JPEG, PNG, BMP: whatever javax.imageio reads, CMYK and YCCK JPEGs included
+ * through the TwelveMonkeys plugin) into an 8-bit RGB image of type {@link BufferedImage#TYPE_INT_RGB}.
+ *
+ * <p>A damaged file is an error, never a partly grey image: javax.imageio decodes a truncated JPEG
+ * without an exception, filling the missing part, and only warns ("Premature end of JPEG file",
+ * "Corrupt JPEG data: premature end of data segment", "bad Huffman code"); such warnings are
+ * treated as damage. Harmless warnings are not: a missing colour profile, or extraneous bytes
+ * before a marker (the image data is whole).
  *
  * <p>Conversion: grey samples are replicated to R, G and B without any gamma change (Java's own
  * {@code getRGB} on a grey image brightens it: 184 becomes 221), samples of more than 8 bits are
  * rescaled to 0..255, palette images are looked up, and alpha is dropped, keeping the colour as
- * stored. CMYK JPEGs are not supported (javax.imageio cannot read them).
+ * stored.
  */
 public final class RgbDecoder {
 
@@ -29,25 +41,54 @@ public final class RgbDecoder {
     /**
      * Reads a photograph as RGB.
      *
-     * @throws DfqException naming the file when it is missing, not an image, or corrupt
+     * @throws DfqException naming the file when it is missing, not an image, damaged or truncated
      */
     public static BufferedImage read(Path file) {
         if (!Files.isRegularFile(file)) {
             throw new DfqException("image " + file + " does not exist or is not a regular file");
         }
         BufferedImage image;
-        try {
-            image = ImageIO.read(file.toFile());
+        List<String> warnings = new ArrayList<>();
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new DfqException("image " + file + " is not an image this program can read (JPEG, PNG or BMP);"
+                        + " remove it or convert it" + SKIP);
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.addIIOReadWarningListener((source, warning) -> {
+                    if (DAMAGE.matcher(warning).find() && !warning.contains("extraneous bytes")) {
+                        warnings.add(warning);
+                    }
+                });
+                reader.setInput(in, true, true);
+                image = reader.read(0);
+            } finally {
+                reader.dispose();
+            }
         } catch (IOException | RuntimeException e) {
-            throw new DfqException("image " + file + " cannot be decoded (" + e.getMessage()
-                    + "): the file is corrupt or uses an unsupported encoding such as CMYK; convert it to RGB"
-                    + " JPEG or PNG or remove it", e);
+            if (e instanceof DfqException d) {
+                throw d;
+            }
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw new DfqException("image " + file + " cannot be decoded (" + oneLine(why) + "): the file is damaged,"
+                    + " truncated or of an unsupported kind; remove it or convert it" + SKIP, e);
         }
-        if (image == null) {
-            throw new DfqException("image " + file + " is not an image javax.imageio can read (JPEG, PNG or BMP);"
-                    + " remove it or convert it");
+        if (!warnings.isEmpty()) {
+            throw new DfqException("image " + file + " is damaged or truncated (" + oneLine(warnings.get(0))
+                    + "): remove it or replace it" + SKIP);
         }
         return toRgb(image);
+    }
+
+    /** Reader warnings that mean the picture is incomplete or wrong. */
+    private static final Pattern DAMAGE = Pattern.compile("(?i)premature end|truncat|corrupt|huffman|invalid|bad ");
+
+    private static final String SKIP = " (--skip-bad-images leaves such photographs out)";
+
+    private static String oneLine(String s) {
+        return s.replaceAll("\\s+", " ").trim();
     }
 
     /** Converts any BufferedImage to TYPE_INT_RGB as described in the class comment. */

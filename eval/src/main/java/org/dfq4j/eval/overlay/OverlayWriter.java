@@ -12,15 +12,14 @@ import java.util.List;
 import javax.imageio.ImageIO;
 import org.dfq4j.eval.detection.Detection;
 import org.dfq4j.eval.detection.LabelMap;
-import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.segmentation.LabelMask;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.io.AtomicFile;
 
 /**
  * Writes side-by-side comparison PNGs into a folder ({@code --save-overlays DIR}): two panels of
  * the same photograph, e.g. the FP32 prediction left and the 8-bit one right, each under a title
- * bar. A PNG is written to a temporary file in the folder and renamed over the target, so no
- * reader sees a half-written image and no temporary file is left behind.
+ * bar. Each PNG is written with {@link AtomicFile}.
  *
  * <p>The image is {@code 2 * width + }{@value #GAP} pixels wide and {@code height + }{@value #TITLE_HEIGHT}
  * high for a {@code width x height} photograph.
@@ -107,13 +106,18 @@ public final class OverlayWriter {
         if (name.isBlank() || name.contains("/") || name.contains("\\")) {
             throw new IllegalArgumentException("overlay name must be a plain file name, got '" + name + "'");
         }
-        Path target = directory.resolve(name + ".png");
+        Path target = directory.resolve(fileName(name));
         writePng(image, target);
         return target;
     }
 
+    /** The file an overlay of the photograph called {@code name} is written to: {@code <name>.png}. */
+    public static String fileName(String name) {
+        return name + ".png";
+    }
+
     /**
-     * Writes a PNG atomically: a temporary file in the target's folder, renamed over the target.
+     * Writes a PNG with {@link AtomicFile}.
      *
      * @throws DfqException naming the target when it cannot be written
      */
@@ -126,6 +130,6 @@ public final class OverlayWriter {
         } catch (IOException e) {
             throw new DfqException("cannot encode overlay " + target + ": " + e, e);
         }
-        JsonReport.writeBytes(target, png.toByteArray());
+        AtomicFile.write(target, png.toByteArray());
     }
 }

@@ -30,6 +30,9 @@ public record Backend(String name, String device, int threads, boolean onednn) {
             while (root.getCause() != null) {
                 root = root.getCause();
             }
+            if (root instanceof OutOfMemoryError) {
+                throw e; // too little heap to start ND4J at all, not a missing GPU: the CLI says so
+            }
             String cause = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
             throw new DfqException("no usable ND4J backend (" + cause.lines().findFirst().orElse("") + "): a -Pcuda "
                     + "build needs an NVIDIA GPU with its driver (libcuda.so.1); rebuild without -Pcuda to run on the CPU", e);

@@ -174,6 +174,11 @@ public final class SegmentationDataset {
         return new SegmentationDataset(source, samples.subList(0, Math.min(limit, samples.size())));
     }
 
+    /** This dataset without the samples whose photograph is in {@code files}. */
+    public SegmentationDataset without(java.util.Set<Path> files) {
+        return new SegmentationDataset(source, samples.stream().filter(s -> !files.contains(s.image())).toList());
+    }
+
     /** Where the samples came from, for reports. */
     public String source() {
         return source;

@@ -62,6 +62,16 @@ public final class GraphEditor {
         return changes.size();
     }
 
+    /**
+     * Checks that every constant and statistic changed since change number {@code since} is finite.
+     *
+     * @param step the rule or transform that made the changes, for the message
+     * @throws org.dfq4j.rewrite.DfqException naming the step and the first non-finite tensor
+     */
+    public void requireFinite(int since, String step) {
+        FiniteResults.require(this, since, step);
+    }
+
     /** The changes made so far, one short line each ("setConstant conv1/W", "bypass bn1", ...). */
     public List<String> changes() {
         return Collections.unmodifiableList(changes);

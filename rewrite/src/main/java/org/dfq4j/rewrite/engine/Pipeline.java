@@ -6,7 +6,8 @@ import org.dfq4j.rewrite.graph.Network;
 
 /**
  * A list of transforms run in order on a copy of a network, checking after each that the graph is
- * well-formed. Rules join a pipeline wrapped in a {@link RewriteDriver}.
+ * well-formed and that every constant and statistic it produced is finite. Rules join a pipeline
+ * wrapped in a {@link RewriteDriver}.
  */
 public final class Pipeline {
 
@@ -36,8 +37,10 @@ public final class Pipeline {
         GraphEditor editor = new GraphEditor(network.copy());
         RewriteLog log = new RewriteLog();
         for (Transform t : transforms) {
+            int before = editor.changeCount();
             t.apply(editor, log);
             WellFormedness.require(editor.view(), t.name());
+            editor.requireFinite(before, t.name());
         }
         return new Rewritten(editor.network(), log);
     }

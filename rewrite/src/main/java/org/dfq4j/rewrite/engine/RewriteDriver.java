@@ -12,8 +12,9 @@ import org.dfq4j.rewrite.view.GraphView;
  * rules in the given order; the first match is rewritten and the scan starts again on the changed
  * graph (so overlapping matches resolve to the earliest op, then the earliest rule). It stops when
  * a full scan finds no match, or fails after {@code maxRewrites} rewrites (a rule that never
- * reaches a fixpoint is a bug). As a {@link Transform} it edits in place; {@link #run} works on a
- * copy and checks the result is well-formed.
+ * reaches a fixpoint is a bug). Every rewrite must leave the constants and statistics it produced
+ * finite. As a {@link Transform} it edits in place; {@link #run} works on a copy and checks the
+ * result is well-formed.
  */
 public final class RewriteDriver implements Transform {
 
@@ -76,6 +77,7 @@ public final class RewriteDriver implements Transform {
             if (editor.changeCount() == before) {
                 throw new IllegalStateException(f.rule.name() + " matched at '" + f.op + "' but changed nothing");
             }
+            editor.requireFinite(before, f.rule.name() + " at '" + f.op + "'");
             applied++;
             counts.merge(f.rule.name(), 1, Integer::sum);
         }

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.dfq4j.rewrite.DfqException;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.listeners.Operation;
@@ -129,8 +130,29 @@ public final class Network {
      * Runs a batch with SameDiff listeners attached and returns the named variables. The returned
      * arrays belong to the caller; the op outputs of the pass are recycled for the next one
      * ({@link ArrayRecycler}).
+     *
+     * @throws DfqException when a returned value is NaN or infinite: a result is never silently non-finite
      */
-    public synchronized Map<String, INDArray> run(INDArray batch, List<String> variables, List<Listener> listeners) {
+    public Map<String, INDArray> run(INDArray batch, List<String> variables, List<Listener> listeners) {
+        Map<String, INDArray> out = runUnchecked(batch, variables, listeners);
+        for (Map.Entry<String, INDArray> e : out.entrySet()) {
+            String bad = ModelChecks.nonFinite(e.getValue());
+            if (bad != null) {
+                throw new DfqException("network '" + name + "' computed a non-finite value: '" + e.getKey() + "' " + bad
+                        + " on a batch of " + batch.size(0) + "; its weights or inputs overflow float32 (a damaged"
+                        + " model, or one that is not meant for this input)");
+            }
+        }
+        return out;
+    }
+
+    /** {@link #run(INDArray, List)} without the check for non-finite values. */
+    Map<String, INDArray> runUnchecked(INDArray batch, List<String> variables) {
+        return runUnchecked(batch, variables, List.of());
+    }
+
+    private synchronized Map<String, INDArray> runUnchecked(INDArray batch, List<String> variables,
+                                                            List<Listener> listeners) {
         checkBatch(batch);
         // A session of our own per pass, with the recycler that outlives it. It is registered for
         // the thread during the pass, as SameDiff's own output() does, and removed after it, so that

@@ -4,10 +4,8 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,6 +14,7 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.io.AtomicFile;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
@@ -24,7 +23,7 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  * Saves a {@link Network} (a rewritten graph included) to one file and loads it back with identical
  * outputs: a zip holding the SameDiff graph ({@code graph.sd}, SameDiff's own format), the metadata
  * ({@code network.json}: input, outputs, recorded ranges, statistics, properties) and the attachments
- * ({@code attachments/<name>.npy}). Writes are atomic: a temporary file beside the target, then a rename.
+ * ({@code attachments/<name>.npy}). Writes go through {@link AtomicFile}.
  */
 public final class NetworkFile {
     public static final String EXTENSION = ".dfq";
@@ -35,54 +34,61 @@ public final class NetworkFile {
     private NetworkFile() {
     }
 
+    /**
+     * Writes the network to {@code target} with {@link AtomicFile}.
+     *
+     * @throws DfqException naming the target when it cannot be written
+     */
     public static void save(Network net, Path target) {
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-            try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(tmp))) {
-                zip.putNextEntry(new ZipEntry(META));
-                zip.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(metadata(net)));
+        AtomicFile.write(target, out -> {
+            ZipOutputStream zip = new ZipOutputStream(out);
+            zip.putNextEntry(new ZipEntry(META));
+            zip.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(metadata(net)));
+            zip.closeEntry();
+            zip.putNextEntry(new ZipEntry(GRAPH));
+            ByteArrayOutputStream graph = new ByteArrayOutputStream();
+            net.sameDiff().save(graph, false);
+            graph.writeTo(zip);
+            zip.closeEntry();
+            List<String> names = new ArrayList<>(net.attachments().keySet());
+            for (int i = 0; i < names.size(); i++) {
+                zip.putNextEntry(new ZipEntry(ATTACHMENTS + i + ".npy"));
+                zip.write(Nd4j.toNpyByteArray(net.attachments().get(names.get(i))));
                 zip.closeEntry();
-                zip.putNextEntry(new ZipEntry(GRAPH));
-                ByteArrayOutputStream graph = new ByteArrayOutputStream();
-                net.sameDiff().save(graph, false);
-                graph.writeTo(zip);
-                zip.closeEntry();
-                List<String> names = new ArrayList<>(net.attachments().keySet());
-                for (int i = 0; i < names.size(); i++) {
-                    zip.putNextEntry(new ZipEntry(ATTACHMENTS + i + ".npy"));
-                    zip.write(Nd4j.toNpyByteArray(net.attachments().get(names.get(i))));
-                    zip.closeEntry();
-                }
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException e) {
-            throw new DfqException("cannot write " + target + ": " + e.getMessage() + " (check the folder exists and is writable)", e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            }
-        }
+            zip.finish();
+        });
     }
 
+    /**
+     * Loads a network saved by {@link #save}, checked like an imported model
+     * ({@link ModelChecks#requireUsable}).
+     *
+     * @throws DfqException naming the file when it is missing, not a dfq network file, or damaged
+     */
     @SuppressWarnings("unchecked")
     public static Network load(Path file) {
         Map<String, byte[]> entries = new LinkedHashMap<>();
         try (InputStream in = Files.newInputStream(file); ZipInputStream zip = new ZipInputStream(in)) {
+            // entries inflate to little more than they take in the file (float weights barely compress):
+            // a damaged size or a zip bomb stops at this bound instead of exhausting memory
+            long budget = 16 * Files.size(file) + (1 << 20);
+            byte[] buf = new byte[1 << 16];
             for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
-                entries.put(e.getName(), zip.readAllBytes());
+                ByteArrayOutputStream content = new ByteArrayOutputStream();
+                for (int n = zip.read(buf); n > 0; n = zip.read(buf)) {
+                    budget -= n;
+                    if (budget < 0) {
+                        throw new DfqException(file + " inflates to far more than a saved network does; it is damaged");
+                    }
+                    content.write(buf, 0, n);
+                }
+                entries.put(e.getName(), content.toByteArray());
             }
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof DfqException d) {
+                throw d;
+            }
             throw new DfqException("cannot read " + file + ": " + e.getMessage(), e);
         }
         if (!entries.containsKey(META) || !entries.containsKey(GRAPH)) {
@@ -108,7 +114,7 @@ public final class NetworkFile {
                 }
                 net.attachments().put(names.get(i), Nd4j.createNpyFromByteArray(npy));
             }
-            return net;
+            return ModelChecks.requireUsable(net, file.toString());
         } catch (IOException | RuntimeException e) {
             if (e instanceof DfqException d) {
                 throw d;

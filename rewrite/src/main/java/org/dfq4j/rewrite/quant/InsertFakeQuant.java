@@ -76,7 +76,9 @@ public final class InsertFakeQuant implements Transform {
                 continue;
             }
             TensorRange r = opRange(pr.range());
-            if (r.width() == 0) {
+            // the op divides by its scale, (max - min) / (2^bits - 1) in float: a zero range, or one so narrow
+            // that the scale underflows, would make every value NaN
+            if (!((float) (r.width() / ((1L << scheme.bits()) - 1)) >= Float.MIN_NORMAL)) {
                 left.add(t);
                 log.add(name(), "left float: zero range " + pr.range(), List.of(t), Map.of("source", source.name()));
                 continue;

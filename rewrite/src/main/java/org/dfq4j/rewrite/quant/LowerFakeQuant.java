@@ -139,6 +139,7 @@ public final class LowerFakeQuant {
                 editor.insertAfterFor(c.y, c.others, c.output, v -> v.mul(c.q.scale));
             }
         }
+        editor.requireFinite(0, "LowerFakeQuant");
         return new Lowered(copy, clips.size(), total);
     }
 

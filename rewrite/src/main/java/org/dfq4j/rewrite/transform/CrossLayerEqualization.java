@@ -176,10 +176,16 @@ public final class CrossLayerEqualization implements Transform {
         double[] inv = new double[n];
         double maxLog = 0;
         for (int i = 0; i < n; i++) {
+            if (!Double.isFinite(r1[i]) || !Double.isFinite(r2[i])) {
+                throw new DfqException("cannot equalize '" + p.first().output() + "' -> '" + p.second().output()
+                        + "': channel " + i + " has weight range " + r1[i] + " and " + r2[i]
+                        + "; its weights are not finite");
+            }
+            // s_i = sqrt(r1 / r2): a channel with a zero range on either side has nothing to balance, s_i = 1;
+            // a ratio beyond double range (a range near the smallest float) is left as it is too
             s[i] = r1[i] > 0 && r2[i] > 0 ? Math.sqrt(r1[i] / r2[i]) : 1;
             if (!(s[i] > 0) || Double.isInfinite(s[i])) {
-                throw new IllegalStateException("CLE scale of channel " + i + " of '" + p.first().output() + "' is "
-                        + s[i] + " (ranges " + r1[i] + ", " + r2[i] + ")");
+                s[i] = 1;
             }
             inv[i] = 1 / s[i];
             total[i] *= s[i];

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.BinaryOperator;
 import onnx.Onnx.AttributeProto;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
 import org.dfq4j.zoo.onnx.Value.GraphTensor;
@@ -68,7 +69,7 @@ final class OnnxConverter {
             case "BatchNormalization" -> batchNorm(n);
             case "Relu" -> put(n, b.relu(layer(n), graph(n, 0).var()), graph(n, 0).shape());
             case "Sigmoid" -> put(n, b.sigmoid(layer(n), graph(n, 0).var()), graph(n, 0).shape());
-            case "LeakyRelu" -> put(n, b.leakyRelu(layer(n), graph(n, 0).var(), n.real("alpha", 0.01f)),
+            case "LeakyRelu" -> put(n, b.leakyRelu(layer(n), graph(n, 0).var(), finite(n, "alpha", n.real("alpha", 0.01f))),
                     graph(n, 0).shape());
             case "Clip" -> clip(n);
             case "Add", "Sub", "Mul", "Div" -> arithmetic(n);
@@ -108,6 +109,10 @@ final class OnnxConverter {
         long channels = x.dim(1);
         long out = w.size(0);
         long group = n.integer("group", 1);
+        if (group < 1 || channels % group != 0 || out % group != 0) {
+            throw n.error("group " + group + " does not divide the " + channels + " input and " + out
+                    + " output channels");
+        }
         Window win = Window.of(n, x.dim(2), x.dim(3), w.size(2), w.size(3));
         String name = layer(n);
         SDVariable y;
@@ -182,7 +187,12 @@ final class OnnxConverter {
         INDArray beta = vector(n, 2, c);
         INDArray mean = vector(n, 3, c);
         INDArray var = vector(n, 4, c);
-        put(n, b.batchNorm(layer(n), x.var(), mean, var, gamma, beta, n.real("epsilon", 1e-5f)), x.shape());
+        float eps = n.real("epsilon", 1e-5f);
+        String bad = ModelChecks.batchNormProblem("running variance '" + n.input(4) + "'", var, eps);
+        if (bad != null) {
+            throw n.error(bad);
+        }
+        put(n, b.batchNorm(layer(n), x.var(), mean, var, gamma, beta, eps), x.shape());
     }
 
     // ---- activations and arithmetic ----
@@ -197,6 +207,9 @@ final class OnnxConverter {
         } else {
             lo = n.hasInput(1) ? scalar(n, 1) : lo;
             hi = n.hasInput(2) ? scalar(n, 2) : hi;
+        }
+        if (Double.isNaN(lo) || Double.isNaN(hi) || lo > hi) {
+            throw n.error("bounds [" + lo + ", " + hi + "] are not an interval");
         }
         // the opset<11 defaults are the float limits; treat them as no bound
         lo = lo <= -Float.MAX_VALUE ? Double.NEGATIVE_INFINITY : lo;
@@ -246,6 +259,9 @@ final class OnnxConverter {
             if (op.equals("Sub")) {
                 c = c.neg();
             } else if (op.equals("Div")) {
+                if (c.eq(0).any()) {
+                    throw n.error("divides by zero: constant '" + n.input(1) + "' holds 0");
+                }
                 c = Nd4j.ones(DataType.FLOAT, c.shape()).divi(c);
             }
             shape = broadcast(n, x.shape(), c.shape());
@@ -472,8 +488,13 @@ final class OnnxConverter {
         if (!mode.equals("constant") || fill != 0) {
             throw n.error("only zero padding is supported, got mode=" + mode + " value=" + fill);
         }
-        if (pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || Arrays.stream(pads).anyMatch(p -> p < 0)) {
+        if (pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0
+                || Arrays.stream(pads).anyMatch(p -> p < 0 || p > ModelChecks.MAX_SIDE)) {
             throw n.error("only non-negative padding of the spatial axes is supported, got " + show(pads));
+        }
+        String big = ModelChecks.tensorProblem(x.dim(1), x.dim(2) + pads[2] + pads[6], x.dim(3) + pads[3] + pads[7]);
+        if (big != null) {
+            throw n.error("the padded tensor's " + big);
         }
         SDVariable y = b.zeroPad(layer(n), x.var(), (int) pads[2], (int) pads[6], (int) pads[3], (int) pads[7]);
         put(n, y, new long[] {-1, x.dim(1), x.dim(2) + pads[2] + pads[6], x.dim(3) + pads[3] + pads[7]});
@@ -511,6 +532,13 @@ final class OnnxConverter {
             outW = (long) Math.floor(x.dim(3) * scales.getDouble(3));
         } else {
             throw n.error("neither 4 scales nor 4 sizes are given");
+        }
+        if (outH < 1 || outW < 1 || outH > ModelChecks.MAX_SIDE || outW > ModelChecks.MAX_SIDE) {
+            throw n.error("output size " + outH + "x" + outW + " must have sides from 1 to " + ModelChecks.MAX_SIDE);
+        }
+        String big = ModelChecks.tensorProblem(x.dim(1), outH, outW);
+        if (big != null) {
+            throw n.error("the resized tensor's " + big);
         }
         String mode = n.string("mode", "nearest");
         String name = layer(n);
@@ -677,6 +705,13 @@ final class OnnxConverter {
             throw n.error("input '" + n.input(i) + "' has " + a.length() + " values, expected " + length);
         }
         return a.reshape(length);
+    }
+
+    private static float finite(OnnxNode n, String attribute, float v) {
+        if (!Float.isFinite(v)) {
+            throw n.error(attribute + " " + v + " must be finite");
+        }
+        return v;
     }
 
     private long[] longs(OnnxNode n, int i) {

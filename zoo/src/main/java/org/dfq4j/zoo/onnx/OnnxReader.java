@@ -18,6 +18,7 @@ import onnx.Onnx.TensorProto;
 import onnx.Onnx.TensorShapeProto;
 import onnx.Onnx.ValueInfoProto;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.zoo.onnx.Value.GraphTensor;
@@ -72,6 +73,10 @@ public final class OnnxReader {
         ValueInfoProto input = inputs.get(0);
         long[] declared = declaredShape(input, where);
         long[] shape = inputShape(input.getName(), declared, chw, where);
+        String bad = ModelChecks.inputProblem(shape[0], shape[1], shape[2]);
+        if (bad != null) {
+            throw new DfqException(where + ": input '" + input.getName() + "': " + bad);
+        }
         String name = file.getFileName().toString().replaceFirst("\\.onnx$", "");
         NetworkBuilder builder = new NetworkBuilder(name, shape[0], shape[1], shape[2]);
         OnnxConverter converter = new OnnxConverter(opset, builder, Math.max(0, declared[0]), uses(g));
@@ -106,7 +111,7 @@ public final class OnnxReader {
         net.properties().put("source", where);
         net.properties().put("opset", Integer.toString(opset));
         net.properties().put("producer", (model.getProducerName() + " " + model.getProducerVersion()).trim());
-        return net;
+        return ModelChecks.requireUsable(net, where);
     }
 
     private static ModelProto parse(Path file) {
@@ -190,8 +195,9 @@ public final class OnnxReader {
         return uses;
     }
 
+    /** A throwable as one line, its class named unless the message is a sentence of ours. */
     private static String oneLine(Throwable e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return m.replaceAll("\\s+", " ").trim();
+        String m = e.getMessage() == null ? "" : e.getMessage().replaceAll("\\s+", " ").trim();
+        return e instanceof DfqException ? m : e.getClass().getSimpleName() + (m.isEmpty() ? "" : ": " + m);
     }
 }

@@ -212,6 +212,9 @@ final class ShapeArithmetic {
         return a.permute(p).dup('c');
     }
 
+    /** Most values an op evaluated at import may make (shape arithmetic needs a handful). */
+    static final long MAX_HOST_VALUES = 1 << 24;
+
     /** ONNX ConstantOfShape: {@code shape} filled with the single value of {@code fill}. */
     static INDArray constantOfShape(OnnxNode n, long[] shape, INDArray fill) {
         if (fill.length() != 1) {
@@ -219,10 +222,10 @@ final class ShapeArithmetic {
         }
         long count = 1;
         for (long d : shape) {
-            if (d < 0) {
-                throw n.error("ConstantOfShape of shape " + Arrays.toString(shape));
+            if (d < 0 || d > MAX_HOST_VALUES || (count *= d) > MAX_HOST_VALUES) {
+                throw n.error("ConstantOfShape of shape " + Arrays.toString(shape) + " (at most " + MAX_HOST_VALUES
+                        + " values are evaluated at import)");
             }
-            count *= d;
         }
         if (isInteger(fill)) {
             long[] v = new long[(int) count];

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import onnx.Onnx.TensorProto;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -31,10 +32,10 @@ final class TensorDecoder {
             if (d < 0) {
                 throw new DfqException(where + ": tensor '" + t.getName() + "' has a negative dimension " + d);
             }
-            count = Math.multiplyExact(count, d);
-        }
-        if (count > Integer.MAX_VALUE) {
-            throw new DfqException(where + ": tensor '" + t.getName() + "' is too large (" + count + " values)");
+            if (d > Integer.MAX_VALUE || (count *= d) > Integer.MAX_VALUE) {
+                throw new DfqException(where + ": tensor '" + t.getName() + "' of shape " + java.util.Arrays.toString(shape)
+                        + " is too large");
+            }
         }
         int n = (int) count;
         ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
@@ -43,14 +44,53 @@ final class TensorDecoder {
         if (type == null) {
             throw new DfqException(where + ": tensor '" + t.getName() + "' has unknown data type " + t.getDataType());
         }
+        INDArray a = decode(t, where, type, n, shape, raw, hasRaw);
+        String bad = a.dataType().isFPType() ? nonFinite(a) : null;
+        if (bad != null) {
+            throw new DfqException(where + ": tensor '" + t.getName() + "' " + bad
+                    + "; weights and constants must be finite (the file is damaged)");
+        }
+        return a;
+    }
+
+    /**
+     * What is non-finite in a decoded real tensor, or null: NaN anywhere, or an infinity in a tensor
+     * of more than one value (a single infinite value is a legitimate bound, as in Clip's min or max).
+     */
+    private static String nonFinite(INDArray a) {
+        String bad = ModelChecks.nonFinite(a);
+        if (bad == null || a.length() == 1 && !Double.isNaN(a.getDouble(0))) {
+            return null;
+        }
+        return bad;
+    }
+
+    /** The values, checked against the size the shape needs before anything is allocated. */
+    private static INDArray decode(TensorProto t, String where, TensorProto.DataType type, int n, long[] shape,
+                                   ByteBuffer raw, boolean hasRaw) {
+        int width = switch (type) {
+            case FLOAT, INT32 -> 4;
+            case DOUBLE, INT64 -> 8;
+            case FLOAT16, INT16, UINT16 -> 2;
+            default -> 1;
+        };
+        if (hasRaw) {
+            requireBytes(t, where, raw, (long) width * n);
+        } else {
+            int have = switch (type) {
+                case FLOAT -> t.getFloatDataCount();
+                case DOUBLE -> t.getDoubleDataCount();
+                case INT64 -> t.getInt64DataCount();
+                default -> t.getInt32DataCount();
+            };
+            requireCount(t, where, have, n);
+        }
         switch (type) {
             case FLOAT -> {
                 float[] v = new float[n];
                 if (hasRaw) {
-                    requireBytes(t, where, raw, 4L * n);
                     raw.asFloatBuffer().get(v);
                 } else {
-                    requireCount(t, where, t.getFloatDataCount(), n);
                     for (int i = 0; i < n; i++) {
                         v[i] = t.getFloatData(i);
                     }
@@ -60,10 +100,8 @@ final class TensorDecoder {
             case DOUBLE -> {
                 double[] v = new double[n];
                 if (hasRaw) {
-                    requireBytes(t, where, raw, 8L * n);
                     raw.asDoubleBuffer().get(v);
                 } else {
-                    requireCount(t, where, t.getDoubleDataCount(), n);
                     for (int i = 0; i < n; i++) {
                         v[i] = t.getDoubleData(i);
                     }
@@ -73,13 +111,11 @@ final class TensorDecoder {
             case FLOAT16 -> {
                 float[] v = new float[n];
                 if (hasRaw) {
-                    requireBytes(t, where, raw, 2L * n);
                     for (int i = 0; i < n; i++) {
                         v[i] = halfToFloat(raw.getShort(2 * i));
                     }
                 } else {
                     // int32_data holds the 16 bits of each value
-                    requireCount(t, where, t.getInt32DataCount(), n);
                     for (int i = 0; i < n; i++) {
                         v[i] = halfToFloat((short) t.getInt32Data(i));
                     }
@@ -89,10 +125,8 @@ final class TensorDecoder {
             case INT64 -> {
                 long[] v = new long[n];
                 if (hasRaw) {
-                    requireBytes(t, where, raw, 8L * n);
                     raw.asLongBuffer().get(v);
                 } else {
-                    requireCount(t, where, t.getInt64DataCount(), n);
                     for (int i = 0; i < n; i++) {
                         v[i] = t.getInt64Data(i);
                     }
@@ -102,12 +136,6 @@ final class TensorDecoder {
             case INT32, INT16, INT8, UINT8, UINT16, BOOL -> {
                 long[] v = new long[n];
                 if (hasRaw) {
-                    int width = switch (type) {
-                        case INT32 -> 4;
-                        case INT16, UINT16 -> 2;
-                        default -> 1;
-                    };
-                    requireBytes(t, where, raw, (long) width * n);
                     for (int i = 0; i < n; i++) {
                         v[i] = switch (type) {
                             case INT32 -> raw.getInt(4 * i);
@@ -118,7 +146,6 @@ final class TensorDecoder {
                         };
                     }
                 } else {
-                    requireCount(t, where, t.getInt32DataCount(), n);
                     for (int i = 0; i < n; i++) {
                         v[i] = t.getInt32Data(i);
                     }

@@ -1,6 +1,7 @@
 package org.dfq4j.zoo.onnx;
 
 import java.util.Arrays;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Padding;
 
 /**
@@ -35,9 +36,12 @@ record Window(int kH, int kW, int sH, int sW, int dH, int dW, Padding padding, l
             throw n.error("only 2-D windows are supported, got pads " + Arrays.toString(pads));
         }
         for (long v : pads) {
-            if (v < 0) {
-                throw n.error("negative pads " + Arrays.toString(pads));
+            if (v < 0 || v > ModelChecks.MAX_SIDE) {
+                throw n.error("pads " + Arrays.toString(pads) + " must be between 0 and " + ModelChecks.MAX_SIDE);
             }
+        }
+        if (kH < 1 || kW < 1 || kH > ModelChecks.MAX_SIDE || kW > ModelChecks.MAX_SIDE) {
+            throw n.error("kernel " + kH + "x" + kW + " must have sides from 1 to " + ModelChecks.MAX_SIDE);
         }
         long effH = (kH - 1) * dilations[0] + 1;
         long effW = (kW - 1) * dilations[1] + 1;
@@ -80,6 +84,11 @@ record Window(int kH, int kW, int sH, int sW, int dH, int dW, Padding padding, l
         if (outH <= 0 || outW <= 0) {
             throw n.error("window " + kH + "x" + kW + " does not fit the " + inH + "x" + inW + " input");
         }
+        String bad = ModelChecks.windowProblem(inH, inW, kH, kW, strides[0], strides[1], dilations[0], dilations[1],
+                padding);
+        if (bad != null) {
+            throw n.error("kernel " + kH + "x" + kW + ", pads " + Arrays.toString(pads) + ": " + bad);
+        }
         boolean sameEquivalent = padding.mode() == Padding.Mode.SAME
                 || padding.top() == sameH / 2 && padding.bottom() == sameH - sameH / 2
                 && padding.left() == sameW / 2 && padding.right() == sameW - sameW / 2
@@ -103,8 +112,8 @@ record Window(int kH, int kW, int sH, int sW, int dH, int dW, Padding padding, l
             throw n.error("only 2-D windows are supported, got " + attribute + " " + Arrays.toString(v));
         }
         for (long x : v) {
-            if (x <= 0) {
-                throw n.error(attribute + " " + Arrays.toString(v) + " must be positive");
+            if (x <= 0 || x > ModelChecks.MAX_SIDE) {
+                throw n.error(attribute + " " + Arrays.toString(v) + " must be from 1 to " + ModelChecks.MAX_SIDE);
             }
         }
         return v;

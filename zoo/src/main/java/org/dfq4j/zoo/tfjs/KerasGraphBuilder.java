@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
@@ -131,11 +132,12 @@ final class KerasGraphBuilder {
             throw l.error("config field 'filters' must be a positive integer");
         }
         Padding pad = padding(l);
+        long[] out = {filters, outSize(l, "height", x.shape()[1], k[0], s[0], d[0], pad),
+            outSize(l, "width", x.shape()[2], k[1], s[1], d[1], pad)};
         INDArray w = weights.require(l, "kernel", k[0], k[1], x.channels(), filters);
         INDArray bias = l.bool("use_bias", true) ? weights.require(l, "bias", filters) : null;
         SDVariable y = nb.conv2d(l.name(), x.var(), w, bias, s[0], s[1], pad, d[0], d[1]);
-        return fusedActivation(l, new Tensor(y, new long[] {filters, outSize(l, x.shape()[1], k[0], s[0], d[0], pad),
-                outSize(l, x.shape()[2], k[1], s[1], d[1], pad)}));
+        return fusedActivation(l, new Tensor(y, out));
     }
 
     private Tensor depthwiseConv2d(KerasLayer l, Tensor x) {
@@ -145,13 +147,17 @@ final class KerasGraphBuilder {
         int[] s = l.pair("strides", new int[] {1, 1});
         int[] d = l.pair("dilation_rate", new int[] {1, 1});
         int mult = l.integer("depth_multiplier", 1);
+        if (mult < 1) {
+            throw l.error("config field 'depth_multiplier' must be a positive integer, got " + mult);
+        }
         Padding pad = padding(l);
         long out = x.channels() * mult;
+        long[] shape = {out, outSize(l, "height", x.shape()[1], k[0], s[0], d[0], pad),
+            outSize(l, "width", x.shape()[2], k[1], s[1], d[1], pad)};
         INDArray w = weights.require(l, "depthwise_kernel", k[0], k[1], x.channels(), mult);
         INDArray bias = l.bool("use_bias", true) ? weights.require(l, "bias", out) : null;
         SDVariable y = nb.depthwiseConv2d(l.name(), x.var(), w, bias, s[0], s[1], pad, d[0], d[1]);
-        return fusedActivation(l, new Tensor(y, new long[] {out, outSize(l, x.shape()[1], k[0], s[0], d[0], pad),
-                outSize(l, x.shape()[2], k[1], s[1], d[1], pad)}));
+        return fusedActivation(l, new Tensor(y, shape));
     }
 
     private Tensor dense(KerasLayer l, Tensor x) {
@@ -182,8 +188,12 @@ final class KerasGraphBuilder {
         INDArray beta = l.bool("center", true) ? weights.require(l, "beta", c) : Nd4j.zeros(DataType.FLOAT, c);
         INDArray mean = weights.require(l, "moving_mean", c);
         INDArray var = weights.require(l, "moving_variance", c);
-        return new Tensor(nb.batchNorm(l.name(), x.var(), mean, var, gamma, beta, l.number("epsilon", 1e-3)),
-                x.shape());
+        double eps = l.number("epsilon", 1e-3);
+        String bad = ModelChecks.batchNormProblem("weight 'moving_variance'", var, eps);
+        if (bad != null) {
+            throw l.error(bad);
+        }
+        return new Tensor(nb.batchNorm(l.name(), x.var(), mean, var, gamma, beta, eps), x.shape());
     }
 
     private Tensor relu(KerasLayer l, Tensor x) {
@@ -239,11 +249,12 @@ final class KerasGraphBuilder {
         int[] k = l.pair("pool_size", new int[] {2, 2});
         int[] s = l.pair("strides", k);
         Padding pad = padding(l);
+        long[] out = {x.channels(), outSize(l, "height", x.shape()[1], k[0], s[0], 1, pad),
+            outSize(l, "width", x.shape()[2], k[1], s[1], 1, pad)};
         SDVariable y = l.className().equals("MaxPooling2D")
                 ? nb.maxPool(l.name(), x.var(), k[0], k[1], s[0], s[1], pad)
                 : nb.avgPool(l.name(), x.var(), k[0], k[1], s[0], s[1], pad);
-        return new Tensor(y, new long[] {x.channels(), outSize(l, x.shape()[1], k[0], s[0], 1, pad),
-                outSize(l, x.shape()[2], k[1], s[1], 1, pad)});
+        return new Tensor(y, out);
     }
 
     private Tensor globalAveragePool(KerasLayer l, Tensor x) {
@@ -318,8 +329,13 @@ final class KerasGraphBuilder {
             left = hw[1];
             right = hw[1];
         }
-        if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-            throw l.error("negative padding " + p);
+        int most = Math.max(Math.max(top, bottom), Math.max(left, right));
+        if (top < 0 || bottom < 0 || left < 0 || right < 0 || most > ModelChecks.MAX_SIDE) {
+            throw l.error("padding " + p + " must be between 0 and " + ModelChecks.MAX_SIDE);
+        }
+        String big = ModelChecks.tensorProblem(x.channels(), x.shape()[1] + top + bottom, x.shape()[2] + left + right);
+        if (big != null) {
+            throw l.error("the padded tensor's " + big);
         }
         return new Tensor(nb.zeroPad(l.name(), x.var(), top, bottom, left, right),
                 new long[] {x.channels(), x.shape()[1] + top + bottom, x.shape()[2] + left + right});
@@ -390,16 +406,17 @@ final class KerasGraphBuilder {
         };
     }
 
-    /** Output length along one spatial axis, TensorFlow's rule for SAME and VALID. */
-    private static long outSize(KerasLayer l, long in, int k, int s, int d, Padding pad) {
-        if (k <= 0 || s <= 0 || d <= 0) {
-            throw l.error("kernel, stride and dilation must be positive, got " + k + ", " + s + ", " + d);
+    /**
+     * Output length along one spatial axis, TensorFlow's rule for SAME and VALID, after checking the
+     * window (kernel, stride and dilation at least 1, fitting the padded input).
+     */
+    private static long outSize(KerasLayer l, String axis, long in, int k, int s, int d, Padding pad) {
+        long[] p = pad == Padding.SAME && k >= 1 && s >= 1 && d >= 1 ? ModelChecks.samePadding(in, k, s, d) : new long[2];
+        String bad = ModelChecks.windowProblem(axis, in, k, s, d, p[0], p[1]);
+        if (bad != null) {
+            throw l.error("bad window (kernel_size/pool_size, strides, dilation_rate): " + bad);
         }
-        long out = pad == Padding.SAME ? (in + s - 1) / s : (in - (long) d * (k - 1) - 1) / s + 1;
-        if (out <= 0 || (pad == Padding.VALID && in < (long) d * (k - 1) + 1)) {
-            throw l.error("window " + k + " (dilation " + d + ") does not fit the input size " + in);
-        }
-        return out;
+        return pad == Padding.SAME ? (in + s - 1) / s : (in - (long) d * (k - 1) - 1) / s + 1;
     }
 
     private static int[] required(KerasLayer l, String field) {

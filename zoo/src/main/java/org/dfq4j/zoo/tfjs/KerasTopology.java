@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.node.JsonNodeFactory;
 import org.nd4j.shade.jackson.databind.node.ObjectNode;
@@ -30,6 +31,10 @@ record KerasTopology(String name, KerasLayer input, List<KerasLayer> layers, Lis
         if (s.length != 4 || s[1] <= 0 || s[2] <= 0 || s[3] <= 0) {
             throw input.error("input shape must be a fixed-size image [null, H, W, C], got "
                     + Arrays.toString(s).replace("-1", "null"));
+        }
+        String bad = ModelChecks.inputProblem(s[3], s[1], s[2]);
+        if (bad != null) {
+            throw input.error(bad);
         }
         return new long[] {s[1], s[2], s[3]};
     }

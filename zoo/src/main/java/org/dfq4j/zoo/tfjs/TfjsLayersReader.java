@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.shade.jackson.core.JsonProcessingException;
 import org.nd4j.shade.jackson.databind.JsonNode;
@@ -44,7 +45,7 @@ public final class TfjsLayersReader {
         Network net = KerasGraphBuilder.build(modelJson, keras, weights);
         net.properties().put("format", FORMAT);
         net.properties().put("source", modelJson.toString());
-        return net;
+        return ModelChecks.requireUsable(net, modelJson.toString());
     }
 
     private static JsonNode parse(Path modelJson) {

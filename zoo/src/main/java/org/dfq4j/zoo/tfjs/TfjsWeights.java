@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.jackson.databind.JsonNode;
@@ -80,57 +81,127 @@ final class TfjsWeights {
         }
         List<String> shardNames = new ArrayList<>();
         for (JsonNode p : paths) {
+            if (!p.isTextual()) {
+                throw new DfqException(modelJson + ": weightsManifest[" + g + "] has a path that is not a string: " + p);
+            }
             shardNames.add(p.asText());
         }
-        ByteBuffer bytes = concatenate(modelJson, g, shardNames);
         String where = modelJson + ": weightsManifest[" + g + "] " + shardNames;
+        // the manifest first: how many bytes the weights need, before any shard is read
+        List<String> names = new ArrayList<>();
+        List<long[]> shapes = new ArrayList<>();
+        List<Encoding> encodings = new ArrayList<>();
+        long need = 0;
         for (JsonNode w : weights) {
             String name = stripOutputSuffix(w.path("name").asText(""));
             if (name.isEmpty()) {
                 throw new DfqException(where + " lists a weight without a name");
             }
-            long[] shape = shape(where, name, w.get("shape"));
-            long count = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-            Encoding enc = Encoding.of(where, name, w);
-            long need = count * enc.bytes;
-            if (need > bytes.remaining()) {
-                throw new DfqException(where + " holds " + bytes.limit() + " bytes, too few for weight '" + name + "' "
-                        + Arrays.toString(shape) + " at offset " + bytes.position() + "; the shard is truncated or"
-                        + " does not belong to this model.json");
-            }
-            if (byName.containsKey(name)) {
+            if (byName.containsKey(name) || names.contains(name)) {
                 throw new DfqException(where + " lists weight '" + name + "' a second time");
             }
-            byName.put(name, enc.decode(bytes, (int) count, shape));
+            long[] shape = shape(where, name, w.get("shape"));
+            Encoding enc = Encoding.of(where, name, w);
+            names.add(name);
+            shapes.add(shape);
+            encodings.add(enc);
+            need += Arrays.stream(shape).reduce(1, (a, b) -> a * b) * enc.bytes;
+            if (need > Integer.MAX_VALUE) {
+                throw new DfqException(where + " needs more than 2 GiB of weights; the manifest is damaged");
+            }
         }
-        if (bytes.hasRemaining()) {
-            throw new DfqException(where + " holds " + bytes.limit() + " bytes but its weights take "
-                    + bytes.position() + "; the shard is too long or does not belong to this model.json");
+        List<Path> shards = shards(modelJson, g, shardNames);
+        long have = 0;
+        for (Path shard : shards) {
+            try {
+                have += Files.size(shard);
+            } catch (IOException e) {
+                throw new DfqException(modelJson + ": cannot read weight shard " + shard + ": " + e.getMessage(), e);
+            }
+        }
+        if (have != need) {
+            throw new DfqException(where + " holds " + have + " bytes, its weights " + names + " take " + need
+                    + "; the shards are " + (have < need ? "truncated" : "too long") + " or do not belong to this model.json");
+        }
+        ByteBuffer bytes = concatenate(modelJson, g, shards, (int) need);
+        for (int i = 0; i < names.size(); i++) {
+            long[] shape = shapes.get(i);
+            INDArray v = encodings.get(i).decode(bytes, (int) Arrays.stream(shape).reduce(1, (a, b) -> a * b), shape);
+            String bad = ModelChecks.nonFinite(v);
+            if (bad != null) {
+                throw new DfqException(where + ": weight '" + names.get(i) + "' " + bad
+                        + "; weights must be finite (the shard is damaged)");
+            }
+            byName.put(names.get(i), v);
         }
     }
 
-    private static ByteBuffer concatenate(Path modelJson, int g, List<String> shardNames) {
+    /**
+     * The shard files of a group, each resolved against the folder of model.json; a path that is
+     * absolute, leaves the folder (.., or a link pointing outside) or is not a regular file is refused.
+     */
+    private static List<Path> shards(Path modelJson, int g, List<String> shardNames) {
         Path dir = modelJson.toAbsolutePath().getParent();
-        byte[][] parts = new byte[shardNames.size()][];
-        long total = 0;
-        for (int i = 0; i < parts.length; i++) {
-            Path shard = dir.resolve(shardNames.get(i));
+        Path realDir;
+        try {
+            realDir = dir.toRealPath();
+        } catch (IOException e) {
+            throw new DfqException(modelJson + ": cannot resolve its folder " + dir + ": " + e.getMessage(), e);
+        }
+        List<Path> out = new ArrayList<>();
+        for (String name : shardNames) {
+            Path rel;
             try {
-                parts[i] = Files.readAllBytes(shard);
+                rel = Path.of(name);
+            } catch (RuntimeException e) {
+                throw new DfqException(modelJson + ": weight shard path '" + name + "' (weightsManifest[" + g
+                        + "]) is not a valid path");
+            }
+            Path shard = dir.resolve(rel).normalize();
+            if (rel.isAbsolute() || !shard.startsWith(dir)) {
+                throw new DfqException(modelJson + ": weight shard path '" + name + "' (weightsManifest[" + g
+                        + "]) points outside the model folder " + dir + "; shard paths must be relative and inside it");
+            }
+            if (!Files.exists(shard)) {
+                throw new DfqException(modelJson + ": weight shard " + shard + " (weightsManifest[" + g + "]) is missing;"
+                        + " keep the shards beside model.json");
+            }
+            try {
+                if (!shard.toRealPath().startsWith(realDir)) {
+                    throw new DfqException(modelJson + ": weight shard path '" + name + "' (weightsManifest[" + g
+                            + "]) is a link that points outside the model folder " + dir);
+                }
+            } catch (IOException e) {
+                throw new DfqException(modelJson + ": cannot resolve weight shard " + shard + ": " + e.getMessage(), e);
+            }
+            if (!Files.isRegularFile(shard)) {
+                throw new DfqException(modelJson + ": weight shard '" + name + "' (weightsManifest[" + g
+                        + "]) is not a regular file");
+            }
+            out.add(shard);
+        }
+        return out;
+    }
+
+    private static ByteBuffer concatenate(Path modelJson, int g, List<Path> shards, int total) {
+        ByteBuffer all = ByteBuffer.allocate(total).order(ByteOrder.LITTLE_ENDIAN);
+        for (Path shard : shards) {
+            byte[] part;
+            try {
+                part = Files.readAllBytes(shard);
             } catch (NoSuchFileException e) {
                 throw new DfqException(modelJson + ": weight shard " + shard + " (weightsManifest[" + g + "]) is missing;"
                         + " keep the shards beside model.json");
             } catch (IOException e) {
                 throw new DfqException(modelJson + ": cannot read weight shard " + shard + ": " + e.getMessage(), e);
             }
-            total += parts[i].length;
+            if (part.length > all.remaining()) {
+                throw new DfqException(modelJson + ": weight shard " + shard + " grew while it was read");
+            }
+            all.put(part);
         }
-        if (total > Integer.MAX_VALUE) {
-            throw new DfqException(modelJson + ": weightsManifest[" + g + "] is larger than 2 GiB");
-        }
-        ByteBuffer all = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
-        for (byte[] p : parts) {
-            all.put(p);
+        if (all.hasRemaining()) {
+            throw new DfqException(modelJson + ": weightsManifest[" + g + "] shards shrank while they were read");
         }
         return all.flip();
     }
@@ -179,8 +250,13 @@ final class TfjsWeights {
                         throw new DfqException(where + ": weight '" + name + "' is " + qtype
                                 + "-quantized but its quantization entry lacks min or scale");
                     }
-                    yield new Encoding(qtype, qtype.equals("uint8") ? 1 : 2, q.get("min").asDouble(),
-                            q.get("scale").asDouble());
+                    double min = q.get("min").asDouble();
+                    double scale = q.get("scale").asDouble();
+                    if (!Double.isFinite(min) || !Double.isFinite(scale)) {
+                        throw new DfqException(where + ": weight '" + name + "' has quantization min " + min
+                                + " and scale " + scale + "; both must be finite");
+                    }
+                    yield new Encoding(qtype, qtype.equals("uint8") ? 1 : 2, min, scale);
                 }
                 case "float16" -> new Encoding("float16", 2, 0, 1);
                 default -> throw new DfqException(where + ": weight '" + name + "' has quantization dtype '" + qtype

@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
@@ -99,6 +100,10 @@ final class GraphTranslator {
         if (s.length != 4 || (type != TensorType.FLOAT32 && type != TensorType.UINT8 && type != TensorType.INT8)) {
             throw new DfqException(m.file() + ": input " + m.describe(in)
                     + " is not an image; expected float32, uint8 or int8 [1,H,W,C]");
+        }
+        String bad = ModelChecks.inputProblem(s[3], s[1], s[2]);
+        if (bad != null) {
+            throw new DfqException(m.file() + ": input " + m.describe(in) + ": " + bad);
         }
         GraphTranslator t = new GraphTranslator(m, new NetworkBuilder(networkName, s[3], s[1], s[2]));
         return t.run(in);
@@ -194,13 +199,14 @@ final class GraphTranslator {
             throw new DfqException(m.file() + ": convolution weights " + m.describe(op.inputs(1)) + " do not fit input "
                     + m.describe(op.inputs(0)) + " (operator #" + i + ")");
         }
+        Padding pad = padding(i, o.padding());
+        checkWindow(i, x, w.size(1), w.size(2), o.strideH(), o.strideW(), o.dilationHFactor(), o.dilationWFactor(), pad);
         INDArray hwio = w.permute(1, 2, 3, 0).dup('c'); // [out,kh,kw,in] -> [kh,kw,in,out]
         INDArray bias = bias(op, w.size(0));
         int out = op.outputs(0);
-        Padding pad = padding(i, o.padding());
         SDVariable y = layer(out, activation(o.fusedActivationFunction(), out, true), "conv2d",
                 n -> b.conv2d(n, nchw(x), hwio, bias, o.strideH(), o.strideW(), pad,
-                        Math.max(1, o.dilationHFactor()), Math.max(1, o.dilationWFactor())));
+                        o.dilationHFactor(), o.dilationWFactor()));
         define(out, y, true);
     }
 
@@ -214,14 +220,15 @@ final class GraphTranslator {
             throw new DfqException(m.file() + ": depthwise weights " + m.describe(op.inputs(1)) + " do not fit "
                     + channels + " input channels");
         }
+        Padding pad = padding(i, o.padding());
+        checkWindow(i, x, w.size(1), w.size(2), o.strideH(), o.strideW(), o.dilationHFactor(), o.dilationWFactor(), pad);
         // [1,kh,kw,C*m] -> [kh,kw,C,m]: output channel c*m+j reads input channel c, in both.
         INDArray hwcm = w.reshape('c', w.size(1), w.size(2), channels, outChannels / channels).dup('c');
         INDArray bias = bias(op, outChannels);
         int out = op.outputs(0);
-        Padding pad = padding(i, o.padding());
         SDVariable y = layer(out, activation(o.fusedActivationFunction(), out, true), "depthwise",
                 n -> b.depthwiseConv2d(n, nchw(x), hwcm, bias, o.strideH(), o.strideW(), pad,
-                        Math.max(1, o.dilationHFactor()), Math.max(1, o.dilationWFactor())));
+                        o.dilationHFactor(), o.dilationWFactor()));
         define(out, y, true);
     }
 
@@ -373,6 +380,7 @@ final class GraphTranslator {
         Value x = value(op.inputs(0));
         int out = op.outputs(0);
         Padding pad = padding(i, o.padding());
+        checkWindow(i, x, o.filterHeight(), o.filterWidth(), o.strideH(), o.strideW(), 1, 1, pad);
         SDVariable y = layer(out, activation(o.fusedActivationFunction(), out, false), max ? "maxpool" : "avgpool",
                 n -> max ? b.maxPool(n, nchw(x), o.filterHeight(), o.filterWidth(), o.strideH(), o.strideW(), pad)
                         : b.avgPool(n, nchw(x), o.filterHeight(), o.filterWidth(), o.strideH(), o.strideW(), pad));
@@ -440,10 +448,24 @@ final class GraphTranslator {
         if (p.length != 2 * x.rank()) {
             throw new DfqException(m.file() + ": PAD amounts " + m.describe(op.inputs(1)) + " do not fit rank " + x.rank());
         }
+        for (int v : p) {
+            if (v < 0 || v > ModelChecks.MAX_SIDE) {
+                throw new DfqException(m.file() + ": PAD amounts " + m.describe(op.inputs(1)) + " hold " + v
+                        + "; they must be between 0 and " + ModelChecks.MAX_SIDE);
+            }
+        }
         int[][] rows = new int[x.rank()][];
         for (int a = 0; a < rows.length; a++) {
             int src = x.nchw() ? NHWC_OF_NCHW[a] : a;
             rows[a] = new int[] {p[2 * src], p[2 * src + 1]};
+        }
+        long[] padded = x.shape().clone();
+        for (int a = 1; a < padded.length; a++) {
+            padded[a] += p[2 * a] + p[2 * a + 1];
+        }
+        String big = ModelChecks.tensorProblem(java.util.Arrays.copyOfRange(padded, 1, padded.length));
+        if (big != null) {
+            throw new DfqException(m.file() + ": PAD of " + m.describe(op.inputs(0)) + " makes a tensor of " + big);
         }
         int out = op.outputs(0);
         define(out, b.zeroPad(tensorName(out), x.var(), rows), x.nchw());
@@ -453,8 +475,10 @@ final class GraphTranslator {
         ResizeBilinearOptions o = optionalOptions(op, BuiltinOptions.ResizeBilinearOptions, new ResizeBilinearOptions());
         Value x = value(op.inputs(0));
         int[] size = m.ints(op.inputs(1));
-        if (size.length != 2) {
-            throw new DfqException(m.file() + ": RESIZE_BILINEAR size " + m.describe(op.inputs(1)) + " is not [h, w]");
+        if (size.length != 2 || size[0] < 1 || size[1] < 1 || size[0] > ModelChecks.MAX_SIDE
+                || size[1] > ModelChecks.MAX_SIDE) {
+            throw new DfqException(m.file() + ": RESIZE_BILINEAR size " + m.describe(op.inputs(1)) + " is not [h, w]"
+                    + " with sides from 1 to " + ModelChecks.MAX_SIDE);
         }
         int out = op.outputs(0);
         boolean align = o != null && o.alignCorners();
@@ -462,6 +486,10 @@ final class GraphTranslator {
         long[] in = x.shape();
         if (in.length != 4) {
             throw new DfqException(m.file() + ": RESIZE_BILINEAR input " + m.describe(op.inputs(0)) + " is not 4-D");
+        }
+        String big = ModelChecks.tensorProblem(in[3], size[0], size[1]);
+        if (big != null) {
+            throw new DfqException(m.file() + ": RESIZE_BILINEAR of " + m.describe(op.inputs(0)) + " makes a tensor of " + big);
         }
         define(out, b.resizeBilinear(tensorName(out), nchw(x), in[3], (int) in[1], (int) in[2], size[0], size[1], align,
                 halfPixel), true);
@@ -547,6 +575,22 @@ final class GraphTranslator {
         }
         double max = (limits[1] - limits[0]) * q.scale(0);
         return Math.abs(max - 6.0) <= q.scale(0) ? Activation.RELU6 : Activation.RELU;
+    }
+
+    /**
+     * The sliding window of operator i over the NHWC input x: strides and dilations at least 1, the
+     * window no larger than the padded input, no window in padding only (checked before any graph is built).
+     */
+    private void checkWindow(int i, Value x, long kH, long kW, int sH, int sW, int dH, int dW, Padding pad) {
+        if (x.rank() != 4) {
+            throw new DfqException(m.file() + ": operator #" + i + " (" + m.opName(i) + ") needs a 4-D input, got "
+                    + Arrays.toString(x.shape()));
+        }
+        String bad = ModelChecks.windowProblem(x.shape()[1], x.shape()[2], kH, kW, sH, sW, dH, dW, pad);
+        if (bad != null) {
+            throw new DfqException(m.file() + ": operator #" + i + " (" + m.opName(i) + ") has a bad window: " + bad
+                    + " (stride " + sH + "x" + sW + ", dilation " + dH + "x" + dW + ")");
+        }
     }
 
     private Padding padding(int i, byte p) {

@@ -12,16 +12,22 @@ import org.tensorflow.lite.schema.TensorType;
  */
 record Quantization(float[] scales, long[] zeroPoints, int axis) {
 
-    /** The tensor's quantization, if it records at least one scale. */
-    static Optional<Quantization> of(Tensor t) {
+    /**
+     * The tensor's quantization, if it records at least one scale. The vector lengths are checked
+     * against the size of the file before anything is allocated: a corrupt length fails here.
+     *
+     * @param fileSize bytes in the flatbuffer, which every vector must fit in
+     * @throws IllegalArgumentException when a vector claims more elements than the file can hold
+     */
+    static Optional<Quantization> of(Tensor t, long fileSize) {
         QuantizationParameters q = t.quantization();
         if (q == null || q.scaleLength() == 0) {
             return Optional.empty();
         }
-        // read the last elements first: a corrupt length fails here instead of allocating a huge array
-        q.scale(q.scaleLength() - 1);
-        if (q.zeroPointLength() > 0) {
-            q.zeroPoint(q.zeroPointLength() - 1);
+        if (q.scaleLength() < 0 || 4L * q.scaleLength() > fileSize || q.zeroPointLength() < 0
+                || 8L * q.zeroPointLength() > fileSize) {
+            throw new IllegalArgumentException("quantization of tensor '" + t.name() + "' claims " + q.scaleLength()
+                    + " scales and " + q.zeroPointLength() + " zero points, more than the file holds");
         }
         float[] s = new float[q.scaleLength()];
         for (int i = 0; i < s.length; i++) {
@@ -32,6 +38,27 @@ record Quantization(float[] scales, long[] zeroPoints, int axis) {
             z[i] = q.zeroPoint(i);
         }
         return Optional.of(new Quantization(s, z, q.quantizedDimension()));
+    }
+
+    /**
+     * What is wrong with these parameters for a tensor of the given shape, or null: every scale finite
+     * and above 0 (a zero scale divides by zero when the tensor is quantized again), one zero point
+     * or one per scale, and per-channel scales along an existing axis of matching size.
+     */
+    String problem(long[] shape) {
+        for (int c = 0; c < scales.length; c++) {
+            if (!(scales[c] > 0) || !Float.isFinite(scales[c])) {
+                return "has quantization scale " + scales[c] + (scales.length > 1 ? " for channel " + c : "")
+                        + "; scales must be finite and above 0";
+            }
+        }
+        if (zeroPoints.length > 1 && zeroPoints.length != scales.length) {
+            return "has " + zeroPoints.length + " zero points for " + scales.length + " scales";
+        }
+        if (!perTensor() && (axis < 0 || axis >= shape.length || shape[axis] != scales.length)) {
+            return "has " + scales.length + " scales for quantized dimension " + axis + " of its shape";
+        }
+        return null;
     }
 
     boolean perTensor() {

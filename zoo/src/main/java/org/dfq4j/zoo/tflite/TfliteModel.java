@@ -27,54 +27,92 @@ final class TfliteModel {
     private final Path file;
     private final Model model;
     private final SubGraph graph;
+    private final long fileSize;
+    /** What {@link #checkStructure} is reading ("tensor 17"), for the message when the flatbuffer ends early. */
+    private String reading = "the model tables";
 
-    private TfliteModel(Path file, Model model, SubGraph graph) {
+    private TfliteModel(Path file, Model model, SubGraph graph, long fileSize) {
         this.file = file;
         this.model = model;
         this.graph = graph;
+        this.fileSize = fileSize;
     }
 
     /**
-     * Reads and checks the file's structure: identifier, subgraph, every tensor, buffer and operator
-     * reference. Vectors are read element by element, so a corrupt length fails on the first read
-     * past the end of the file rather than allocating. Any inconsistency is reported as a one-line {@link DfqException} naming the file.
+     * Reads and checks the file's structure: identifier, subgraph, every tensor (shape, buffer, data
+     * size against shape and type, finite float data, usable quantization), buffer and operator
+     * reference. A vector whose length claims more bytes than the file holds is refused before
+     * anything is allocated for it; other vectors are read element by element, so a corrupt length
+     * fails on the first read past the end of the file. Any inconsistency is reported as a one-line
+     * {@link DfqException} naming the file and the tensor or operator.
      */
     static TfliteModel parse(Path file, byte[] bytes) {
         ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < 8 || !Model.ModelBufferHasIdentifier(bb)) {
             throw new DfqException(file + ": not a TFLite model (no 'TFL3' file identifier); expected a .tflite flatbuffer");
         }
+        TfliteModel m = null;
         try {
             Model model = Model.getRootAsModel(bb);
             if (model.subgraphsLength() < 1) {
                 throw new DfqException(file + ": TFLite model has no subgraph");
             }
-            TfliteModel m = new TfliteModel(file, model, model.subgraphs(0));
+            m = new TfliteModel(file, model, model.subgraphs(0), bytes.length);
             m.checkStructure();
             return m;
         } catch (DfqException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new DfqException(file + ": corrupt or truncated TFLite file (" + e.getClass().getSimpleName() + ")", e);
+            throw new DfqException(file + ": corrupt or truncated TFLite file (" + e.getClass().getSimpleName()
+                    + " reading " + (m == null ? "the model tables" : m.reading) + ")", e);
         }
     }
 
     private void checkStructure() {
         int nt = graph.tensorsLength();
         int nb = model.buffersLength();
+        requireFits(nt, 4, "tensor list");
+        requireFits(nb, 4, "buffer list");
+        requireFits(graph.operatorsLength(), 4, "operator list");
         for (int t = 0; t < nt; t++) {
+            reading = "tensor " + t;
             Tensor x = graph.tensors(t);
             x.name();
+            requireFits(x.shapeLength(), 4, "shape of tensor " + t);
             long elements = 1;
             for (int i = 0; i < x.shapeLength(); i++) {
                 require(x.shape(i) >= 0, "tensor " + t + " has a negative dimension");
-                elements = Math.multiplyExact(elements, x.shape(i));
+                elements *= x.shape(i);
+                require(elements <= Integer.MAX_VALUE, "tensor " + describe(t) + " has more than 2^31 elements");
             }
-            require(elements <= Integer.MAX_VALUE, "tensor " + t + " has " + elements + " elements");
             require(x.buffer() >= 0 && x.buffer() < nb, "tensor " + t + " refers to buffer " + x.buffer() + " of " + nb);
-            data(t);
-            Quantization.of(x);
+            ByteBuffer d = data(t);
+            int size = byteSize(x.type());
+            if (d != null && size > 0 && (long) size * elements != d.remaining()) {
+                throw new DfqException(file + ": tensor " + describe(t) + " has " + d.remaining() + " bytes of data, its"
+                        + " shape and type need " + (long) size * elements + "; the file is damaged");
+            }
+            if (d != null && x.type() == TensorType.FLOAT32) {
+                for (int i = 0; i < elements; i++) {
+                    float v = d.getFloat(4 * i);
+                    if (!Float.isFinite(v)) {
+                        throw new DfqException(file + ": tensor " + describe(t) + " holds " + v + " at index " + i
+                                + "; weights must be finite (the file is damaged)");
+                    }
+                }
+            }
+            Quantization q;
+            try {
+                q = Quantization.of(x, fileSize).orElse(null);
+            } catch (IllegalArgumentException e) {
+                throw new DfqException(file + ": corrupt TFLite file: " + e.getMessage());
+            }
+            String bad = q == null ? null : q.problem(shape(t));
+            if (bad != null) {
+                throw new DfqException(file + ": tensor " + describe(t) + " " + bad);
+            }
         }
+        reading = "the subgraph's inputs and outputs";
         for (int i = 0; i < graph.inputsLength(); i++) {
             requireTensor(graph.inputs(i), nt, false);
         }
@@ -82,10 +120,13 @@ final class TfliteModel {
             requireTensor(graph.outputs(i), nt, false);
         }
         for (int o = 0; o < graph.operatorsLength(); o++) {
+            reading = "operator " + o;
             Operator op = graph.operators(o);
             require(op.opcodeIndex() >= 0 && op.opcodeIndex() < model.operatorCodesLength(),
                     "operator " + o + " has opcode index " + op.opcodeIndex());
             opName(o);
+            requireFits(op.inputsLength(), 4, "input list of operator " + o);
+            requireFits(op.outputsLength(), 4, "output list of operator " + o);
             for (int i = 0; i < op.inputsLength(); i++) {
                 requireTensor(op.inputs(i), nt, true);
             }
@@ -93,6 +134,24 @@ final class TfliteModel {
                 requireTensor(op.outputs(i), nt, false);
             }
         }
+    }
+
+    /** A vector of {@code length} elements of at least {@code elementBytes} each must fit in the file. */
+    private void requireFits(int length, int elementBytes, String what) {
+        require(length >= 0 && (long) length * elementBytes <= fileSize, what + " claims " + length
+                + " entries, more than the file holds");
+    }
+
+    /** Bytes per element of a fixed-size tensor type; -1 for strings, resources and unknown types. */
+    private static int byteSize(byte type) {
+        return switch (type) {
+            case TensorType.FLOAT32, TensorType.INT32, TensorType.UINT32 -> 4;
+            case TensorType.FLOAT16, TensorType.INT16, TensorType.UINT16 -> 2;
+            case TensorType.INT8, TensorType.UINT8, TensorType.BOOL -> 1;
+            case TensorType.INT64, TensorType.UINT64, TensorType.FLOAT64, TensorType.COMPLEX64 -> 8;
+            case TensorType.COMPLEX128 -> 16;
+            default -> -1;
+        };
     }
 
     private void requireTensor(int t, int count, boolean optional) {
@@ -162,7 +221,7 @@ final class TfliteModel {
     }
 
     Optional<Quantization> quantization(int t) {
-        return Quantization.of(graph.tensors(t));
+        return Quantization.of(graph.tensors(t), fileSize);
     }
 
     /** True when the tensor's buffer holds data (weights, biases, shapes, anchors). */

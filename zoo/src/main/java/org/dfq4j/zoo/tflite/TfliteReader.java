@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 
 /**
@@ -48,6 +49,6 @@ public final class TfliteReader {
         }
         TfliteModel model = TfliteModel.parse(file, bytes);
         String name = file.getFileName().toString().replaceFirst("\\.tflite$", "");
-        return GraphTranslator.translate(model, name);
+        return ModelChecks.requireUsable(GraphTranslator.translate(model, name), file.toString());
     }
 }

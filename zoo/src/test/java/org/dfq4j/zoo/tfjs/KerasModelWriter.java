@@ -22,7 +22,7 @@ import org.nd4j.shade.jackson.databind.node.ObjectNode;
  * its weights as little-endian shards, one group per layer, each group split over two shard files
  * at an odd byte offset so that readers must concatenate them.
  */
-final class KerasModelWriter {
+public final class KerasModelWriter {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -36,6 +36,29 @@ final class KerasModelWriter {
 
     private KerasModelWriter(boolean sequential) {
         this.sequential = sequential;
+    }
+
+    /**
+     * A small classifier written into {@code dir}: input 8x8x3 -> Conv2D 3x3 (4 filters, ReLU) ->
+     * BatchNormalization -> GlobalAveragePooling2D -> Dense (3 classes). Returns the path of model.json.
+     */
+    public static Path smallConvNet(Path dir) throws IOException {
+        KerasModelWriter m = functional(8, 8, 3);
+        ObjectNode c = m.layer("Conv2D", "conv2d_1", "input_1").put("filters", 4).put("padding", "same")
+                .put("activation", "relu");
+        c.putArray("kernel_size").add(3).add(3);
+        m.weight("conv2d_1/kernel", org.nd4j.linalg.factory.Nd4j.rand(DataType.FLOAT, 3, 3, 3, 4).subi(0.5));
+        m.weight("conv2d_1/bias", org.nd4j.linalg.factory.Nd4j.rand(DataType.FLOAT, 4).subi(0.5));
+        m.layer("BatchNormalization", "bn", "conv2d_1").put("epsilon", 0.001);
+        m.weight("bn/gamma", org.nd4j.linalg.factory.Nd4j.ones(DataType.FLOAT, 4));
+        m.weight("bn/beta", org.nd4j.linalg.factory.Nd4j.zeros(DataType.FLOAT, 4));
+        m.weight("bn/moving_mean", org.nd4j.linalg.factory.Nd4j.zeros(DataType.FLOAT, 4));
+        m.weight("bn/moving_variance", org.nd4j.linalg.factory.Nd4j.ones(DataType.FLOAT, 4));
+        m.layer("GlobalAveragePooling2D", "gap", "bn");
+        m.layer("Dense", "dense", "gap").put("units", 3);
+        m.weight("dense/kernel", org.nd4j.linalg.factory.Nd4j.rand(DataType.FLOAT, 4, 3).subi(0.5));
+        m.weight("dense/bias", org.nd4j.linalg.factory.Nd4j.zeros(DataType.FLOAT, 3));
+        return m.write(dir, "dense");
     }
 
     /** A functional model whose input layer "input_1" takes [null, h, w, c]. */

@@ -7,11 +7,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.tensorflow.lite.schema.ActivationFunctionType;
 import org.tensorflow.lite.schema.Buffer;
+import org.tensorflow.lite.schema.BuiltinOperator;
 import org.tensorflow.lite.schema.BuiltinOptions;
+import org.tensorflow.lite.schema.Conv2DOptions;
 import org.tensorflow.lite.schema.Model;
 import org.tensorflow.lite.schema.Operator;
 import org.tensorflow.lite.schema.OperatorCode;
+import org.tensorflow.lite.schema.Padding;
 import org.tensorflow.lite.schema.QuantizationParameters;
 import org.tensorflow.lite.schema.SubGraph;
 import org.tensorflow.lite.schema.Tensor;
@@ -22,7 +26,7 @@ import org.tensorflow.lite.schema.TensorType;
  * and constants, optionally quantized), operators and one subgraph. Each method returns the index
  * of what it added; options tables come from the schema classes' create* methods via {@link #fb()}.
  */
-final class TinyTflite {
+public final class TinyTflite {
 
     private final FlatBufferBuilder fb = new FlatBufferBuilder(1024);
     private final List<Integer> buffers = new ArrayList<>();
@@ -31,26 +35,26 @@ final class TinyTflite {
     private final List<Integer> opcodes = new ArrayList<>();
     private final Map<Integer, Integer> opcodeIndex = new HashMap<>();
 
-    TinyTflite() {
+    public TinyTflite() {
         buffers.add(Buffer.createBuffer(fb, 0)); // buffer 0: the conventional empty buffer
     }
 
-    FlatBufferBuilder fb() {
+    public FlatBufferBuilder fb() {
         return fb;
     }
 
     /** A float32 activation tensor (no data). */
-    int activation(String name, int... shape) {
+    public int activation(String name, int... shape) {
         return tensor(name, TensorType.FLOAT32, shape, null, 0);
     }
 
     /** A quantized activation tensor with per-tensor (scale, zero point). */
-    int quantizedActivation(String name, byte type, float scale, long zeroPoint, int... shape) {
+    public int quantizedActivation(String name, byte type, float scale, long zeroPoint, int... shape) {
         return tensor(name, type, shape, null,
                 quantization(new float[] {scale}, new long[] {zeroPoint}, 0));
     }
 
-    int floats(String name, float[] values, int... shape) {
+    public int floats(String name, float[] values, int... shape) {
         ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) {
             b.putFloat(v);
@@ -58,26 +62,26 @@ final class TinyTflite {
         return tensor(name, TensorType.FLOAT32, shape, b.array(), 0);
     }
 
-    int ints(String name, int[] values, int... shape) {
+    public int ints(String name, int[] values, int... shape) {
         return tensor(name, TensorType.INT32, shape, intBytes(values), 0);
     }
 
     /** An int8 constant quantized along {@code axis} (one scale per index), zero points all 0. */
-    int int8(String name, byte[] q, float[] scales, int axis, int... shape) {
+    public int int8(String name, byte[] q, float[] scales, int axis, int... shape) {
         return tensor(name, TensorType.INT8, shape, q, quantization(scales, new long[scales.length], axis));
     }
 
     /** A uint8 constant with one (scale, zero point). */
-    int uint8(String name, byte[] q, float scale, long zeroPoint, int... shape) {
+    public int uint8(String name, byte[] q, float scale, long zeroPoint, int... shape) {
         return tensor(name, TensorType.UINT8, shape, q, quantization(new float[] {scale}, new long[] {zeroPoint}, 0));
     }
 
     /** An int32 constant with no quantization recorded (a bias whose scale the reader must derive). */
-    int int32Unscaled(String name, int[] q, int... shape) {
+    public int int32Unscaled(String name, int[] q, int... shape) {
         return tensor(name, TensorType.INT32, shape, intBytes(q), 0);
     }
 
-    void op(int builtinCode, byte optionsType, int options, int[] inputs, int[] outputs) {
+    public void op(int builtinCode, byte optionsType, int options, int[] inputs, int[] outputs) {
         int code = opcodeIndex.computeIfAbsent(builtinCode, c -> {
             opcodes.add(OperatorCode.createOperatorCode(fb, (byte) Math.min(c, 127), 0, 1, c));
             return opcodes.size() - 1;
@@ -87,11 +91,11 @@ final class TinyTflite {
         operators.add(Operator.createOperator(fb, code, in, out, optionsType, options, 0, (byte) 0, 0, 0));
     }
 
-    void op(int builtinCode, int[] inputs, int[] outputs) {
+    public void op(int builtinCode, int[] inputs, int[] outputs) {
         op(builtinCode, BuiltinOptions.NONE, 0, inputs, outputs);
     }
 
-    byte[] finish(int[] inputs, int[] outputs) {
+    public byte[] finish(int[] inputs, int[] outputs) {
         int ts = SubGraph.createTensorsVector(fb, toArray(tensors));
         int in = SubGraph.createInputsVector(fb, inputs);
         int out = SubGraph.createOutputsVector(fb, outputs);
@@ -104,6 +108,52 @@ final class TinyTflite {
         int model = Model.createModel(fb, 3, codes, sgs, 0, bufs, 0, 0, 0);
         Model.finishModelBuffer(fb, model);
         return fb.sizedByteArray();
+    }
+
+    /** x [1,3,3,2] -> int8 per-channel 1x1 conv (one output channel per scale, codes 1, 2, ...) -> y. */
+    public static byte[] int8Conv(float[] scales) {
+        TinyTflite t = new TinyTflite();
+        int x = t.activation("x", 1, 3, 3, 2);
+        byte[] q = new byte[scales.length * 2];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (byte) (i + 1);
+        }
+        int w = t.int8("conv/weights", q, scales, 0, scales.length, 1, 1, 2);
+        int y = t.activation("y", 1, 3, 3, scales.length);
+        int o = Conv2DOptions.createConv2DOptions(t.fb(), Padding.SAME, 1, 1, ActivationFunctionType.NONE, 1, 1);
+        t.op(BuiltinOperator.CONV_2D, BuiltinOptions.Conv2DOptions, o, new int[] {x, w, -1}, new int[] {y});
+        return t.finish(new int[] {x}, new int[] {y});
+    }
+
+    /**
+     * {@link #int8Conv} after a 4-byte edit: the length of its weight scale vector becomes 2^30 + 1.
+     * The last element's offset, 2^30 * 4, overflows int arithmetic back to the first element, so
+     * reading it succeeds; a reader that then allocates the array asks for 4 GiB.
+     */
+    public static byte[] scaleVectorLengthOverflow() {
+        float[] scales = {0.123456f, 0.654321f};
+        byte[] b = int8Conv(scales);
+        ByteBuffer needle = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(scales[0]).putFloat(scales[1]);
+        int at = indexOf(b, needle.array());
+        if (at < 4) {
+            throw new IllegalStateException("the scale vector is not in the flatbuffer");
+        }
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(at - 4, (1 << 30) + 1);
+        return b;
+    }
+
+    /** Where {@code needle} first occurs in {@code hay}, or -1. */
+    public static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     private int tensor(String name, byte type, int[] shape, byte[] data, int quantization) {

@@ -1,0 +1,41 @@
+package org.dfq4j.cli;
+
+import static org.dfq4j.cli.DfqRun.dfq;
+
+import org.junit.jupiter.api.Test;
+
+/** Every usage error, picocli's own included, is exactly one stderr line "dfq: error: ..." and exit 2. */
+class UsageErrorsTest {
+
+    @Test
+    void aValueOfTheWrongType() {
+        dfq("eval", "--model", "m.onnx", "--images", "x", "--bits-weight", "abc").failsWithOneLine("--bits-weight", "abc");
+    }
+
+    @Test
+    void anUnknownOption() {
+        dfq("eval", "--model", "m.onnx", "--images", "x", "--bits-weigth", "4").failsWithOneLine("--bits-weigth");
+    }
+
+    @Test
+    void aMissingRequiredOption() {
+        dfq("eval", "--images", "x").failsWithOneLine("--model");
+        dfq("info").failsWithOneLine("--model");
+    }
+
+    @Test
+    void aMissingOptionValue() {
+        dfq("info", "--model").failsWithOneLine("--model");
+    }
+
+    @Test
+    void noOrAnUnknownCommand() {
+        dfq().failsWithOneLine("command");
+        dfq("evaluate", "--model", "m").failsWithOneLine("evaluate");
+    }
+
+    @Test
+    void aHintStaysOnTheSameLine() {
+        dfq("bench", "--runs", "many").failsWithOneLine("--runs", "dfq bench --help");
+    }
+}
