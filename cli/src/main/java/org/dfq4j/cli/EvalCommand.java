@@ -44,6 +44,9 @@ final class EvalCommand implements Callable<Integer> {
     String model;
 
     @Mixin
+    InputShapeOption shape;
+
+    @Mixin
     TaskOptions taskOptions;
 
     @Mixin
@@ -84,7 +87,7 @@ final class EvalCommand implements Callable<Integer> {
                 .filesIn("--save-overlays", overlays, all.task().overlayFiles()).check();
         TaskOptions.Built built = taskOptions.withoutUndecodable(all, run.batch, System.err);
         built.reportSkipped(out);
-        Network original = ModelFiles.read(model);
+        Network original = ModelFiles.read(model, shape.chw());
 
         boolean hasStats = DfqRecipe.hasStatistics(original);
         DfqRecipe recipe = pipeline.recipe(hasStats);

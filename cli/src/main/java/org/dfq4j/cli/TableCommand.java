@@ -38,6 +38,9 @@ final class TableCommand implements Callable<Integer> {
     String model;
 
     @Mixin
+    InputShapeOption shape;
+
+    @Mixin
     TaskOptions taskOptions;
 
     @Mixin
@@ -71,7 +74,7 @@ final class TableCommand implements Callable<Integer> {
                 .file("--json", json).file("--markdown", markdown).check();
         TaskOptions.Built built = taskOptions.withoutUndecodable(all, run.batch, System.err);
         built.reportSkipped(out);
-        Network net = ModelFiles.read(model);
+        Network net = ModelFiles.read(model, shape.chw());
         boolean hasStats = DfqRecipe.hasStatistics(net);
         String range = pipeline.rangeSpec(hasStats);
         boolean withActivations = !range.equals("none");

@@ -158,6 +158,20 @@ class CliCommandsTest {
     }
 
     @Test
+    void infoListsTheSupportedOpsAndResolvesSymbolicDims() throws Exception {
+        String ops = dfq("info", "--supported-ops");
+        for (String op : List.of("HardSwish", "HardSigmoid", "Split", "Transpose", "ReduceMean", "Conv")) {
+            assertTrue(ops.contains("\n  " + op + " "), op + " missing from:\n" + ops);
+        }
+        Path symbolic = dir.resolve("export_shapes.onnx");
+        try (var in = CliCommandsTest.class.getResourceAsStream("/onnx/torchvision/export_shapes_op17_bnkept.onnx")) {
+            Files.copy(in, symbolic);
+        }
+        String out = dfq("info", "--model", symbolic.toString(), "--input-shape", "3,48,48");
+        assertTrue(out.contains("input: input [N,3,48,48]"), out);
+    }
+
+    @Test
     void demoRunsWithNoFiles() throws Exception {
         Path j = dir.resolve("demo.json");
         String out = dfq("demo", "--width", "0.35", "--resolution", "64", "--count", "2", "--json", j.toString());

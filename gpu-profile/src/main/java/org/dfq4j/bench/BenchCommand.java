@@ -42,6 +42,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "model file (.tflite, .onnx, TF.js model.json, .dfq) or " + ModelFiles.BUILTIN_MOBILENET)
     String model;
 
+    @Option(names = "--input-shape", paramLabel = "C,H,W",
+            description = "the model input's channels, height and width, for ONNX files that declare them symbolic")
+    String inputShape;
+
     @Option(names = "--batch", defaultValue = "8", paramLabel = "N", description = "batch size (default: ${DEFAULT-VALUE})")
     int batch;
 
@@ -115,7 +119,7 @@ public final class BenchCommand implements Callable<Integer> {
                 Nd4j.getEnvironment().setMaxMasterThreads(threads);
             }
             out.println(Backend.current().describe());
-            Network net = ModelFiles.read(model);
+            Network net = ModelFiles.read(model, inputShape == null ? null : ModelFiles.parseShape(inputShape));
             boolean hasStats = DfqRecipe.hasStatistics(net);
             String range = actRange.equalsIgnoreCase("auto") ? (hasStats ? "bn" : "calib:8") : actRange.toLowerCase(Locale.ROOT);
             DfqRecipe recipe = new DfqRecipe(!keepRelu6, !noEqualize, false, DfqRecipe.Correction.NONE,
