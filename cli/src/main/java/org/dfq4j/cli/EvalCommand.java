@@ -80,7 +80,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         Backend backend = run.apply();
         out.println(backend.describe());
-        TaskOptions.Built all = taskOptions.build(run.batch, System.err);
+        TaskOptions.Built all = taskOptions.forModel(model).build(run.batch, System.err);
         new OutputPlan(force).inputs(ModelFiles.files(model)).inputs(taskOptions.inputs()).input(pipeline.calibImages)
                 .file("--json", json).file("--out", outFile)
                 .file("--out", outFile == null ? null : Path.of(outFile + ".log.json"))
@@ -131,7 +131,7 @@ final class EvalCommand implements Callable<Integer> {
         TextTable t = new TextTable("", "");
         t.row("model", original.name() + " (" + original.properties().getOrDefault("format", "?") + ")");
         t.row("task", task.name() + ", " + built.description());
-        t.row("preprocess", taskOptions.preprocessing().toString());
+        t.row("preprocess", taskOptions.describePreprocessing());
         t.row("pipeline", recipe.flags() + (pipeline.quantize ? " --quantize: weights " + recipe.weights()
                 + ", activations " + (rangeName.equals("none") ? "float" : recipe.actBits() + "-bit, ranges " + rangeName)
                 : " (FP32)"));

@@ -69,7 +69,7 @@ final class TableCommand implements Callable<Integer> {
         }
         Backend backend = run.apply();
         out.println(backend.describe());
-        TaskOptions.Built all = taskOptions.build(run.batch, System.err);
+        TaskOptions.Built all = taskOptions.forModel(model).build(run.batch, System.err);
         new OutputPlan(force).inputs(ModelFiles.files(model)).inputs(taskOptions.inputs()).input(pipeline.calibImages)
                 .file("--json", json).file("--markdown", markdown).check();
         TaskOptions.Built built = taskOptions.withoutUndecodable(all, run.batch, System.err);
@@ -80,6 +80,7 @@ final class TableCommand implements Callable<Integer> {
         boolean withActivations = !range.equals("none");
         out.printf("model: %s (%s), task: %s, %s%n", net.name(), net.properties().getOrDefault("format", "?"),
                 built.task().name(), built.description());
+        out.printf("preprocess: %s%n", taskOptions.describePreprocessing());
         out.printf("weights: %s; activations: %s%s%n", pipeline.weightScheme(),
                 withActivations ? pipeline.bitsAct + "-bit per-tensor, ranges from " + range : "float (--act-range none)",
                 hasStats ? "" : "; no BatchNorm statistics (BN folded at export)");

@@ -54,8 +54,9 @@ final class TaskOptions {
     String split;
 
     @Option(names = "--preprocess", paramLabel = "NAME|SPEC",
-            description = "preset (inception, unit, imagenet, resize) or spec such as crop=0.875,scale=0.0078431,offset=-1 "
-                    + "(default: inception for classification, resize otherwise)")
+            description = "preset named after its origin (inception, torchvision, darknet, deeplab) or a spec such as "
+                    + "crop=0.875,scale=0.0078431,offset=-1 (default: classification torchvision for .onnx models, "
+                    + "inception otherwise; deeplab for segmentation and detection)")
     String preprocess;
 
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N photographs (sorted by name)")
@@ -77,9 +78,31 @@ final class TaskOptions {
         return in;
     }
 
+    /** The model the task runs: its format picks the default preprocessing. */
+    private String model = "";
+
+    /** Sets the model whose format picks the default preprocessing (ONNX: torchvision; others: inception). */
+    TaskOptions forModel(String modelSpec) {
+        this.model = modelSpec == null ? "" : modelSpec;
+        return this;
+    }
+
     Preprocessing preprocessing() {
-        String p = preprocess != null ? preprocess : kind().equals("classification") ? "inception" : "resize";
-        return Preprocessing.parse(p);
+        return Preprocessing.parse(preprocess != null ? preprocess : defaultPreset());
+    }
+
+    private String defaultPreset() {
+        if (!kind().equals("classification")) {
+            return "deeplab";
+        }
+        return model.toLowerCase(Locale.ROOT).endsWith(".onnx") ? "torchvision" : "inception";
+    }
+
+    /** The preprocessing for reports: preset name, spec, and whether it is a default and why. */
+    String describePreprocessing() {
+        return preprocessing().describe() + (preprocess != null ? "" : model.toLowerCase(Locale.ROOT).endsWith(".onnx")
+                && kind().equals("classification") ? ", the default for ONNX models (--preprocess to change)"
+                : ", the default (--preprocess to change)");
     }
 
     String kind() {

@@ -98,12 +98,17 @@ class CliCommandsTest {
         String out = dfq("eval", "--model", model.toString(), "--images", folders.toString(), "--labels",
                 withBackground.toString(), "--preprocess", "unit", "--batch", "4");
         assertTrue(out.contains("class sub-folders (torchvision ImageFolder)"), out);
+        assertTrue(out.contains("preprocess     darknet (crop=0.875,"), out);
         assertTrue(out.contains("labels: the model has 2 outputs") && out.contains("class i = output i-1"), out);
         assertTrue(out.matches("(?s).*top1\\s+100\\.00.*"), out);
         Path gt = Files.writeString(dir.resolve("val.txt"), truth.toString());
         out = dfq("eval", "--model", model.toString(), "--images", flat.toString(), "--labels", withBackground.toString(),
                 "--ground-truth", gt.toString(), "--preprocess", "unit", "--batch", "4");
         assertTrue(out.contains("flat files labelled by a ground-truth file") && out.contains("0-based class index"), out);
+        // without --preprocess, an ONNX model gets torchvision's evaluation preprocessing, and the run says so
+        out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--batch", "4");
+        assertTrue(out.contains("preprocess     torchvision (") && out.contains("the default for ONNX models"), out);
         assertTrue(out.matches("(?s).*top1\\s+100\\.00.*"), out);
     }
 
