@@ -177,22 +177,31 @@ class CliCommandsTest {
     }
 
     @Test
-    void demoRunsWithNoFiles() throws Exception {
+    void demoRunsWithNoFilesAndMakesThePapersPoint() throws Exception {
         Path j = dir.resolve("demo.json");
-        String out = dfq("demo", "--width", "0.35", "--resolution", "64", "--count", "2", "--json", j.toString());
+        String out = dfq("demo", "--resolution", "64", "--count", "8", "--json", j.toString());
         assertTrue(out.contains("per-channel weights"), out);
         List<Map<String, Object>> rows = json(j);
         assertEquals(8, rows.size());
+        Map<String, Map<String, Double>> sqnr = new java.util.HashMap<>();
         for (Map<String, Object> r : rows) {
-            Map<String, Object> fp32 = (Map<String, Object>) r.get("fp32");
-            Object v = fp32.get("fidelity_sqnrDb");
-            // JSON has no infinity: identical outputs (infinite SQNR) are written as "Infinity"
-            double sqnr = v instanceof Number n ? n.doubleValue() : Double.parseDouble((String) v);
-            String name = (String) r.get("row");
-            if (name.equals("original") || name.startsWith("equalization, ReLU6 kept")) {
-                // these rows do not change the float network (CLE keeping ReLU6 is exact up to rounding)
-                assertTrue(sqnr > 60, name + ": FP32 SQNR " + sqnr);
+            Map<String, Double> m = new java.util.HashMap<>();
+            for (String p : List.of("fp32", "w8")) {
+                // JSON has no infinity: identical outputs (infinite SQNR) are written as "Infinity"
+                Object v = ((Map<String, Object>) r.get(p)).get("fidelity_sqnrDb");
+                m.put(p, v instanceof Number n ? n.doubleValue() : Double.parseDouble((String) v));
             }
+            sqnr.put((String) r.get("row"), m);
+        }
+        // naive per-tensor 8-bit weights are broken, equalization and per-channel weights restore them
+        assertTrue(sqnr.get("original").get("w8") <= 10, "naive W8 logit SQNR " + sqnr.get("original"));
+        assertTrue(sqnr.get("equalization, ReLU6 kept").get("w8") >= 20, "equalized W8 " + sqnr);
+        assertTrue(sqnr.get("+equalization").get("w8") >= 20, "equalized (ReLU) W8 " + sqnr);
+        assertTrue(sqnr.get("per-channel weights").get("w8") >= 20, "per-channel W8 " + sqnr);
+        // rows that must not change the float network (CLE keeping ReLU6 is exact up to rounding)
+        for (String row : List.of("original", "equalization, ReLU6 kept", "equalization, ReLU6 kept, +correction",
+                "per-channel weights")) {
+            assertTrue(sqnr.get(row).get("fp32") > 80, row + ": FP32 SQNR " + sqnr.get(row));
         }
         assertFalse(out.contains("NaN"), out);
     }
