@@ -144,9 +144,10 @@ class CliCommandsTest {
     void tableHasEveryRowAndSaysWhyARowCannotRun() throws Exception {
         Path j = dir.resolve("table.json");
         Path md = dir.resolve("table.md");
-        dfq("table", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
-                "--preprocess", "unit", "--calib", "4", "--calib-images", images.toString(), "--json", j.toString(),
-                "--markdown", md.toString());
+        String out = dfq("table", "--model", model.toString(), "--images", images.toString(), "--labels",
+                classes.toString(), "--preprocess", "unit", "--calib", "4", "--calib-images", images.toString(), "--json",
+                j.toString(), "--markdown", md.toString());
+        assertTrue(out.contains("preprocess: darknet (") && out.contains("labels: class i of "), out);
         List<Map<String, Object>> rows = json(j);
         assertEquals(List.of("original", "replace relu6", "+equalization", "+absorption", "+bias correction",
                 "equalization, ReLU6 kept", "equalization, ReLU6 kept, +correction", "per-channel weights"),
