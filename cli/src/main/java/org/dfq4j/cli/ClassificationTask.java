@@ -16,23 +16,13 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
         implements Task {
 
     @Override
-    public String name() {
-        return "classification";
-    }
-
-    @Override
-    public List<String> tableColumns() {
-        return List.of("top1", "top5");
-    }
-
-    @Override
     public Score score(Network net, String label) {
         ClassificationResult r = ClassificationEvaluator.of(net.withName(label), preprocessing, batch)
                 .withProgress(progress).withRetainedLogits(true).evaluate(data);
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("top1", r.top1());
         m.put("top5", r.top5());
-        return new Score(m, r, r.imagesPerSecond(), r.toMap(true));
+        return new Score(m, r, r.imagesPerSecond(), r.images(), r.report(true));
     }
 
     /** How the class file met the model's outputs (worked out, never guessed: see LabelAlignment). */
@@ -49,5 +39,10 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
         m.put("agreement", Fidelity.top1AgreementPercent(ref.predictions(), tst.predictions()));
         m.put("sqnrDb", Fidelity.sqnrDb(ref.logits().orElseThrow(), tst.logits().orElseThrow()));
         return m;
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.CLASSIFICATION;
     }
 }

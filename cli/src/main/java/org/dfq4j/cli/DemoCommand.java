@@ -1,16 +1,16 @@
 package org.dfq4j.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.rewrite.Calibration;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
-import org.dfq4j.rewrite.io.OutputPlan;
-import org.dfq4j.rewrite.quant.QuantScheme;
+import org.dfq4j.rewrite.quant.RangeSpec;
+import org.dfq4j.rewrite.view.GraphView;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -47,35 +47,23 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "weights and images seed (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--bits-weight", paramLabel = "N", defaultValue = "8", description = "weight bits (default: ${DEFAULT-VALUE})")
-    int bitsWeight;
-
-    @Option(names = "--bits-act", paramLabel = "N", defaultValue = "8", description = "activation bits (default: ${DEFAULT-VALUE})")
-    int bitsAct;
-
-    @Option(names = "--sigmas", paramLabel = "n", defaultValue = "6", description = "bn range width n (default: ${DEFAULT-VALUE})")
-    double sigmas;
+    @Mixin
+    QuantOptions quant;
 
     @Mixin
     RunOptions run;
 
-    @Option(names = "--json", paramLabel = "PATH", description = "write the rows as a JSON array (atomically)")
-    Path json;
-
-    @Option(names = "--explain", description = "print every row's rewrite log")
-    boolean explain;
-
-    @Option(names = "--force", description = "replace an output file that exists")
-    boolean force;
+    @Mixin
+    TableOutput output;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         if (count < 1) {
-            throw new org.dfq4j.rewrite.DfqException("--count must be at least 1, got " + count);
+            throw new DfqException("--count must be at least 1, got " + count);
         }
         Backend backend = run.apply();
-        new OutputPlan(force).file("--json", json).check();
+        output.declare(output.force.plan()).check();
         out.println(backend.describe());
         out.printf("building a MobileNetV2-like network (width %.2f, %dx%d, seed %d) with calibrated BatchNorm and "
                 + "folded weight ranges as unbalanced as a trained one's...%n",
@@ -85,23 +73,20 @@ final class DemoCommand implements Callable<Integer> {
         Network net = MobileNetV2Builder.trainedLike(width, resolution, 1000, seed);
         INDArray images = SyntheticImages.generate(count, 3, resolution, resolution, seed + 1);
         out.printf("built in %.1f s: %d ops, %,d parameters; %d generated images in [-1, 1]%n",
-                (System.nanoTime() - t0) / 1e9, net.sameDiff().getOps().size(), net.parameterCount(), count);
+                (System.nanoTime() - t0) / 1e9, GraphView.of(net).ops().size(), net.parameterCount(), count);
         out.println("columns: SQNR (dB) of the logits and top-1 agreement (%) with the original FP32 network");
-        out.println("activation ranges: bn (mean +- " + sigmas + " sigma of the BatchNorm statistics); input range [-1, 1]");
+        RangeSpec ranges = quant.actRange.resolve(true);
+        out.println("activation ranges: " + (ranges.kind() == RangeSpec.Kind.BATCH_NORM ? "bn (mean +- " + ranges.sigmas()
+                + " sigma of the BatchNorm statistics)" : ranges) + "; input range [-1, 1]");
         out.flush();
-        QuantScheme scheme = QuantScheme.perTensor(bitsWeight, false);
-        DfqTable table = new DfqTable(new SyntheticTask(images, run.batch), List::of, new TensorRange(-1, 1), out, false);
-        List<DfqTable.Row> rows = DfqTable.rows(scheme, bitsAct, "bn", sigmas, true, DfqRecipe.Correction.NONE);
-        List<DfqTable.Result> results = table.run(net, rows, true);
-        out.println();
-        TableCommand.printTable(out, table, results, true);
-        if (explain) {
-            TableCommand.printLogs(out, results);
-        }
-        if (json != null) {
-            JsonReport.write(json, TableCommand.rowsJson(results, "synthetic", net, backend));
-            out.println("wrote " + json);
-        }
+        DfqRecipe base = quant.applyTo(DfqRecipe.builder(), DfqRecipe.DEFAULT_CALIBRATION_IMAGES).build();
+        Calibration calibration = Calibration.of(List.of(SyntheticImages.generate(base.calibrationImages(), 3, resolution,
+                resolution, seed + 2)), "generated images");
+        DfqTable table = new DfqTable(new SyntheticTask(images, run.batch), calibration, new TensorRange(-1, 1), out,
+                quant.lowered(FakeQuantMode.OPS));
+        List<DfqTable.Result> results = table.run(net, DfqTable.rows(base, true, DfqRecipe.Correction.NONE));
+        output.report(out, table, results, "synthetic", net.name(), backend.name(), "Synthetic MobileNetV2 (width "
+                + width + ", " + resolution + "x" + resolution + ", seed " + seed + "), " + count + " generated images");
         return 0;
     }
 }

@@ -1,30 +1,25 @@
 package org.dfq4j.cli;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import org.dfq4j.eval.detection.AnnotatedImage;
 import org.dfq4j.eval.detection.DetectionDataset;
 import org.dfq4j.eval.detection.DetectionEvaluator;
 import org.dfq4j.eval.detection.DetectionFidelity;
 import org.dfq4j.eval.detection.DetectionResult;
 import org.dfq4j.eval.detection.LabelMap;
 import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.eval.image.RgbDecoder;
+import org.dfq4j.eval.overlay.OverlayWriter;
 import org.dfq4j.rewrite.graph.Network;
 
 /** VOC mAP@0.5 against boxes; fidelity = mAP of a run's detections against a reference run's (score >= 0.5). */
 record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int batch, LabelMap labels,
                      PrintStream progress) implements Task {
-
-    @Override
-    public String name() {
-        return "detection";
-    }
-
-    @Override
-    public List<String> tableColumns() {
-        return List.of("mAP");
-    }
 
     @Override
     public Score score(Network net, String label) {
@@ -41,37 +36,32 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
             m.put("mAP", 100 * r.meanAp());
         }
         m.put("detectionsPerImage", r.detectionsPerImage());
-        return new Score(m, r, r.imagesPerSecond(), r.toMap(true, labels));
+        return new Score(m, r, r.imagesPerSecond(), r.images(), r.report(true, labels));
     }
 
     @Override
-    public List<String> overlayFiles() {
-        return data.images().stream().map(x -> org.dfq4j.eval.overlay.OverlayWriter.fileName(x.name())).toList();
+    public List<String> overlayNames() {
+        return data.images().stream().map(AnnotatedImage::name).toList();
     }
 
     @Override
-    public int writeOverlays(Score reference, Score test, java.nio.file.Path dir) {
-        DetectionResult ref = (DetectionResult) reference.retained();
-        DetectionResult tst = (DetectionResult) test.retained();
-        org.dfq4j.eval.overlay.OverlayWriter w = new org.dfq4j.eval.overlay.OverlayWriter(dir);
-        var images = data.images();
-        for (int i = 0; i < images.size(); i++) {
-            w.writeDetections(images.get(i).name(), org.dfq4j.eval.image.RgbDecoder.read(images.get(i).image()),
-                    ref.detections().get(i), tst.detections().get(i), labels, OVERLAY_MIN_SCORE);
-        }
-        return images.size();
+    public void drawOverlay(OverlayWriter w, int i, Score reference, Score test) {
+        AnnotatedImage image = data.images().get(i);
+        w.writeDetections(image.name(), RgbDecoder.read(image.image()),
+                ((DetectionResult) reference.retained()).detections().get(i),
+                ((DetectionResult) test.retained()).detections().get(i), labels, OVERLAY_MIN_SCORE);
     }
 
     @Override
     public List<String> describe(Score score) {
         DetectionResult r = (DetectionResult) score.retained();
-        List<String> lines = new java.util.ArrayList<>();
+        List<String> lines = new ArrayList<>();
         for (int i = 0; i < r.images(); i++) {
             StringBuilder sb = new StringBuilder(r.names().get(i)).append(":");
             int shown = 0;
             for (org.dfq4j.eval.detection.Detection d : r.detections().get(i)) {
                 if (d.score() >= OVERLAY_MIN_SCORE && shown < 5) {
-                    sb.append(String.format(java.util.Locale.ROOT, " %s %.2f",
+                    sb.append(String.format(Locale.ROOT, " %s %.2f",
                             labels == null ? "class " + d.classId() : labels.name(d.classId()), d.score()));
                     shown++;
                 }
@@ -90,5 +80,10 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
         m.put("mAP", 100 * DetectionFidelity.compare((DetectionResult) reference.retained(),
                 (DetectionResult) test.retained(), DetectionFidelity.DEFAULT_MIN_REFERENCE_SCORE).mean());
         return m;
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.DETECTION;
     }
 }

@@ -1,7 +1,7 @@
 package org.dfq4j.cli;
 
 import java.io.PrintWriter;
-import org.dfq4j.bench.BenchCommand;
+import org.dfq4j.eval.image.DamagedImageException;
 import org.dfq4j.rewrite.DfqException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
@@ -36,7 +36,7 @@ public final class Dfq implements Runnable {
      * or running out of memory, {@code dfq: internal error: ...} (exit 1) for a bug.
      */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(new Dfq());
+        CommandLine cl = new CommandLine(new Dfq()).setCaseInsensitiveEnumValuesAllowed(true);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> failure(ex, out, err));
@@ -60,6 +60,9 @@ public final class Dfq implements Runnable {
     /** The one line and the exit code for what a command threw. */
     static int failure(Throwable ex, PrintWriter out, PrintWriter err) {
         for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof DamagedImageException d) {
+                return error(out, err, oneLine(d.getMessage()) + " (--skip-bad-images leaves such photographs out)");
+            }
             if (t instanceof DfqException d) {
                 return error(out, err, oneLine(d.getMessage()));
             }

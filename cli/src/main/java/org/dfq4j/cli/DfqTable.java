@@ -1,5 +1,8 @@
 package org.dfq4j.cli;
 
+import com.fasterxml.jackson.annotation.JsonAnyGetter;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -8,22 +11,23 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Supplier;
+import org.dfq4j.rewrite.Calibration;
 import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.QuantizedNetwork;
+import org.dfq4j.rewrite.Quantizer;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.quant.QuantScheme;
-import org.dfq4j.rewrite.quant.LowerFakeQuant;
-import org.dfq4j.rewrite.quant.RangeSource;
-import org.nd4j.linalg.api.ndarray.INDArray;
+import org.dfq4j.rewrite.quant.RangeSpec;
 
 /**
  * The reference project's README table for one model: rows original / replace relu6 / +equalization /
  * +absorption / +bias correction, then equalization keeping ReLU6 (with and without correction) and
  * per-channel weights; columns FP32, weights-only 8-bit (W8) and weights-and-activations 8-bit (W8A8),
- * each scored on the task and compared with the original FP32 run (fidelity).
+ * each scored on the task and compared with the original FP32 run (fidelity). Each row is one
+ * {@link Quantizer} run.
  */
 final class DfqTable {
 
@@ -32,11 +36,13 @@ final class DfqTable {
     }
 
     /** A cell: the task's metrics and the fidelity to the original FP32 run. */
-    record Cell(Map<String, Double> metrics, Map<String, Double> fidelity, double imagesPerSecond) {
-        Map<String, Object> toMap() {
-            Map<String, Object> m = new LinkedHashMap<>(metrics);
+    record Cell(@JsonIgnore Map<String, Double> metrics, @JsonIgnore Map<String, Double> fidelity, double imagesPerSecond) {
+
+        /** Metrics, then fidelity as fidelity_KEY, in JSON. */
+        @JsonAnyGetter
+        Map<String, Double> values() {
+            Map<String, Double> m = new LinkedHashMap<>(metrics);
             fidelity.forEach((k, v) -> m.put("fidelity_" + k, v));
-            m.put("imagesPerSecond", imagesPerSecond);
             return m;
         }
     }
@@ -46,13 +52,13 @@ final class DfqTable {
     }
 
     private final Task task;
-    private final Supplier<List<INDArray>> calibration;
+    private final Calibration calibration;
     private final TensorRange inputRange;
     private final PrintWriter progress;
     private final boolean lower;
 
-    /** {@code lower}: run W8A8 networks lowered ({@link LowerFakeQuant}) rather than with ND4J's fake-quant ops. */
-    DfqTable(Task task, Supplier<List<INDArray>> calibration, TensorRange inputRange, PrintWriter progress, boolean lower) {
+    /** {@code lower}: run W8A8 networks lowered rather than with ND4J's fake-quant ops. */
+    DfqTable(Task task, Calibration calibration, TensorRange inputRange, PrintWriter progress, boolean lower) {
         this.task = task;
         this.calibration = calibration;
         this.inputRange = inputRange;
@@ -61,35 +67,40 @@ final class DfqTable {
     }
 
     /**
-     * The rows for a model, given whether its folded graph has BatchNorm statistics and whether
-     * calibration images may be used (for empirical correction where analytic is impossible).
+     * The rows for a model, given the quantization settings every row shares ({@code base}), whether
+     * its folded graph has BatchNorm statistics and the correction asked for (none: analytic when
+     * possible, else empirical on calibration images).
      */
-    static List<Row> rows(QuantScheme scheme, int actBits, String actRange, double sigmas, boolean hasStats,
-                          DfqRecipe.Correction requested) {
-        DfqRecipe naive = new DfqRecipe(false, false, false, DfqRecipe.Correction.NONE, scheme, actBits, actRange, sigmas);
+    static List<Row> rows(DfqRecipe base, boolean hasStats, DfqRecipe.Correction requested) {
+        DfqRecipe naive = base.toBuilder().replaceRelu6(false).equalize(false).absorb(false)
+                .correction(DfqRecipe.Correction.NONE).build();
         DfqRecipe.Correction correction = requested != DfqRecipe.Correction.NONE ? requested
                 : hasStats ? DfqRecipe.Correction.ANALYTIC : DfqRecipe.Correction.EMPIRICAL;
         String noStats = "needs BatchNorm statistics; this model was BN-folded at export";
+        boolean correctionPossible = hasStats || correction == DfqRecipe.Correction.EMPIRICAL;
         List<Row> rows = new ArrayList<>();
         rows.add(new Row("original", naive, null));
-        rows.add(new Row("replace relu6", naive.withRelu(true), null));
-        rows.add(new Row("+equalization", naive.withRelu(true).withEqualize(true), null));
-        rows.add(hasStats ? new Row("+absorption", naive.withRelu(true).withEqualize(true).withAbsorb(true), null)
-                : new Row("+absorption", null, noStats));
-        boolean correctionPossible = hasStats || correction == DfqRecipe.Correction.EMPIRICAL;
-        rows.add(correctionPossible ? new Row("+bias correction", naive.withRelu(true).withEqualize(true)
-                .withAbsorb(hasStats).withCorrection(correction), null) : new Row("+bias correction", null, noStats));
-        rows.add(new Row("equalization, ReLU6 kept", naive.withEqualize(true), null));
-        rows.add(correctionPossible ? new Row("equalization, ReLU6 kept, +correction", naive.withEqualize(true)
-                .withAbsorb(hasStats).withCorrection(correction), null)
-                : new Row("equalization, ReLU6 kept, +correction", null, noStats));
-        rows.add(new Row("per-channel weights", naive.withWeights(QuantScheme.perChannel(scheme.bits(), scheme.symmetric())),
-                null));
+        rows.add(row("replace relu6", naive.toBuilder().replaceRelu6(true), true, null));
+        rows.add(row("+equalization", naive.toBuilder().replaceRelu6(true).equalize(true), true, null));
+        rows.add(row("+absorption", naive.toBuilder().replaceRelu6(true).equalize(true).absorb(true), hasStats, noStats));
+        rows.add(row("+bias correction", naive.toBuilder().replaceRelu6(true).equalize(true).absorb(hasStats)
+                .correction(correction), correctionPossible, noStats));
+        rows.add(row("equalization, ReLU6 kept", naive.toBuilder().equalize(true), true, null));
+        rows.add(row("equalization, ReLU6 kept, +correction", naive.toBuilder().equalize(true).absorb(hasStats)
+                .correction(correction), correctionPossible, noStats));
+        rows.add(row("per-channel weights", naive.toBuilder().weights(QuantScheme.perChannel(base.weights().bits(),
+                base.weights().symmetric())), true, null));
         return rows;
     }
 
+    private static Row row(String name, DfqRecipe.Builder recipe, boolean possible, String why) {
+        return possible ? new Row(name, recipe.build(), null) : new Row(name, null, why);
+    }
+
     /** Runs every row on a copy of {@code original}; fidelity is measured against the first row's FP32 run. */
-    List<Result> run(Network original, List<Row> rows, boolean withActivations) {
+    List<Result> run(Network original, List<Row> rows) {
+        boolean withActivations = !rows.isEmpty() && rows.get(0).recipe().activationRanges()
+                .resolve(DfqRecipe.hasStatistics(original)).kind() != RangeSpec.Kind.NONE;
         List<Result> results = new ArrayList<>();
         Task.Score reference = null;
         for (Row row : rows) {
@@ -99,8 +110,10 @@ final class DfqTable {
                 progress.flush();
                 continue;
             }
+            Quantizer quantizer = Quantizer.builder(row.recipe()).calibration(calibration).inputRange(inputRange)
+                    .lowered(lower).build();
             long t0 = System.nanoTime();
-            Rewritten prepared = row.recipe().floatPipeline().run(original);
+            Rewritten prepared = quantizer.floatPipeline(original);
             double floatSeconds = (System.nanoTime() - t0) / 1e9;
             Task.Score fp = task.score(prepared.network(), row.name() + " FP32");
             if (reference == null) {
@@ -110,34 +123,23 @@ final class DfqTable {
             RewriteLog log = new RewriteLog();
             log.addAll(prepared.log());
             Cell fp32 = cell(reference, fp);
-            long t1 = System.nanoTime();
-            List<INDArray> calib = row.recipe().correction() == DfqRecipe.Correction.EMPIRICAL ? calibration.get() : List.of();
-            Rewritten w8 = row.recipe().quantPipeline(RangeSource.none(), calib).run(prepared.network());
-            double quantSeconds = (System.nanoTime() - t1) / 1e9;
+            QuantizedNetwork w8 = quantizer.quantizeWeights(prepared);
             log.addAll(w8.log());
             Cell w8cell = cell(reference, task.score(w8.network(), row.name() + " W8"));
             Cell w8a8cell = null;
             String range = "none";
             if (withActivations) {
-                RangeSource source = rangeSource(row.recipe(), prepared.network());
-                range = source.name();
-                Rewritten q = row.recipe().quantPipeline(source, calib).run(prepared.network());
+                QuantizedNetwork q = quantizer.quantize(prepared);
+                range = q.ranges();
                 log.addAll(q.log());
-                Network run = lower ? LowerFakeQuant.of(q.network()).network() : q.network();
-                w8a8cell = cell(reference, task.score(run, row.name() + " W8A8"));
+                w8a8cell = cell(reference, task.score(q.executable(), row.name() + " W8A8"));
             }
-            Result r = new Result(row, fp32, w8cell, w8a8cell, range, floatSeconds + quantSeconds, notes(log), log);
+            Result r = new Result(row, fp32, w8cell, w8a8cell, range, floatSeconds + w8.seconds(), notes(log), log);
             results.add(r);
             progress.printf("%-38s %s%n", row.name(), summary(r));
             progress.flush();
         }
         return results;
-    }
-
-    private RangeSource rangeSource(DfqRecipe recipe, Network prepared) {
-        String spec = recipe.actRange();
-        List<INDArray> images = spec.startsWith("calib:") ? calibration.get() : List.of();
-        return RangeSource.parse(spec, recipe.sigmas(), inputRange, images);
     }
 
     private Cell cell(Task.Score reference, Task.Score s) {
@@ -200,5 +202,30 @@ final class DfqTable {
             }
         }
         return false;
+    }
+
+    /**
+     * A row of the table as its JSON holds it. Classification rows also carry the headline numbers
+     * flat (fp32Top1, w8Top1, int8Top1 ...), the int8 column being W8A8 when activations were quantized.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record RowReport(String row, String model, String task, boolean available, String reason, RecipeReport pipeline,
+                     Double fp32Top1, Double fp32Top5, Double w8Top1, Double int8Top1, Double int8Top5, String int8,
+                     String actRange, Cell fp32, Cell w8, Cell w8a8, Double pipelineSeconds, List<String> notes,
+                     String backend) {
+
+        static RowReport of(Result r, String task, String model, String backend) {
+            if (r.row().recipe() == null) {
+                return new RowReport(r.row().name(), model, task, false, r.row().unavailable(), null, null, null,
+                        null, null, null, null, null, null, null, null, null, null, null);
+            }
+            Cell int8 = r.w8a8() != null ? r.w8a8() : r.w8();
+            boolean top = r.fp32().metrics().containsKey("top1");
+            return new RowReport(r.row().name(), model, task, true, null, RecipeReport.of(r.row().recipe()),
+                    top ? r.fp32().metrics().get("top1") : null, top ? r.fp32().metrics().get("top5") : null,
+                    top ? r.w8().metrics().get("top1") : null, top ? int8.metrics().get("top1") : null,
+                    top ? int8.metrics().get("top5") : null, r.w8a8() != null ? "W8A8" : "W8", r.rangeSource(),
+                    r.fp32(), r.w8(), r.w8a8(), r.pipelineSeconds(), r.notes(), backend);
+        }
     }
 }

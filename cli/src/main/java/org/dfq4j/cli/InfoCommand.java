@@ -10,17 +10,16 @@ import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
+import org.dfq4j.rewrite.view.GraphView;
 import org.dfq4j.zoo.ModelFiles;
 import org.dfq4j.zoo.onnx.OnnxReader;
-import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code dfq info}: the imported graph, op by op, with shapes and recorded quantization ranges. */
@@ -32,8 +31,7 @@ final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "PATH",
-            description = "model file (.tflite, .onnx, TF.js model.json) or " + ModelFiles.BUILTIN_MOBILENET)
+    @Option(names = "--model", paramLabel = "PATH", description = ModelOption.DESCRIPTION)
     String model;
 
     @Mixin
@@ -55,10 +53,10 @@ final class InfoCommand implements Callable<Integer> {
         }
         out.println(Backend.current().describe());
         Network net = ModelFiles.read(model, shape.chw());
-        SameDiff sd = net.sameDiff();
+        GraphView g = GraphView.of(net);
         List<String> outs = new ArrayList<>();
-        for (SameDiffOp op : sd.getOps().values()) {
-            outs.addAll(op.getOutputsOfOp());
+        for (String op : g.ops()) {
+            outs.addAll(g.outputs(op));
         }
         long[] in = net.inputShape();
         INDArray probe = Nd4j.zeros(DataType.FLOAT, 1, in[0], in[1], in[2]);
@@ -67,25 +65,24 @@ final class InfoCommand implements Callable<Integer> {
         out.printf("input: %s [N,%d,%d,%d] float%n", net.input(), in[0], in[1], in[2]);
         out.printf("%4s  %-18s %-44s %-20s %s%n", "#", "op", "output", "shape", "weights / range");
         int i = 0;
-        for (SameDiffOp op : sd.getOps().values()) {
-            String var = op.getOutputsOfOp().get(0);
+        for (String op : g.ops()) {
+            String var = g.outputs(op).get(0);
             INDArray v = values.get(var);
             StringBuilder extra = new StringBuilder();
-            for (String input : op.getInputsToOp()) {
-                if (sd.isConstant(input) && sd.getArrForVarName(input) != null
-                        && sd.getArrForVarName(input).length() > 1 && input.endsWith("/W")) {
-                    extra.append("W").append(Arrays.toString(sd.getArrForVarName(input).shape()));
+            for (String input : g.inputs(op)) {
+                if (g.isConstant(input) && g.constantLength(input) > 1 && input.endsWith("/W")) {
+                    extra.append("W").append(Arrays.toString(g.constantShape(input)));
                 }
             }
             TensorRange r = net.recordedRanges().get(var);
             if (r != null) {
                 extra.append(extra.length() > 0 ? " " : "").append("range ").append(r);
             }
-            out.printf("%4d  %-18s %-44s %-20s %s%n", i++, op.getOp().opName(), abbreviate(var, 44),
+            out.printf("%4d  %-18s %-44s %-20s %s%n", i++, g.opType(op), abbreviate(var, 44),
                     v == null ? "?" : Arrays.toString(v.shape()), extra);
         }
         out.printf("outputs: %s%n", net.outputs());
-        out.printf("ops: %d, parameters: %,d, recorded activation ranges: %d%n", sd.getOps().size(),
+        out.printf("ops: %d, parameters: %,d, recorded activation ranges: %d%n", g.ops().size(),
                 net.parameterCount(), net.recordedRanges().size());
         net.properties().forEach((k, v) -> out.printf("property %s = %s%n", k, v));
         net.attachments().forEach((k, v) -> out.printf("attachment %s %s%n", k, Arrays.toString(v.shape())));

@@ -27,7 +27,6 @@ final class RunOptions {
             Nd4j.getEnvironment().setMaxMasterThreads(threads);
         }
         Backend b = Backend.current();
-        return threads == null ? b : new Backend(b.name(), b.device().replaceAll(", \\d+ threads$", ", " + threads + " threads"),
-                threads, b.onednn());
+        return threads == null ? b : b.withThreads(threads);
     }
 }

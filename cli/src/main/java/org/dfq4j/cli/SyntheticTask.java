@@ -14,16 +14,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 record SyntheticTask(INDArray images, int batch) implements Task {
 
     @Override
-    public String name() {
-        return "synthetic";
-    }
-
-    @Override
-    public List<String> tableColumns() {
-        return List.of("sqnrDb", "agreement");
-    }
-
-    @Override
     public Score score(Network net, String label) {
         long n = images.size(0);
         List<INDArray> parts = new ArrayList<>();
@@ -35,7 +25,7 @@ record SyntheticTask(INDArray images, int batch) implements Task {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         INDArray logits = Nd4j.concat(0, parts.toArray(new INDArray[0]));
-        return new Score(Map.of(), logits, n / seconds, Map.of("images", n));
+        return new Score(Map.of(), logits, n / seconds, (int) n, null);
     }
 
     @Override
@@ -52,5 +42,10 @@ record SyntheticTask(INDArray images, int batch) implements Task {
         m.put("sqnrDb", Fidelity.sqnrDb(ref, tst));
         m.put("agreement", 100.0 * same / a.length);
         return m;
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.SYNTHETIC;
     }
 }

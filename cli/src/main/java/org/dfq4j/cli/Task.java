@@ -1,6 +1,11 @@
 package org.dfq4j.cli;
 
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import org.dfq4j.eval.overlay.OverlayWriter;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 
 /**
@@ -10,18 +15,49 @@ import org.dfq4j.rewrite.graph.Network;
  */
 interface Task {
 
-    /** Metrics of one run, in display order (percent or dB), plus what fidelity comparisons need. */
-    record Score(Map<String, Double> metrics, Object retained, double imagesPerSecond, Map<String, Object> details) {
+    /**
+     * Metrics of one run, in display order (percent or dB), plus what fidelity comparisons need.
+     *
+     * @param retained what {@link #fidelity} compares (the evaluator's result)
+     * @param images   photographs scored
+     * @param report   the run's JSON report (a record Jackson writes)
+     */
+    record Score(Map<String, Double> metrics, Object retained, double imagesPerSecond, int images, Object report) {
     }
 
+    /** What a task scores: its name and the values a table shows per precision. */
+    enum Kind {
+        /** top-1/top-5 on labelled photographs. */
+        CLASSIFICATION("top1", "top5"),
+        /** mIoU and pixel accuracy against masks (or a reference run). */
+        SEGMENTATION("mIoU", "pixelAccuracy"),
+        /** mAP against boxes (or a reference run). */
+        DETECTION("mAP"),
+        /** logit SQNR and top-1 agreement with a reference run on generated images. */
+        SYNTHETIC("sqnrDb", "agreement");
+
+        private final List<String> columns;
+
+        Kind(String... columns) {
+            this.columns = List.of(columns);
+        }
+    }
+
+    /** What this task scores. */
+    Kind kind();
+
     /** Short name of the task, e.g. "classification". */
-    String name();
+    default String name() {
+        return kind().name().toLowerCase(Locale.ROOT);
+    }
 
     /**
      * The values a table shows per precision, looked up in a cell's metrics, then in its fidelity to
      * the original FP32 run (so a task without ground truth shows fidelity).
      */
-    java.util.List<String> tableColumns();
+    default List<String> tableColumns() {
+        return kind().columns;
+    }
 
     Score score(Network net, String label);
 
@@ -29,21 +65,47 @@ interface Task {
     Map<String, Double> fidelity(Score reference, Score test);
 
     /** Per-photograph lines worth printing (e.g. the objects a detector found), or none. */
-    default java.util.List<String> describe(Score score) {
-        return java.util.List.of();
+    default List<String> describe(Score score) {
+        return List.of();
     }
 
-    /** The file names {@link #writeOverlays} writes into its folder (none for a task that draws nothing). */
-    default java.util.List<String> overlayFiles() {
-        return java.util.List.of();
+    /**
+     * The photographs {@link #writeOverlays} draws, by name, in the order of a run's results (none
+     * for a task that draws nothing).
+     */
+    default List<String> overlayNames() {
+        return List.of();
+    }
+
+    /** The file names {@link #writeOverlays} writes into its folder. */
+    default List<String> overlayFiles() {
+        return overlayNames().stream().map(OverlayWriter::fileName).toList();
+    }
+
+    /** Draws photograph {@code i}: the reference run's prediction beside the test run's. */
+    default void drawOverlay(OverlayWriter writer, int i, Score reference, Score test) {
+        throw new IllegalStateException(name() + " draws no overlays");
+    }
+
+    /** Refuses overlays for a task that draws none (before any work). */
+    default void requireOverlays() {
+        if (overlayNames().isEmpty()) {
+            throw new DfqException("--save-overlays needs --task segmentation or detection (" + name()
+                    + " has nothing to draw)");
+        }
     }
 
     /**
      * Writes one PNG per photograph into {@code dir}: the reference run's prediction beside the
      * test run's. Returns how many were written.
      */
-    default int writeOverlays(Score reference, Score test, java.nio.file.Path dir) {
-        throw new org.dfq4j.rewrite.DfqException("--save-overlays needs --task segmentation or detection ("
-                + name() + " has nothing to draw)");
+    default int writeOverlays(Score reference, Score test, Path dir) {
+        requireOverlays();
+        List<String> names = overlayNames();
+        OverlayWriter writer = new OverlayWriter(dir);
+        for (int i = 0; i < names.size(); i++) {
+            drawOverlay(writer, i, reference, test);
+        }
+        return names.size();
     }
 }

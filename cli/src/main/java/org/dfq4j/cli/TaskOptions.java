@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -24,9 +25,9 @@ import picocli.CommandLine.Option;
 /** What to evaluate on: the task, the photographs, their labels and the preprocessing. */
 final class TaskOptions {
 
-    @Option(names = "--task", paramLabel = "classification|segmentation|detection", defaultValue = "classification",
-            description = "what the model does (default: ${DEFAULT-VALUE})")
-    String task;
+    @Option(names = "--task", paramLabel = "TASK", defaultValue = "classification",
+            description = "what the model does: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    TaskKind task;
 
     @Option(names = "--images", required = true, paramLabel = "DIR",
             description = "classification: an ImageNet folder in any of three layouts (detected): <synset>_<name>.JPEG "
@@ -53,11 +54,11 @@ final class TaskOptions {
     @Option(names = "--split", paramLabel = "NAME", description = "Pascal VOC split (ImageSets/*/NAME.txt), e.g. val")
     String split;
 
-    @Option(names = "--preprocess", paramLabel = "NAME|SPEC",
+    @Option(names = "--preprocess", paramLabel = "NAME|SPEC", converter = Converters.Preprocess.class,
             description = "preset named after its origin (inception, torchvision, darknet, deeplab) or a spec such as "
                     + "crop=0.875,scale=0.0078431,offset=-1 (default: classification torchvision for .onnx models, "
                     + "inception otherwise; deeplab for segmentation and detection)")
-    String preprocess;
+    Preprocessing preprocess;
 
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N photographs (sorted by name)")
     Integer limit;
@@ -69,8 +70,8 @@ final class TaskOptions {
 
     /** The files and folders this task reads (for the output checks). */
     List<Path> inputs() {
-        List<Path> in = new java.util.ArrayList<>();
-        for (Path p : new Path[] {images, labels, annotations}) {
+        List<Path> in = new ArrayList<>();
+        for (Path p : new Path[] {images, labels, groundTruth, annotations}) {
             if (p != null) {
                 in.add(p);
             }
@@ -88,29 +89,19 @@ final class TaskOptions {
     }
 
     Preprocessing preprocessing() {
-        return Preprocessing.parse(preprocess != null ? preprocess : defaultPreset());
+        return preprocess != null ? preprocess : task != TaskKind.CLASSIFICATION ? Preprocessing.RESIZE
+                : onnx() ? Preprocessing.TORCHVISION : Preprocessing.INCEPTION;
     }
 
-    private String defaultPreset() {
-        if (!kind().equals("classification")) {
-            return "deeplab";
-        }
-        return model.toLowerCase(Locale.ROOT).endsWith(".onnx") ? "torchvision" : "inception";
+    private boolean onnx() {
+        return model.toLowerCase(Locale.ROOT).endsWith(".onnx");
     }
 
     /** The preprocessing for reports: preset name, spec, and whether it is a default and why. */
     String describePreprocessing() {
-        return preprocessing().describe() + (preprocess != null ? "" : model.toLowerCase(Locale.ROOT).endsWith(".onnx")
-                && kind().equals("classification") ? ", the default for ONNX models (--preprocess to change)"
+        return preprocessing().describe() + (preprocess != null ? ""
+                : onnx() && task == TaskKind.CLASSIFICATION ? ", the default for ONNX models (--preprocess to change)"
                 : ", the default (--preprocess to change)");
-    }
-
-    String kind() {
-        String t = task.toLowerCase(Locale.ROOT);
-        if (!List.of("classification", "segmentation", "detection").contains(t)) {
-            throw new DfqException("--task must be classification, segmentation or detection, got '" + task + "'");
-        }
-        return t;
     }
 
     private int limit() {
@@ -168,8 +159,8 @@ final class TaskOptions {
 
     private Built build(int batch, PrintStream progress, Map<Path, String> bad) {
         Preprocessing pre = preprocessing();
-        switch (kind()) {
-            case "classification" -> {
+        switch (task) {
+            case CLASSIFICATION -> {
                 if (labels == null) {
                     throw new DfqException("--labels CLASSFILE is required for classification (line i = class id of output i)");
                 }
@@ -179,7 +170,7 @@ final class TaskOptions {
                 return new Built(new ClassificationTask(d, pre, batch, progress), d.files(),
                         d.size() + " photographs from " + images + ": " + d.describe() + skippedNote(bad), bad);
             }
-            case "segmentation" -> {
+            case SEGMENTATION -> {
                 if (groundTruth != null) {
                     throw new DfqException("--ground-truth labels classification photographs; segmentation reads masks");
                 }

@@ -12,22 +12,15 @@ import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** A truncated photograph is an error naming it, unless --skip-bad-images, which reports what it skipped. */
-class BadImagesTest {
+class BadImagesTest extends TinyClassifierTest {
 
-    @TempDir
-    static Path dir;
-    static Path model;
-    static Path classes;
     static Path photos;
 
     @BeforeAll
     static void setUp() throws Exception {
-        model = TinyClassifier.write(dir.resolve("tiny.onnx"));
-        classes = Files.writeString(dir.resolve("classes.txt"), "n01\nn02\n");
         photos = Files.createDirectory(dir.resolve("photos"));
         for (int i = 0; i < 3; i++) {
             BufferedImage im = new BufferedImage(160, 120, BufferedImage.TYPE_INT_RGB);

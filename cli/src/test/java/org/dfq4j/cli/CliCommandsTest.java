@@ -13,9 +13,8 @@ import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** The commands end to end on a tiny ONNX classifier and generated photographs. */
 class CliCommandsTest {
@@ -32,20 +31,14 @@ class CliCommandsTest {
      */
     @BeforeAll
     static void setUp() throws Exception {
-        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 16, 16);
         float[] w = new float[4 * 3];
         w[0] = 1; // out 0 <- R
         w[3 + 1] = 1; // out 1 <- G
         w[6 + 2] = 1; // out 2 <- B
         w[9] = 0.5f;
-        String c = m.node("Conv", "conv", List.of("x", m.floats("w", Nd4j.createFromArray(w).reshape(4, 3, 1, 1))));
-        String r = m.node("Relu", "relu", List.of(c));
-        String p = m.node("GlobalAveragePool", "pool", List.of(r));
-        String f = m.node("Flatten", "flat", List.of(p));
         float[] fc = {4, 0, 0, 0, 0, 4, 0, 0};
-        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", Nd4j.createFromArray(fc).reshape(2, 4))),
-                OnnxModelWriter.integer("transB", 1)));
-        model = m.write(dir.resolve("colours.onnx"));
+        model = TinyClassifier.write(dir.resolve("colours.onnx"), 16, Nd4j.createFromArray(w).reshape(4, 3, 1, 1), true,
+                Nd4j.createFromArray(fc).reshape(2, 4));
         classes = Files.writeString(dir.resolve("classes.txt"), "red\ngreen\n");
         images = Files.createDirectory(dir.resolve("photos"));
         for (int i = 0; i < 3; i++) {
@@ -116,9 +109,16 @@ class CliCommandsTest {
     void quantizedEvalReportsFidelityAndSavesAGraphThatLoadsBack() throws Exception {
         Path j = dir.resolve("q.json");
         Path saved = dir.resolve("q.dfq");
-        dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
-                "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib:4", "--calib-images",
+        String printed = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib", "--calib", "4", "--calib-images",
                 images.toString(), "--json", j.toString(), "--out", saved.toString(), "--explain");
+        // --explain: per rule, where it applied and where it refused, with the reason
+        for (String line : List.of("CrossLayerEqualization: equalized conv -> relu -> reduce_mean -> reshape -> fc [conv, fc]",
+                "CrossLayerEqualization: not equalized: 'fc' is a network output [fc]",
+                "FoldClampsIntoFakeQuant: removed relu (the fake-quant clamps to its range) [act]",
+                "FoldClampsIntoFakeQuant: removed clamps the next fake-quant performs: 1 relu, 0 relu6, 0 per-channel clips")) {
+            assertTrue(printed.contains("\n  " + line), "--explain prints '" + line + "':\n" + printed);
+        }
         Map<String, Object> m = json(j);
         assertEquals(Boolean.TRUE, m.get("quantized"));
         assertEquals("calib:4", m.get("actRangeSource"));
@@ -133,7 +133,7 @@ class CliCommandsTest {
         // the lowered run of the same 8-bit network says so and agrees with the op-based one
         Path j3 = dir.resolve("lowered.json");
         String out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
-                "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib:4", "--calib-images",
+                "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib", "--calib", "4", "--calib-images",
                 images.toString(), "--fake-quant", "lowered", "--json", j3.toString());
         assertTrue(out.contains("8-bit execution") && out.contains("fake-quants (scales folded into weights)"), out);
         Map<String, Object> fidelity3 = (Map<String, Object>) ((Map<String, Object>) json(j3)).get("fidelity");
@@ -205,5 +205,21 @@ class CliCommandsTest {
             assertTrue(sqnr.get(row).get("fp32") > 80, row + ": FP32 SQNR " + sqnr.get(row));
         }
         assertFalse(out.contains("NaN"), out);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void benchTakesTheSameRecipeFlagsAsEvalAndComparesTwoRuns() throws Exception {
+        Path j = dir.resolve("bench.json");
+        String out = dfq("bench", "--model", model.toString(), "--relu", "--equalize", "--calib", "2", "--batch", "2",
+                "--warmup", "0", "--runs", "2", "--json", j.toString());
+        assertTrue(out.contains("8-bit execution: lowered"), out);
+        Map<String, Object> m = json(j);
+        assertTrue(((String) m.get("pipeline")).startsWith("replace relu6, equalize;"), m.toString());
+        assertTrue(((Number) m.get("int8ImagesPerSecond")).doubleValue() > 0);
+        Path c = dir.resolve("compare.json");
+        String md = dfq("bench", "--compare", j.toString(), j.toString(), "--json", c.toString());
+        assertTrue(md.contains("| 8-bit/FP32 | "), md);
+        assertEquals(1.0, ((Number) ((Map<String, Object>) json(c)).get("fp32Ratio")).doubleValue(), 1e-12);
     }
 }

@@ -9,24 +9,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.dfq4j.zoo.onnx.OnnxModelWriter;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Bad input gets a one-line error naming the thing, a non-zero exit, and the input file untouched. */
-class CliErrorsTest {
-
-    @TempDir
-    static Path dir;
-    static Path model;
-    static Path classes;
-
-    /** A tiny valid classifier: 1x1 conv, global average pool, Gemm; 3x8x8 input, 2 classes. */
-    @BeforeAll
-    static void tinyModel() throws Exception {
-        model = TinyClassifier.write(dir.resolve("tiny.onnx"));
-        classes = Files.writeString(dir.resolve("classes.txt"), "n01\nn02\n");
-    }
+class CliErrorsTest extends TinyClassifierTest {
 
     /** Runs a command, checking that it modified no input ({@link DfqRun}). */
     static DfqRun dfq(String... args) {
@@ -121,5 +107,19 @@ class CliErrorsTest {
                 "--labels", classes.toString(), "--correct=analytic", "--quantize"), "--correct=analytic");
         assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
                 "--labels", classes.toString(), "--quantize", "--fake-quant", "fast"), "--fake-quant");
+        // one way to say the calibration count: --calib N, and the range source is just calib
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--quantize", "--act-range", "calib:7"), "--act-range");
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--correct", "sometimes"), "--correct");
+        assertOneLineError(dfq("table", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--task", "poetry"), "--task");
+        // overlays of a task that draws none are refused before any work (the photograph here would not decode)
+        assertOneLineError(dfq("eval", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--quantize", "--save-overlays", dir.resolve("o").toString()),
+                "--save-overlays needs --task segmentation or detection");
+        // table runs its own rows: a float rewrite flag is refused, named as given
+        assertOneLineError(dfq("table", "--model", model.toString(), "--images", photos.toString(),
+                "--labels", classes.toString(), "--equalize", "--relu"), "drop --relu --equalize");
     }
 }

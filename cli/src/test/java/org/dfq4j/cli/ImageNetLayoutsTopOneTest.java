@@ -20,7 +20,7 @@ import org.dfq4j.eval.data.GroundTruth;
 import org.dfq4j.eval.data.ImageFolderDataset;
 import org.dfq4j.eval.data.ImageNetLayout;
 import org.dfq4j.eval.image.Preprocessing;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.zoo.ModelFiles;
 import org.junit.jupiter.api.Assumptions;

@@ -16,7 +16,6 @@ import java.util.stream.Stream;
 import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -25,22 +24,17 @@ import org.nd4j.linalg.factory.Nd4j;
  * it is not an input, an existing file needs --force), and what was there stays as it was when a
  * run is refused.
  */
-class OutputSafetyTest {
+class OutputSafetyTest extends TinyClassifierTest {
 
-    @TempDir
-    static Path dir;
-    static Path model;
     static Path segmenter;
-    static Path classes;
     static Path photos;
 
     @BeforeAll
     static void setUp() throws Exception {
-        model = TinyClassifier.write(dir.resolve("tiny.onnx"));
         OnnxModelWriter s = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
         s.output(s.node("Conv", "seg", List.of("x", s.floats("sw", Nd4j.rand(DataType.FLOAT, 2, 3, 1, 1)))));
         segmenter = s.write(dir.resolve("seg.onnx"));
-        classes = Files.writeString(dir.resolve("classes.txt"), "red\ngreen\n");
+        classes = Files.writeString(dir.resolve("colours.txt"), "red\ngreen\n");
         photos = Files.createDirectory(dir.resolve("photos"));
         for (int i = 0; i < 2; i++) {
             TinyClassifier.photo(photos.resolve("red_" + i + ".png"), new Color(200, 20 * i, 20), 20, 16);
@@ -128,7 +122,7 @@ class OutputSafetyTest {
     @Test
     void overlaysMayNotReplaceAPhotograph() {
         DfqRun r = dfq("eval", "--task", "segmentation", "--model", segmenter.toString(), "--images", photos.toString(),
-                "--preprocess", "unit", "--quantize", "--act-range", "calib:2", "--calib", "2", "--calib-images",
+                "--preprocess", "unit", "--quantize", "--act-range", "calib", "--calib", "2", "--calib-images",
                 photos.toString(), "--save-overlays", photos.toString(), "--force");
         r.failsWithOneLine("--save-overlays", "green_0.png");
     }

@@ -26,7 +26,7 @@ import javax.imageio.ImageIO;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.image.RgbDecoder;
 import org.dfq4j.rewrite.DfqException;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkFile;
 import org.dfq4j.zoo.ModelFiles;

@@ -9,6 +9,7 @@ import java.util.List;
 import javax.imageio.ImageIO;
 import org.dfq4j.zoo.onnx.OnnxModelWriter;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -22,12 +23,23 @@ final class TinyClassifier {
 
     /** Writes the model (input [N,3,8,8], random weights) to {@code file} and returns it. */
     static Path write(Path file) throws IOException {
-        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, 8, 8);
-        String c = m.node("Conv", "conv", List.of("x", m.floats("w", Nd4j.rand(DataType.FLOAT, 4, 3, 1, 1))));
+        return write(file, 8, Nd4j.rand(DataType.FLOAT, 4, 3, 1, 1), false, Nd4j.rand(DataType.FLOAT, 2, 4));
+    }
+
+    /**
+     * Writes a classifier of this shape with given weights: input [3, size, size] -> 1x1 conv (weights
+     * [k, 3, 1, 1]) -> relu (if asked) -> global average pool -> flatten -> Gemm with fcW [classes, k]
+     * (transB), as ONNX opset 13.
+     */
+    static Path write(Path file, int size, INDArray convW, boolean relu, INDArray fcW) throws IOException {
+        OnnxModelWriter m = new OnnxModelWriter(13).input("x", -1, 3, size, size);
+        String c = m.node("Conv", "conv", List.of("x", m.floats("w", convW)));
+        if (relu) {
+            c = m.node("Relu", "act", List.of(c));
+        }
         String p = m.node("GlobalAveragePool", "pool", List.of(c));
         String f = m.node("Flatten", "flat", List.of(p));
-        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", Nd4j.rand(DataType.FLOAT, 2, 4))),
-                OnnxModelWriter.integer("transB", 1)));
+        m.output(m.node("Gemm", "fc", List.of(f, m.floats("fcw", fcW)), OnnxModelWriter.integer("transB", 1)));
         return m.write(file);
     }
 

@@ -1,22 +1,27 @@
 package org.dfq4j.bench;
 
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
 
-/** Markdown tables of bench results: one run, or two runs (e.g. CPU and GPU) side by side with ratios B/A. */
-final class BenchComparison {
+/**
+ * Two bench results (e.g. a CPU run and a GPU run) side by side with ratios B/A, as Markdown and as
+ * JSON (this record), and the Markdown table of one run.
+ *
+ * @param a             the first run
+ * @param b             the second run
+ * @param fp32Ratio     B/A of FP32 images/s
+ * @param int8Ratio     B/A of 8-bit images/s
+ * @param pipelineRatio B/A of the DFQ pipeline's time
+ */
+public record BenchComparison(BenchResult a, BenchResult b, double fp32Ratio, double int8Ratio, double pipelineRatio) {
 
-    private final BenchResult a;
-    private final BenchResult b;
-
-    BenchComparison(BenchResult a, BenchResult b) {
-        this.a = a;
-        this.b = b;
+    /** The comparison of two runs. */
+    public static BenchComparison of(BenchResult a, BenchResult b) {
+        return new BenchComparison(a, b, b.fp32().median() / a.fp32().median(), b.int8().median() / a.int8().median(),
+                b.pipelineSeconds() / a.pipelineSeconds());
     }
 
     /** The table of one run. */
-    static String markdown(BenchResult r) {
+    public static String markdown(BenchResult r) {
         StringBuilder sb = new StringBuilder();
         sb.append("| model | backend | device | batch | FP32 images/s (min-max) | 8-bit images/s (min-max) | 8-bit/FP32 "
                 + "| DFQ pipeline s | 8-bit build s | peak RSS MiB |\n");
@@ -27,18 +32,16 @@ final class BenchComparison {
                 r.quantizeSeconds(), r.peakPhysicalBytes() / 1048576.0));
         sb.append("\n8-bit: ").append(r.pipeline()).append("; ").append(r.runs())
                 .append(" timed runs, median (min-max)\n");
-        if (r.profile() != null) {
-            r.profile().forEach((which, ops) -> {
-                sb.append("\nTop op types, ").append(which).append(" (one profiled batch):\n\n| op | seconds | calls |\n|---|---|---|\n");
-                ops.stream().limit(8).forEach(o -> sb.append(String.format(Locale.ROOT, "| %s | %.4f | %s |%n",
-                        o.get("op"), ((Number) o.get("seconds")).doubleValue(), o.get("calls"))));
-            });
-        }
+        r.profile().forEach((which, ops) -> {
+            sb.append("\nTop op types, ").append(which).append(" (one profiled batch):\n\n| op | seconds | calls |\n|---|---|---|\n");
+            ops.stream().limit(8).forEach(o -> sb.append(String.format(Locale.ROOT, "| %s | %.4f | %d |%n",
+                    o.op(), o.seconds(), o.calls())));
+        });
         return sb.toString();
     }
 
     /** Two runs side by side, with B/A ratios. */
-    String markdown() {
+    public String markdown() {
         StringBuilder sb = new StringBuilder();
         sb.append("| | A | B | B/A |\n|---|---|---|---|\n");
         row(sb, "backend", a.backend(), b.backend());
@@ -54,16 +57,6 @@ final class BenchComparison {
             sb.append("\nnote: the two runs differ in model or batch size; ratios compare unlike runs\n");
         }
         return sb.toString();
-    }
-
-    Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("a", a.toMap());
-        m.put("b", b.toMap());
-        m.put("fp32Ratio", b.fp32().median() / a.fp32().median());
-        m.put("int8Ratio", b.int8().median() / a.int8().median());
-        m.put("pipelineRatio", b.pipelineSeconds() / a.pipelineSeconds());
-        return m;
     }
 
     private static void row(StringBuilder sb, String name, String x, String y) {

@@ -1,86 +1,110 @@
 package org.dfq4j.bench;
 
-import java.util.LinkedHashMap;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
+import org.dfq4j.rewrite.DfqException;
 
 /**
- * One benchmark run: FP32 and 8-bit-simulated throughput (median, min and max over timed runs after
- * warm-up), the DFQ pipeline's own time (float rewrites and weight quantization), the time to build
- * the 8-bit simulation (activation ranges included), peak memory, and where it ran.
+ * One benchmark run, as its JSON file holds it: FP32 and 8-bit-simulated throughput (median, min
+ * and max images/s over timed runs after warm-up), the DFQ pipeline's own time (float rewrites and
+ * weight quantization), the time to build the 8-bit simulation (activation ranges included), peak
+ * memory, and where it ran. {@code dfq bench --json} writes it, {@code --compare} reads two back.
+ *
+ * @param pipeline     what the 8-bit network is, in words
+ * @param profile      per network ("fp32", "int8"), the op types that took the most time; empty unless profiled
  */
-record BenchResult(String model, String backend, String device, int threads, int batch, int runs,
-                   Throughput fp32, Throughput int8, double pipelineSeconds, double quantizeSeconds, String pipeline,
-                   long peakPhysicalBytes, long peakHeapBytes, Map<String, List<Map<String, Object>>> profile) {
+public record BenchResult(@JsonProperty(required = true) String model, @JsonProperty(required = true) String backend,
+                          @JsonProperty(required = true) String device, @JsonProperty(required = true) int threads,
+                          @JsonProperty(required = true) int batch, @JsonProperty(required = true) int runs,
+                          @JsonProperty(required = true) double fp32ImagesPerSecond,
+                          @JsonProperty(required = true) double fp32ImagesPerSecondMin,
+                          @JsonProperty(required = true) double fp32ImagesPerSecondMax,
+                          @JsonProperty(required = true) double int8ImagesPerSecond,
+                          @JsonProperty(required = true) double int8ImagesPerSecondMin,
+                          @JsonProperty(required = true) double int8ImagesPerSecondMax,
+                          double int8OverFp32, @JsonProperty(required = true) double pipelineSeconds,
+                          @JsonProperty(required = true) double quantizeSeconds, String pipeline,
+                          @JsonProperty(required = true) long peakPhysicalBytes,
+                          @JsonProperty(required = true) long peakHeapBytes,
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, List<OpTime>> profile) {
 
-    /** Images per second over the timed runs. */
-    record Throughput(double median, double min, double max) {
-        static Throughput of(int batch, double[] seconds) {
-            double[] ips = new double[seconds.length];
-            for (int i = 0; i < seconds.length; i++) {
-                ips[i] = batch / seconds[i];
+    /** Total time and call count of one op type. */
+    public record OpTime(String op, double seconds, long calls) {
+    }
+
+    /** Images per second over the timed runs: median, min and max. */
+    public record Throughput(double median, double min, double max) {
+
+        /** From the seconds each timed run of {@code batch} images took. */
+        public static Throughput of(int batch, double[] seconds) {
+            DescriptiveStatistics s = new DescriptiveStatistics();
+            for (double t : seconds) {
+                s.addValue(batch / t);
             }
-            java.util.Arrays.sort(ips);
-            int n = ips.length;
-            double median = n % 2 == 1 ? ips[n / 2] : (ips[n / 2 - 1] + ips[n / 2]) / 2;
-            return new Throughput(median, ips[0], ips[n - 1]);
+            return new Throughput(s.getPercentile(50), s.getMin(), s.getMax());
         }
     }
 
-    double int8OverFp32() {
-        return int8.median() / fp32.median();
+    public BenchResult {
+        profile = profile == null ? Map.of() : profile;
+        int8OverFp32 = int8ImagesPerSecond / fp32ImagesPerSecond;
     }
 
-    Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("model", model);
-        m.put("backend", backend);
-        m.put("device", device);
-        m.put("threads", threads);
-        m.put("batch", batch);
-        m.put("runs", runs);
-        m.put("fp32ImagesPerSecond", fp32.median());
-        m.put("fp32ImagesPerSecondMin", fp32.min());
-        m.put("fp32ImagesPerSecondMax", fp32.max());
-        m.put("int8ImagesPerSecond", int8.median());
-        m.put("int8ImagesPerSecondMin", int8.min());
-        m.put("int8ImagesPerSecondMax", int8.max());
-        m.put("int8OverFp32", int8OverFp32());
-        m.put("pipelineSeconds", pipelineSeconds);
-        m.put("quantizeSeconds", quantizeSeconds);
-        m.put("pipeline", pipeline);
-        m.put("peakPhysicalBytes", peakPhysicalBytes);
-        m.put("peakHeapBytes", peakHeapBytes);
-        if (profile != null && !profile.isEmpty()) {
-            m.put("profile", profile);
-        }
-        return m;
+    /** A result from its parts. */
+    public static BenchResult of(String model, String backend, String device, int threads, int batch, int runs,
+                                 Throughput fp32, Throughput int8, double pipelineSeconds, double quantizeSeconds,
+                                 String pipeline, long peakPhysicalBytes, long peakHeapBytes,
+                                 Map<String, List<OpTime>> profile) {
+        return new BenchResult(model, backend, device, threads, batch, runs, fp32.median(), fp32.min(), fp32.max(),
+                int8.median(), int8.min(), int8.max(), 0, pipelineSeconds, quantizeSeconds, pipeline, peakPhysicalBytes,
+                peakHeapBytes, profile);
     }
 
-    @SuppressWarnings("unchecked")
-    static BenchResult fromMap(Map<String, Object> m, String source) {
+    /** FP32 throughput. */
+    @JsonIgnore
+    public Throughput fp32() {
+        return new Throughput(fp32ImagesPerSecond, fp32ImagesPerSecondMin, fp32ImagesPerSecondMax);
+    }
+
+    /** 8-bit throughput. */
+    @JsonIgnore
+    public Throughput int8() {
+        return new Throughput(int8ImagesPerSecond, int8ImagesPerSecondMin, int8ImagesPerSecondMax);
+    }
+
+    /**
+     * A result a bench run wrote as JSON.
+     *
+     * @throws DfqException naming the file, in one line, when it cannot be read or is not a bench result
+     */
+    public static BenchResult read(Path p) {
         try {
-            return new BenchResult((String) m.get("model"), (String) m.get("backend"), (String) m.get("device"),
-                    num(m, "threads").intValue(), num(m, "batch").intValue(), num(m, "runs").intValue(),
-                    new Throughput(num(m, "fp32ImagesPerSecond").doubleValue(), num(m, "fp32ImagesPerSecondMin").doubleValue(),
-                            num(m, "fp32ImagesPerSecondMax").doubleValue()),
-                    new Throughput(num(m, "int8ImagesPerSecond").doubleValue(), num(m, "int8ImagesPerSecondMin").doubleValue(),
-                            num(m, "int8ImagesPerSecondMax").doubleValue()),
-                    num(m, "pipelineSeconds").doubleValue(), num(m, "quantizeSeconds").doubleValue(),
-                    (String) m.get("pipeline"),
-                    num(m, "peakPhysicalBytes").longValue(), num(m, "peakHeapBytes").longValue(),
-                    (Map<String, List<Map<String, Object>>>) m.get("profile"));
-        } catch (ClassCastException | NullPointerException e) {
-            throw new org.dfq4j.rewrite.DfqException(source + " is not a dfq bench result (" + e.getMessage()
-                    + "); write one with dfq bench --json PATH");
+            return JSON.readValue(Files.readAllBytes(p), BenchResult.class);
+        } catch (IOException e) {
+            String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            throw new DfqException("cannot read bench result " + p + ": " + String.valueOf(why).lines().findFirst()
+                    .orElse("") + " (write one with a bench run's JSON output)");
         }
     }
 
-    private static Number num(Map<String, Object> m, String key) {
-        Object v = m.get(key);
-        if (!(v instanceof Number n)) {
-            throw new NullPointerException("missing number '" + key + "'");
-        }
-        return n;
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    /** This result with the thread count and the device line saying so. */
+    public BenchResult withThreads(int n) {
+        return new BenchResult(model, backend, device.replaceAll(", \\d+ threads$", ", " + n + " threads"), n, batch,
+                runs, fp32ImagesPerSecond, fp32ImagesPerSecondMin, fp32ImagesPerSecondMax, int8ImagesPerSecond,
+                int8ImagesPerSecondMin, int8ImagesPerSecondMax, 0, pipelineSeconds, quantizeSeconds, pipeline,
+                peakPhysicalBytes, peakHeapBytes, profile);
     }
 }

@@ -1,18 +1,19 @@
 package org.dfq4j.bench;
 
 import java.io.PrintWriter;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.Pointer;
 import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.rewrite.Calibration;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.QuantizedNetwork;
+import org.dfq4j.rewrite.Quantizer;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.graph.TensorRange;
-import org.dfq4j.rewrite.quant.LowerFakeQuant;
-import org.dfq4j.rewrite.quant.RangeSource;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -21,84 +22,76 @@ import org.nd4j.linalg.factory.Nd4j;
  * Measures FP32 and 8-bit-simulated inference of one network at one batch size: warm-up runs, then
  * timed runs (each a forward pass of one batch, its output copied to the host), reported as median,
  * min and max images/second; plus the DFQ pipeline's own time and peak memory. Inputs are generated
- * images, as speed does not depend on their content.
+ * images, as speed does not depend on their content; calibration images too.
  */
-final class Benchmark {
+public record Benchmark(int batch, int warmup, int runs, boolean profile, PrintWriter progress) {
 
-    private final int batch;
-    private final int warmup;
-    private final int runs;
-    private final boolean profile;
-    private final boolean lower;
-    private final PrintWriter progress;
+    /** Seed of the generated calibration images. */
+    private static final long CALIBRATION_SEED = 11;
 
-    Benchmark(int batch, int warmup, int runs, boolean profile, boolean lower, PrintWriter progress) {
+    /**
+     * @param batch    images per forward pass
+     * @param warmup   untimed runs of each network first
+     * @param runs     timed runs of each network
+     * @param profile  also time one pass per op type
+     * @param progress where to say what is happening
+     */
+    public Benchmark {
         if (batch < 1 || warmup < 0 || runs < 1) {
-            throw new org.dfq4j.rewrite.DfqException("bench needs --batch >= 1, --warmup >= 0 and --runs >= 1");
+            throw new DfqException("a benchmark needs a batch of at least 1, no negative warm-up and at least 1 timed run");
         }
-        this.batch = batch;
-        this.warmup = warmup;
-        this.runs = runs;
-        this.profile = profile;
-        this.lower = lower;
-        this.progress = progress;
     }
 
     /**
-     * Runs the benchmark. The 8-bit network is {@code recipe}'s float pipeline then its quantization
-     * with activation ranges from {@code rangeSpec} ("bn", "model", "calib:N" on generated images, "none").
+     * Runs the benchmark. The 8-bit network is what {@code quantizer} makes of {@code original}
+     * (lowered or not, as it is configured); calibration images, if the recipe needs them, are
+     * generated. The quantizer must have been built with {@link #calibration(DfqRecipe, long[])}.
      */
-    BenchResult run(String modelName, Network original, DfqRecipe recipe, String rangeSpec, TensorRange inputRange) {
+    public BenchResult run(String modelName, Network original, Quantizer quantizer) {
+        DfqRecipe recipe = quantizer.recipe();
         long[] shape = original.inputShape();
         INDArray input = SyntheticImages.generate(batch, (int) shape[0], (int) shape[1], (int) shape[2], 7);
-        List<INDArray> calibration = rangeSpec.startsWith("calib:") ? List.of(SyntheticImages.generate(
-                Integer.parseInt(rangeSpec.substring(6)), (int) shape[0], (int) shape[1], (int) shape[2], 11)) : List.of();
 
         // The data-free pipeline (float rewrites, bias correction, weight quantization): once to warm
-        // up the JIT, then timed, median of three. Activation ranges are timed apart: calib:N runs
-        // the network on N images, which is not the pipeline's own cost.
+        // up the JIT, then timed, median of three. Activation ranges are timed apart: calibration runs
+        // the network on images, which is not the pipeline's own cost.
         Rewritten prepared = null;
         double[] pipeline = new double[3];
         for (int i = -1; i < pipeline.length; i++) {
             long t0 = System.nanoTime();
-            prepared = recipe.floatPipeline().run(original);
-            recipe.quantPipeline(RangeSource.none(), calibration).run(prepared.network());
+            prepared = quantizer.floatPipeline(original);
+            quantizer.quantizeWeights(prepared);
             if (i >= 0) {
                 pipeline[i] = (System.nanoTime() - t0) / 1e9;
             }
         }
-        java.util.Arrays.sort(pipeline);
+        Arrays.sort(pipeline);
         long tr = System.nanoTime();
-        RangeSource source = RangeSource.parse(rangeSpec, recipe.sigmas(), inputRange, calibration);
-        Network int8 = recipe.quantPipeline(source, calibration).run(prepared.network()).network();
-        String execution = "fake-quant ops as they are";
-        if (lower) {
-            LowerFakeQuant.Lowered l = LowerFakeQuant.of(int8);
-            int8 = l.network();
-            execution = l.describe();
-        }
-        progress.println("8-bit execution: " + execution);
+        QuantizedNetwork q = quantizer.quantize(prepared);
+        Network int8 = q.executable();
+        progress.println("8-bit execution: " + q.execution());
         double rangeSeconds = (System.nanoTime() - tr) / 1e9;
-        Network fp32 = new DfqRecipe(false, false, false, DfqRecipe.Correction.NONE, recipe.weights(), recipe.actBits(),
-                "none", 6).floatPipeline().run(original).network();
+        Network fp32 = DfqRecipe.builder().build().floatPipeline().run(original).network();
 
         Memory memory = new Memory();
         progress.printf("FP32 and 8-bit: %d warm-up + %d timed runs each of batch %d, alternating%n", warmup, runs, batch);
         progress.flush();
         double[][] seconds = timeAlternating(fp32, int8, input, memory);
-        double[] fpSeconds = seconds[0];
-        double[] qSeconds = seconds[1];
-        Map<String, List<Map<String, Object>>> ops = new LinkedHashMap<>();
+        Map<String, List<BenchResult.OpTime>> ops = new LinkedHashMap<>();
         if (profile) {
             ops.put("fp32", profileOps(fp32, input));
             ops.put("int8", profileOps(int8, input));
         }
         Backend b = Backend.current();
-        return new BenchResult(modelName, b.name(), b.device(), b.threads(), batch, runs,
-                BenchResult.Throughput.of(batch, fpSeconds), BenchResult.Throughput.of(batch, qSeconds),
-                pipeline[1], rangeSeconds, recipe.flags() + " " + recipe.weights() + ", activations "
-                + (rangeSpec.equals("none") ? "float" : recipe.actBits() + "-bit " + rangeSpec) + "; " + execution,
-                memory.peakPhysical, memory.peakHeap, ops);
+        return BenchResult.of(modelName, b.name(), b.device(), b.threads(), batch, runs,
+                BenchResult.Throughput.of(batch, seconds[0]), BenchResult.Throughput.of(batch, seconds[1]),
+                pipeline[1], rangeSeconds, recipe + "; " + q.execution(), memory.peakPhysical, memory.peakHeap, ops);
+    }
+
+    /** Generated calibration images for a recipe (its calibration count) and an input [C, H, W]. */
+    public static Calibration calibration(DfqRecipe recipe, long[] shape) {
+        return Calibration.of(List.of(SyntheticImages.generate(recipe.calibrationImages(), (int) shape[0],
+                (int) shape[1], (int) shape[2], CALIBRATION_SEED)), "generated images");
     }
 
     /**
@@ -138,18 +131,10 @@ final class Benchmark {
         Nd4j.getExecutioner().commit();
     }
 
-    private List<Map<String, Object>> profileOps(Network net, INDArray input) {
+    private List<BenchResult.OpTime> profileOps(Network net, INDArray input) {
         OpTimer timer = new OpTimer();
         net.run(input, net.outputs(), List.of(timer));
-        List<Map<String, Object>> rows = new ArrayList<>();
-        for (OpTimer.OpTime t : timer.top()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("op", t.op());
-            m.put("seconds", t.seconds());
-            m.put("calls", t.calls());
-            rows.add(m);
-        }
-        return rows;
+        return timer.top();
     }
 
     /** Peak resident memory (JavaCPP's reading of the process) and peak JVM heap. */

@@ -5,6 +5,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Operation;
@@ -22,9 +23,6 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class OpTimer extends BaseListener {
 
-    /** Total time and call count of one op type. */
-    record OpTime(String op, double seconds, long calls) {
-    }
 
     private final Map<String, long[]> totals = new HashMap<>();
     private long start;
@@ -42,16 +40,16 @@ final class OpTimer extends BaseListener {
     @Override
     public void opExecution(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, OpContext opContext, INDArray[] outputs) {
         Nd4j.getExecutioner().commit();
-        long[] t = totals.computeIfAbsent(op.getOp().opName(), k -> new long[2]);
+        long[] t = totals.computeIfAbsent(OpKind.nameOf(op), k -> new long[2]);
         t[0] += System.nanoTime() - start;
         t[1]++;
     }
 
     /** Op types by total time, longest first. */
-    List<OpTime> top() {
-        List<OpTime> r = new ArrayList<>();
-        totals.forEach((k, v) -> r.add(new OpTime(k, v[0] / 1e9, v[1])));
-        r.sort(Comparator.comparingDouble(OpTime::seconds).reversed());
+    List<BenchResult.OpTime> top() {
+        List<BenchResult.OpTime> r = new ArrayList<>();
+        totals.forEach((k, v) -> r.add(new BenchResult.OpTime(k, v[0] / 1e9, v[1])));
+        r.sort(Comparator.comparingDouble(BenchResult.OpTime::seconds).reversed());
         return r;
     }
 }

@@ -10,7 +10,7 @@ import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** The comparison mode on two recorded bench results. */
 class BenchComparisonTest {
@@ -29,11 +29,12 @@ class BenchComparisonTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void ratiosAreBOverAFromTheRecordedFiles() throws Exception {
         Path a = recorded("cpu-1-thread.json");
         Path b = recorded("cpu-2-threads.json");
-        BenchComparison c = new BenchComparison(BenchCommand.read(a), BenchCommand.read(b));
-        Map<String, Object> m = c.toMap();
+        BenchComparison c = BenchComparison.of(BenchResult.read(a), BenchResult.read(b));
+        Map<String, Object> m = new ObjectMapper().convertValue(c, Map.class);
         Map<String, Object> ja = json(a);
         Map<String, Object> jb = json(b);
         assertEquals(num(jb, "fp32ImagesPerSecond") / num(ja, "fp32ImagesPerSecond"), (Double) m.get("fp32Ratio"), 1e-12);
@@ -46,10 +47,10 @@ class BenchComparisonTest {
 
     @Test
     void aResultRoundTripsThroughJson(@TempDir Path dir) throws Exception {
-        BenchResult r = BenchCommand.read(recorded("cpu-2-threads.json"));
+        BenchResult r = BenchResult.read(recorded("cpu-2-threads.json"));
         Path again = dir.resolve("again.json");
-        Files.writeString(again, new ObjectMapper().writeValueAsString(r.toMap()));
-        assertEquals(r, BenchCommand.read(again));
+        Files.writeString(again, new ObjectMapper().writeValueAsString(r));
+        assertEquals(r, BenchResult.read(again));
         assertEquals(r.int8().median() / r.fp32().median(), r.int8OverFp32(), 1e-12);
         assertTrue(r.fp32().min() <= r.fp32().median() && r.fp32().median() <= r.fp32().max());
     }
@@ -57,10 +58,10 @@ class BenchComparisonTest {
     @Test
     void notABenchResultIsAOneLineError(@TempDir Path dir) throws Exception {
         Path bad = Files.writeString(dir.resolve("bad.json"), "{\"model\": \"x\"}");
-        DfqException e = assertThrows(DfqException.class, () -> BenchCommand.read(bad));
+        DfqException e = assertThrows(DfqException.class, () -> BenchResult.read(bad));
         assertTrue(e.getMessage().contains("bad.json") && !e.getMessage().contains("\n"), e.getMessage());
         Path junk = Files.writeString(dir.resolve("junk.json"), "not json");
-        assertThrows(DfqException.class, () -> BenchCommand.read(junk));
+        assertThrows(DfqException.class, () -> BenchResult.read(junk));
     }
 
     @Test

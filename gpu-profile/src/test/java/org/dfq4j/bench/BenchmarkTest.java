@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.EnumSet;
+import java.util.Set;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.graph.TensorRange;
-import org.dfq4j.rewrite.quant.QuantScheme;
+import org.dfq4j.rewrite.graph.OpKind;
+import org.dfq4j.rewrite.Quantizer;
+import org.dfq4j.rewrite.quant.RangeSpec;
 import org.dfq4j.zoo.mobilenet.MobileNetV2Builder;
 import org.junit.jupiter.api.Test;
 
@@ -19,9 +22,11 @@ class BenchmarkTest {
 
     private static BenchResult run(boolean lower, StringWriter log) {
         Network net = NET.copy();
-        DfqRecipe recipe = DfqRecipe.naive(QuantScheme.perTensor(8, false), 8, "calib:2").withRelu(true).withEqualize(true);
-        return new Benchmark(2, 1, 2, true, lower, new PrintWriter(log, true))
-                .run(net.name(), net, recipe, "calib:2", new TensorRange(-1, 1));
+        DfqRecipe recipe = DfqRecipe.builder().replaceRelu6(true).equalize(true)
+                .activationRanges(RangeSpec.calibration()).calibrationImages(2).build();
+        Quantizer q = Quantizer.builder(recipe).calibration(Benchmark.calibration(recipe, net.inputShape()))
+                .inputRange(-1, 1).lowered(lower).build();
+        return new Benchmark(2, 1, 2, true, new PrintWriter(log, true)).run(net.name(), net, q);
     }
 
     @Test
@@ -34,11 +39,18 @@ class BenchmarkTest {
         assertTrue(log.toString().contains("8-bit execution: lowered "), log.toString());
         assertTrue(lowered.pipeline().contains("fake-quants (scales folded into weights"), lowered.pipeline());
         // the lowered network runs rint and the level clip, and keeps fake-quant ops only where it must
-        String ops = lowered.profile().get("int8").toString();
-        assertTrue(ops.contains("rint") && ops.contains("dfq_level_clip"), ops);
+        Set<OpKind> ops = kinds(lowered);
+        assertTrue(ops.contains(OpKind.RINT) && ops.contains(OpKind.LEVEL_CLIP), ops.toString());
 
         BenchResult plain = run(false, new StringWriter());
-        String plainOps = plain.profile().get("int8").toString();
-        assertTrue(plainOps.contains("fake_quant_with_min_max_vars") && !plainOps.contains("rint"), plainOps);
+        Set<OpKind> plainOps = kinds(plain);
+        assertTrue(plainOps.contains(OpKind.FAKE_QUANT) && !plainOps.contains(OpKind.RINT), plainOps.toString());
+    }
+
+    /** The op kinds the profile of the 8-bit network saw. */
+    private static Set<OpKind> kinds(BenchResult r) {
+        Set<OpKind> kinds = EnumSet.noneOf(OpKind.class);
+        r.profile().get("int8").forEach(t -> kinds.add(OpKind.ofName(t.op())));
+        return kinds;
     }
 }

@@ -1,13 +1,15 @@
 package org.dfq4j.rewrite;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
+import java.util.Objects;
 import org.dfq4j.rewrite.engine.Pipeline;
-import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.engine.RewriteDriver;
+import org.dfq4j.rewrite.engine.Rule;
 import org.dfq4j.rewrite.engine.Transform;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.quant.CorrectBiasAnalytically;
 import org.dfq4j.rewrite.quant.CorrectBiasEmpirically;
 import org.dfq4j.rewrite.quant.FoldClampsIntoFakeQuant;
@@ -15,35 +17,81 @@ import org.dfq4j.rewrite.quant.InsertFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.QuantizeWeights;
 import org.dfq4j.rewrite.quant.RangeSource;
+import org.dfq4j.rewrite.quant.RangeSpec;
 import org.dfq4j.rewrite.transform.AbsorbHighBias;
 import org.dfq4j.rewrite.transform.CrossLayerEqualization;
 import org.dfq4j.rewrite.transform.EliminateDeadChannels;
 import org.dfq4j.rewrite.transform.FoldBatchNorm;
 import org.dfq4j.rewrite.transform.ReplaceRelu6;
+import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * One configuration of the data-free pipeline, named after the reference CLI's flags
- * ({@code --relu --equalize --absorb --correct}). The float part (BatchNorm folding, ReLU6
- * replacement, dead-channel elimination with equalization, absorption) is {@link #floatPipeline};
- * the 8-bit simulation (bias correction, offline weight quantization, activation fake-quant) is
- * {@link #quantPipeline}. Order, as the paper prescribes: equalize, absorb, quantize weights, correct.
+ * One configuration of the data-free pipeline, as a value. Build one with {@link #builder()}:
  *
- * <p>Equalization without {@code relu} keeps every ReLU6 it crosses exactly, as a per-channel clip
- * min(max(x, 0), 6/s_i) (white paper), so the float network is unchanged.
+ * <pre>{@code
+ * DfqRecipe recipe = DfqRecipe.builder().equalize(true).correction(Correction.EMPIRICAL).build();
+ * }</pre>
+ *
+ * The float part ({@link #floatPipeline}): fold BatchNorm; the extra {@link #rules()} to a fixpoint;
+ * then, as asked, replace ReLU6 by ReLU, eliminate dead channels and equalize, absorb high biases.
+ * Equalization without ReLU6 replacement keeps every ReLU6 it crosses exactly, as a per-channel clip
+ * min(max(x, 0), 6/s_i) (white paper), so the float network is unchanged. The 8-bit simulation
+ * ({@link #quantPipeline}): bias correction, offline weight quantization, activation fake-quant with
+ * ranges from a {@link RangeSource}. Order, as the paper prescribes: equalize, absorb, quantize
+ * weights, correct. {@link Quantizer} runs a recipe end to end.
+ *
+ * @param replaceRelu6      ReLU6 to ReLU (the paper's recipe; changes FP32 where a value exceeds 6)
+ * @param equalize          dead-channel elimination and cross-layer equalization
+ * @param absorb            high-bias absorption (needs BatchNorm statistics)
+ * @param correction        bias correction: none, analytic (data-free) or empirical (calibration images)
+ * @param weights           the weight quantization scheme
+ * @param activationBits    activation bit width, 2 to 16
+ * @param activationRanges  where activation ranges come from
+ * @param calibrationImages how many calibration images empirical correction and calibration ranges use
+ * @param rules             extra rules, run to a fixpoint right after BatchNorm folding
  */
-public record DfqRecipe(boolean relu, boolean equalize, boolean absorb, Correction correction,
-                        QuantScheme weights, int actBits, String actRange, double sigmas) {
+public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, Correction correction,
+                        QuantScheme weights, int activationBits, RangeSpec activationRanges, int calibrationImages,
+                        List<Rule> rules) {
 
-    public enum Correction { NONE, ANALYTIC, EMPIRICAL }
+    /** Bias correction (METHOD.md sections 5 and 6). */
+    public enum Correction {
+        /** No correction. */
+        NONE,
+        /** Data-free: from the BatchNorm statistics. */
+        ANALYTIC,
+        /** Measured on calibration images. */
+        EMPIRICAL
+    }
+
+    /** The default number of calibration images. */
+    public static final int DEFAULT_CALIBRATION_IMAGES = 32;
 
     public DfqRecipe {
-        if (actBits < 2 || actBits > 16) {
-            throw new DfqException("--bits-act must be between 2 and 16, got " + actBits);
+        Objects.requireNonNull(correction, "correction");
+        Objects.requireNonNull(weights, "weights");
+        Objects.requireNonNull(activationRanges, "activationRanges");
+        rules = List.copyOf(rules);
+        if (activationBits < QuantScheme.MIN_BITS || activationBits > QuantScheme.MAX_BITS) {
+            throw new DfqException("activation bit width " + activationBits + " is not supported; use "
+                    + QuantScheme.MIN_BITS + " to " + QuantScheme.MAX_BITS + " bits");
         }
-        if (!(sigmas > 0)) {
-            throw new DfqException("the bn range width n must be positive, got " + sigmas);
+        if (calibrationImages < 1) {
+            throw new DfqException("the number of calibration images must be at least 1, got " + calibrationImages);
         }
+    }
+
+    /** A builder with the defaults: no rewrite beyond BatchNorm folding (the paper's "naive" baseline), W8A8 per-tensor asymmetric, automatic ranges, 32 calibration images. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from this recipe. */
+    public Builder toBuilder() {
+        return new Builder().replaceRelu6(replaceRelu6).equalize(equalize).absorb(absorb).correction(correction)
+                .weights(weights).activationBits(activationBits).activationRanges(activationRanges)
+                .calibrationImages(calibrationImages).rules(rules);
     }
 
     /**
@@ -52,49 +100,28 @@ public record DfqRecipe(boolean relu, boolean equalize, boolean absorb, Correcti
      * need them, and models folded at export (every TFLite file) have none.
      */
     public static boolean hasStatistics(Network net) {
-        return !net.stats().isEmpty() || net.sameDiff().getOps().values().stream()
-                .anyMatch(op -> op.getOp().opName().equals("batchnorm"));
+        GraphView g = GraphView.of(net);
+        return g.hasStats() || g.ops().stream().anyMatch(op -> g.kind(op) == OpKind.BATCH_NORM);
     }
 
-    /** No rewrite beyond BatchNorm folding: the paper's "naive" baseline. */
-    public static DfqRecipe naive(QuantScheme weights, int actBits, String actRange) {
-        return new DfqRecipe(false, false, false, Correction.NONE, weights, actBits, actRange, 6);
+    /** Whether running this recipe needs calibration images (empirical correction or calibration ranges). */
+    public boolean needsCalibration(boolean hasStatistics) {
+        return correction == Correction.EMPIRICAL || activationRanges.resolve(hasStatistics).needsCalibration();
     }
 
-    public DfqRecipe withRelu(boolean v) {
-        return new DfqRecipe(v, equalize, absorb, correction, weights, actBits, actRange, sigmas);
-    }
-
-    public DfqRecipe withEqualize(boolean v) {
-        return new DfqRecipe(relu, v, absorb, correction, weights, actBits, actRange, sigmas);
-    }
-
-    public DfqRecipe withAbsorb(boolean v) {
-        return new DfqRecipe(relu, equalize, v, correction, weights, actBits, actRange, sigmas);
-    }
-
-    public DfqRecipe withCorrection(Correction c) {
-        return new DfqRecipe(relu, equalize, absorb, c, weights, actBits, actRange, sigmas);
-    }
-
-    public DfqRecipe withWeights(QuantScheme s) {
-        return new DfqRecipe(relu, equalize, absorb, correction, s, actBits, actRange, sigmas);
-    }
-
-    public DfqRecipe withActRange(String r) {
-        return new DfqRecipe(relu, equalize, absorb, correction, weights, actBits, r, sigmas);
-    }
-
-    /** Fold BatchNorm; then, as asked, ReLU6 to ReLU, dead channels and equalization, absorption. */
+    /** Fold BatchNorm; the extra rules; then, as asked, ReLU6 to ReLU, dead channels and equalization, absorption. */
     public Pipeline floatPipeline() {
         List<Transform> t = new ArrayList<>();
         t.add(RewriteDriver.of(new FoldBatchNorm()));
-        if (relu) {
+        if (!rules.isEmpty()) {
+            t.add(new RewriteDriver(rules));
+        }
+        if (replaceRelu6) {
             t.add(RewriteDriver.of(new ReplaceRelu6()));
         }
         if (equalize) {
             t.add(new EliminateDeadChannels());
-            t.add(new CrossLayerEqualization(!relu, CrossLayerEqualization.DEFAULT_THRESHOLD,
+            t.add(new CrossLayerEqualization(!replaceRelu6, CrossLayerEqualization.DEFAULT_THRESHOLD,
                     CrossLayerEqualization.DEFAULT_MAX_ITERATIONS));
         }
         if (absorb) {
@@ -105,7 +132,7 @@ public record DfqRecipe(boolean relu, boolean equalize, boolean absorb, Correcti
 
     /**
      * Bias correction (analytic, or empirical on {@code calibration}), offline weight quantization,
-     * and activation fake-quant with ranges from {@code ranges} (none: weights only).
+     * and activation fake-quant with ranges from {@code ranges} ({@link RangeSource#none()}: weights only).
      */
     public Pipeline quantPipeline(RangeSource ranges, List<INDArray> calibration) {
         List<Transform> t = new ArrayList<>();
@@ -117,49 +144,113 @@ public record DfqRecipe(boolean relu, boolean equalize, boolean absorb, Correcti
         }
         t.add(quantize);
         if (!(ranges instanceof RangeSource.None)) {
-            t.add(new InsertFakeQuant(actBits, ranges));
-            t.add(new FoldClampsIntoFakeQuant());
+            t.add(new InsertFakeQuant(activationBits, ranges));
+            t.add(RewriteDriver.of(new FoldClampsIntoFakeQuant()));
         }
         return new Pipeline(t);
     }
 
-    /** The flags that reproduce this recipe, e.g. "--relu --equalize --correct=analytic". */
-    public String flags() {
-        List<String> f = new ArrayList<>();
-        if (relu) {
-            f.add("--relu");
+    /** In words, e.g. "replace relu6, equalize, correction analytic; weights 8-bit per-tensor asymmetric; activations 8-bit, ranges bn". */
+    @Override
+    public String toString() {
+        List<String> steps = new ArrayList<>();
+        if (replaceRelu6) {
+            steps.add("replace relu6");
         }
         if (equalize) {
-            f.add("--equalize");
+            steps.add("equalize");
         }
         if (absorb) {
-            f.add("--absorb");
+            steps.add("absorb");
         }
         if (correction != Correction.NONE) {
-            f.add("--correct=" + correction.name().toLowerCase(java.util.Locale.ROOT));
+            steps.add("correction " + correction.name().toLowerCase(Locale.ROOT));
         }
-        if (weights.perChannel()) {
-            f.add("--per-channel");
-        }
-        if (weights.symmetric()) {
-            f.add("--symmetric");
-        }
-        return f.isEmpty() ? "(none)" : String.join(" ", f);
+        rules.forEach(r -> steps.add(r.name()));
+        return (steps.isEmpty() ? "fold batchnorm only" : String.join(", ", steps)) + "; weights " + weights
+                + "; activations " + activationBits + "-bit, ranges " + activationRanges;
     }
 
-    /** Provenance for JSON reports. */
-    public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("relu", relu);
-        m.put("equalize", equalize);
-        m.put("absorb", absorb);
-        m.put("correct", correction.name().toLowerCase(java.util.Locale.ROOT));
-        m.put("bitsWeight", weights.bits());
-        m.put("perChannel", weights.perChannel());
-        m.put("symmetric", weights.symmetric());
-        m.put("bitsAct", actBits);
-        m.put("actRange", actRange);
-        m.put("flags", flags());
-        return m;
+    /** Builds a {@link DfqRecipe}; every setter returns the builder. */
+    public static final class Builder {
+        private boolean replaceRelu6;
+        private boolean equalize;
+        private boolean absorb;
+        private Correction correction = Correction.NONE;
+        private QuantScheme weights = QuantScheme.perTensor(8, false);
+        private int activationBits = 8;
+        private RangeSpec activationRanges = RangeSpec.auto();
+        private int calibrationImages = DEFAULT_CALIBRATION_IMAGES;
+        private final List<Rule> rules = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        /** Replace ReLU6 by ReLU (default false). */
+        public Builder replaceRelu6(boolean v) {
+            replaceRelu6 = v;
+            return this;
+        }
+
+        /** Dead-channel elimination and cross-layer equalization (default false). */
+        public Builder equalize(boolean v) {
+            equalize = v;
+            return this;
+        }
+
+        /** High-bias absorption (default false). */
+        public Builder absorb(boolean v) {
+            absorb = v;
+            return this;
+        }
+
+        /** Bias correction (default none). */
+        public Builder correction(Correction c) {
+            correction = Objects.requireNonNull(c);
+            return this;
+        }
+
+        /** The weight scheme (default 8-bit per-tensor asymmetric). */
+        public Builder weights(QuantScheme s) {
+            weights = Objects.requireNonNull(s);
+            return this;
+        }
+
+        /** Activation bit width (default 8). */
+        public Builder activationBits(int bits) {
+            activationBits = bits;
+            return this;
+        }
+
+        /** Where activation ranges come from (default auto: bn with BatchNorm statistics, else calib). */
+        public Builder activationRanges(RangeSpec r) {
+            activationRanges = Objects.requireNonNull(r);
+            return this;
+        }
+
+        /** How many calibration images to use (default 32). */
+        public Builder calibrationImages(int n) {
+            calibrationImages = n;
+            return this;
+        }
+
+        /** Adds a rule run to a fixpoint right after BatchNorm folding. */
+        public Builder rule(Rule r) {
+            rules.add(Objects.requireNonNull(r));
+            return this;
+        }
+
+        /** Replaces the extra rules. */
+        public Builder rules(List<Rule> rs) {
+            rules.clear();
+            rules.addAll(rs);
+            return this;
+        }
+
+        /** The recipe; throws {@link DfqException} for an impossible setting. */
+        public DfqRecipe build() {
+            return new DfqRecipe(replaceRelu6, equalize, absorb, correction, weights, activationBits, activationRanges,
+                    calibrationImages, rules);
+        }
     }
 }

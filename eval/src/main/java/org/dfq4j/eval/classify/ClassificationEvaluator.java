@@ -6,7 +6,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import org.dfq4j.eval.data.ImageBatch;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.data.ImageFolderDataset;
 import org.dfq4j.eval.data.LabelAlignment;
@@ -104,38 +103,30 @@ public final class ClassificationEvaluator {
         int classes = dataset.classes().size();
         List<ImagePrediction> predictions = new ArrayList<>(images.size());
         List<INDArray> kept = new ArrayList<>();
-        long forwardNanos = 0;
-        LabelAlignment alignment = null;
-        long start = System.nanoTime();
-        try (ImageBatches batches = new ImageBatches(dataset.files(), preprocessing, inputShape, batchSize,
-                decodeThreads).withProgress(progress)) {
-            while (batches.hasNext()) {
-                ImageBatch batch = batches.next();
-                long f0 = System.nanoTime();
-                INDArray out = scoreMatrix(classifier.logits(batch.images()), batch.size());
-                if (alignment == null) {
-                    alignment = LabelAlignment.of(dataset.classes(), out.size(1), modelName);
-                }
-                INDArray scores = alignment.classScores(out);
-                float[] flat = scores.castTo(DataType.FLOAT).dup('c').data().asFloat();
-                forwardNanos += System.nanoTime() - f0;
-                for (int r = 0; r < batch.size(); r++) {
-                    LabeledImage image = images.get(batch.start() + r);
-                    predictions.add(new ImagePrediction(image.name(), image.label(),
-                            Ranking.top(flat, r * classes, classes, RANKED)));
-                }
-                if (retainLogits) {
-                    kept.add(Nd4j.create(flat, new long[] {batch.size(), classes}, DataType.FLOAT));
-                }
-            }
-        }
-        double wall = (System.nanoTime() - start) / 1e9;
+        LabelAlignment[] alignment = new LabelAlignment[1];
+        ImageBatches.Timing time = ImageBatches.run(dataset.files(), preprocessing, inputShape, batchSize,
+                decodeThreads, progress, batch -> {
+                    INDArray out = scoreMatrix(classifier.logits(batch.images()), batch.size());
+                    if (alignment[0] == null) {
+                        alignment[0] = LabelAlignment.of(dataset.classes(), out.size(1), modelName);
+                    }
+                    return alignment[0].classScores(out).castTo(DataType.FLOAT).dup('c').data().asFloat();
+                }, (batch, flat) -> {
+                    for (int r = 0; r < batch.size(); r++) {
+                        LabeledImage image = images.get(batch.start() + r);
+                        predictions.add(new ImagePrediction(image.name(), image.label(),
+                                Ranking.top(flat, r * classes, classes, RANKED)));
+                    }
+                    if (retainLogits) {
+                        kept.add(Nd4j.create(flat, new long[] {batch.size(), classes}, DataType.FLOAT));
+                    }
+                });
         Optional<INDArray> logits = retainLogits
                 ? Optional.of(Nd4j.concat(0, kept.toArray(new INDArray[0]))) : Optional.empty();
         return new ClassificationResult(modelName, dataset.directory().toString(), dataset.classes().source(),
                 preprocessing.toString(), batchSize, predictions.size(), Accuracy.topKPercent(predictions, 1),
-                Accuracy.topKPercent(predictions, RANKED), wall, forwardNanos / 1e9, predictions, logits,
-                dataset.describe(), alignment == null ? "" : alignment.description());
+                Accuracy.topKPercent(predictions, RANKED), time.wallSeconds(), time.forwardSeconds(), predictions, logits,
+                dataset.describe(), alignment[0] == null ? "" : alignment[0].description());
     }
 
     /** [N, K] or [N, K, 1, 1] scores as an [N, K] matrix, checked against the batch. */

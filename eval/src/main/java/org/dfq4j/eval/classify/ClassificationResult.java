@@ -1,11 +1,12 @@
 package org.dfq4j.eval.classify;
 
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import org.dfq4j.eval.metric.ImagePrediction;
+import org.dfq4j.eval.report.Provenance;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -65,35 +66,26 @@ public record ClassificationResult(String model, String dataset, String classes,
         return predictions.stream().mapToInt(ImagePrediction::top1).toArray();
     }
 
+    /** One photograph in a report: its file, label and the five best outputs. */
+    public record PredictionReport(String file, int label, int[] top5) {
+    }
+
     /**
-     * The result as a JSON-ready map (serialize this, not the record, which holds an INDArray): provenance, metrics, timings and, when asked, one entry per
-     * photograph (file, label, top5). The logits are never included.
+     * What JSON reports hold (serialize this, not the result, which holds an INDArray):
+     * provenance, metrics, timings and, when asked, one entry per photograph. Never the logits.
      */
-    public Map<String, Object> toMap(boolean withPredictions) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("model", model);
-        m.put("dataset", dataset);
-        m.put("classes", classes);
-        m.put("layout", layout);
-        m.put("labelAlignment", labelAlignment);
-        m.put("preprocessing", preprocessing);
-        m.put("batchSize", batchSize);
-        m.put("images", images);
-        m.put("top1", top1);
-        m.put("top5", top5);
-        m.put("wallSeconds", wallSeconds);
-        m.put("forwardSeconds", forwardSeconds);
-        m.put("imagesPerSecond", imagesPerSecond());
-        m.put("forwardImagesPerSecond", forwardImagesPerSecond());
-        if (withPredictions) {
-            m.put("predictions", predictions.stream().map(p -> {
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("file", p.file());
-                e.put("label", p.label());
-                e.put("top5", p.ranked());
-                return e;
-            }).toList());
-        }
-        return m;
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Report(@JsonUnwrapped Provenance provenance, String classes, String layout,
+                         String labelAlignment, double top1, double top5,
+                         double wallSeconds, double forwardSeconds, double imagesPerSecond, double forwardImagesPerSecond,
+                         List<PredictionReport> predictions) {
+    }
+
+    /** The JSON report, with one entry per photograph when {@code withPredictions}. */
+    public Report report(boolean withPredictions) {
+        return new Report(new Provenance(model, dataset, preprocessing, batchSize, images), classes, layout,
+                labelAlignment, top1, top5,
+                wallSeconds, forwardSeconds, imagesPerSecond(), forwardImagesPerSecond(), withPredictions
+                ? predictions.stream().map(p -> new PredictionReport(p.file(), p.label(), p.ranked())).toList() : null);
     }
 }

@@ -9,6 +9,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.OptionalInt;
 import org.dfq4j.rewrite.DfqException;
 
@@ -29,15 +30,7 @@ public final class ClassList {
     private ClassList(String source, List<String> ids) {
         this.source = source;
         this.ids = List.copyOf(ids);
-        Map<String, Integer> m = new HashMap<>();
-        for (int i = 0; i < this.ids.size(); i++) {
-            Integer previous = m.put(this.ids.get(i), i);
-            if (previous != null) {
-                throw new DfqException("class file " + source + " lists '" + this.ids.get(i) + "' twice (lines "
-                        + (previous + 1) + " and " + (i + 1) + "); each class id must appear once");
-            }
-        }
-        this.index = Collections.unmodifiableMap(m);
+        this.index = indexOf(this.ids, id -> id, "class file " + source + " lists", "each class id must appear once");
     }
 
     /** Classes given in code; {@code source} names them in messages. */
@@ -55,33 +48,67 @@ public final class ClassList {
      *     last class, or lists a class twice
      */
     public static ClassList read(Path file) {
+        List<String> ids = new ArrayList<>();
+        for (String line : lines(file, "class file", "whose line i is the class id of output i",
+                "line i must be the class id of output i")) {
+            ids.add(line.split("\\s+", 2)[0]);
+        }
+        return new ClassList(file.toString(), ids);
+    }
+
+    /**
+     * The lines of a one-entry-per-line file (class ids, label names), stripped, trailing blank
+     * lines dropped: how every such file is read.
+     *
+     * @param what            "class file", "label file"
+     * @param give            what a good file is, e.g. "whose line i names class i"
+     * @param emptyLineAdvice what to do about an empty line inside
+     * @throws DfqException naming the file when it is missing, unreadable, empty or has an empty line
+     */
+    public static List<String> lines(Path file, String what, String give, String emptyLineAdvice) {
         if (!Files.isRegularFile(file)) {
-            throw new DfqException("class file " + file + " does not exist; give a file whose line i is the class id"
-                    + " of output i");
+            throw new DfqException(what + " " + file + " does not exist; give a file " + give);
         }
         List<String> lines;
         try {
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new DfqException("class file " + file + " cannot be read: " + e.getMessage(), e);
+            throw new DfqException(what + " " + file + " cannot be read: " + e.getMessage(), e);
         }
         int end = lines.size();
         while (end > 0 && lines.get(end - 1).isBlank()) {
             end--;
         }
         if (end == 0) {
-            throw new DfqException("class file " + file + " is empty; line i must be the class id of output i");
+            throw new DfqException(what + " " + file + " is empty; give a file " + give);
         }
-        List<String> ids = new ArrayList<>(end);
+        List<String> out = new ArrayList<>(end);
         for (int i = 0; i < end; i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty()) {
-                throw new DfqException("class file " + file + " has an empty line " + (i + 1)
-                        + "; line i must be the class id of output i");
+                throw new DfqException(what + " " + file + " has an empty line " + (i + 1) + "; " + emptyLineAdvice);
             }
-            ids.add(line.split("\\s+", 2)[0]);
+            out.add(line);
         }
-        return new ClassList(file.toString(), ids);
+        return out;
+    }
+
+    /**
+     * The line (0-based) of each entry by {@code key}, entries mapped to null skipped; an entry that
+     * appears twice is an error naming both lines ({@code what} 'entry' twice (lines a and b); {@code rule}).
+     */
+    public static Map<String, Integer> indexOf(List<String> entries, UnaryOperator<String> key, String what,
+                                               String rule) {
+        Map<String, Integer> m = new HashMap<>();
+        for (int i = 0; i < entries.size(); i++) {
+            String k = key.apply(entries.get(i));
+            Integer previous = k == null ? null : m.put(k, i);
+            if (previous != null) {
+                throw new DfqException(what + " '" + entries.get(i) + "' twice (lines " + (previous + 1) + " and "
+                        + (i + 1) + "); " + rule);
+            }
+        }
+        return Collections.unmodifiableMap(m);
     }
 
     /** Where the classes came from (a file name), for messages and reports. */

@@ -1,5 +1,6 @@
 package org.dfq4j.eval.data;
 
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -11,6 +12,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.image.RgbDecoder;
 import org.dfq4j.rewrite.DfqException;
@@ -42,6 +45,33 @@ public final class ImageBatches implements Iterator<ImageBatch>, AutoCloseable {
 
     /** A batch being decoded: one task per photograph, each filling its slice of {@code data}. */
     private record Pending(int start, int count, float[] data, List<Future<?>> tasks) {
+    }
+
+    /** How long a pass over photographs took: all of it, and inside the model. */
+    public record Timing(double wallSeconds, double forwardSeconds) {
+    }
+
+    /**
+     * The one batch loop of the evaluators: decodes {@code files} in batches (with a progress line),
+     * runs {@code forward} on each (timed as the model's time, copying its result to the host
+     * included) and hands the result to {@code use}.
+     */
+    public static <T> Timing run(List<Path> files, Preprocessing preprocessing, long[] inputShape, int batchSize,
+                                 int decodeThreads, PrintStream progress, Function<ImageBatch, T> forward,
+                                 BiConsumer<ImageBatch, T> use) {
+        long forwardNanos = 0;
+        long start = System.nanoTime();
+        try (ImageBatches batches = new ImageBatches(files, preprocessing, inputShape, batchSize, decodeThreads)
+                .withProgress(progress)) {
+            while (batches.hasNext()) {
+                ImageBatch batch = batches.next();
+                long f0 = System.nanoTime();
+                T out = forward.apply(batch);
+                forwardNanos += System.nanoTime() - f0;
+                use.accept(batch, out);
+            }
+        }
+        return new Timing((System.nanoTime() - start) / 1e9, forwardNanos / 1e9);
     }
 
     /** The checks every consumer of batches makes up front: a [3, H, W] input and a batch of at least 1. */

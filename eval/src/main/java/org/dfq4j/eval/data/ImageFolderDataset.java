@@ -30,26 +30,24 @@ import org.dfq4j.rewrite.DfqException;
  * (class folders: folder, then file name). Other files and hidden files are ignored. A photograph
  * whose class the class list lacks is an error, never skipped silently.
  */
-public final class ImageFolderDataset {
+public record ImageFolderDataset(Path directory, ClassList classes, List<LabeledImage> images, ImageNetLayout layout,
+                                 String labelSource) {
 
     /** File extensions (lower case) of the photographs a folder is scanned for. */
     public static final Set<String> EXTENSIONS = Photographs.EXTENSIONS;
 
     private static final Pattern OFFICIAL_NAME = Pattern.compile("ILSVRC\\d{4}_(val|test)_\\d+");
 
-    private final Path directory;
-    private final ClassList classes;
-    private final List<LabeledImage> images;
-    private final ImageNetLayout layout;
-    private final String labelSource;
-
-    private ImageFolderDataset(Path directory, ClassList classes, List<LabeledImage> images, ImageNetLayout layout,
-                               String labelSource) {
-        this.directory = directory;
-        this.classes = classes;
-        this.images = List.copyOf(images);
-        this.layout = layout;
-        this.labelSource = labelSource;
+    /**
+     * @param directory   the folder
+     * @param classes     the class list labels index
+     * @param images      the photographs, in file-name order (class folders: folder, then file name)
+     * @param layout      the layout the folder was read in
+     * @param labelSource where the labels came from, for reports: "file names", "folder names" or the
+     *                    ground-truth file
+     */
+    public ImageFolderDataset {
+        images = List.copyOf(images);
     }
 
     /** Every photograph of a folder. */
@@ -71,9 +69,7 @@ public final class ImageFolderDataset {
      *     class or a class that the class list lacks; or when limit is below 1
      */
     public static ImageFolderDataset scan(Path directory, ClassList classes, int limit, GroundTruth groundTruth) {
-        if (limit < 1) {
-            throw new DfqException("--limit must be at least 1, got " + limit);
-        }
+        Photographs.first(List.of(), limit); // checks the limit before the folder is read
         if (!Files.isDirectory(directory)) {
             throw new DfqException("image folder " + directory + " does not exist or is not a folder");
         }
@@ -109,8 +105,7 @@ public final class ImageFolderDataset {
         }
         String source = groundTruth != null ? groundTruth.describe(classes) : layout == ImageNetLayout.CLASS_FOLDERS
                 ? "folder names" : "file names";
-        return new ImageFolderDataset(directory, classes, images.subList(0, Math.min(limit, images.size())), layout,
-                source);
+        return new ImageFolderDataset(directory, classes, Photographs.first(images, limit), layout, source);
     }
 
     /** Labels every file by {@code classId} (null: no class, an error with {@code whyNone}). */
@@ -180,19 +175,6 @@ public final class ImageFolderDataset {
                 layout, labelSource);
     }
 
-    public Path directory() {
-        return directory;
-    }
-
-    public ClassList classes() {
-        return classes;
-    }
-
-    /** The photographs, in file-name order. */
-    public List<LabeledImage> images() {
-        return images;
-    }
-
     public int size() {
         return images.size();
     }
@@ -203,11 +185,6 @@ public final class ImageFolderDataset {
 
     public int[] labels() {
         return images.stream().mapToInt(LabeledImage::label).toArray();
-    }
-
-    /** The layout the folder was read in. */
-    public ImageNetLayout layout() {
-        return layout;
     }
 
     /** e.g. "class sub-folders (torchvision ImageFolder), labels from folder names", for reports. */

@@ -27,19 +27,18 @@ import org.dfq4j.rewrite.DfqException;
  *       model against its FP32 reference (segmentation masks, {@code *_mask.*}, left out).
  * </ul>
  */
-public final class DetectionDataset {
+public record DetectionDataset(String source, List<AnnotatedImage> images, boolean groundTruth) {
 
     /** File extensions (lower case) of photographs in a plain folder. */
     public static final Set<String> EXTENSIONS = Photographs.EXTENSIONS;
 
-    private final String source;
-    private final List<AnnotatedImage> images;
-    private final boolean groundTruth;
-
-    private DetectionDataset(String source, List<AnnotatedImage> images, boolean groundTruth) {
-        this.source = source;
-        this.images = List.copyOf(images);
-        this.groundTruth = groundTruth;
+    /**
+     * @param source      where the images came from, for reports
+     * @param images      the images with their objects, in order
+     * @param groundTruth whether the objects are ground truth (false for a plain folder of photographs)
+     */
+    public DetectionDataset {
+        images = List.copyOf(images);
     }
 
     /** Images given in code; {@code groundTruth} says whether their objects are the truth. */
@@ -140,24 +139,12 @@ public final class DetectionDataset {
 
     /** The first {@code limit} images (all when there are fewer). */
     public DetectionDataset first(int limit) {
-        if (limit < 1) {
-            throw new DfqException("image limit must be at least 1, got " + limit);
-        }
-        return new DetectionDataset(source, images.subList(0, Math.min(limit, images.size())), groundTruth);
+        return new DetectionDataset(source, Photographs.first(images, limit), groundTruth);
     }
 
     /** This dataset without the images whose photograph is in {@code files}. */
-    public DetectionDataset without(java.util.Set<Path> files) {
+    public DetectionDataset without(Set<Path> files) {
         return new DetectionDataset(source, images.stream().filter(i -> !files.contains(i.image())).toList(), groundTruth);
-    }
-
-    /** Where the images came from, for reports. */
-    public String source() {
-        return source;
-    }
-
-    public List<AnnotatedImage> images() {
-        return images;
     }
 
     public int size() {

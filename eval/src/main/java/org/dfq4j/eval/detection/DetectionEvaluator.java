@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
-import org.dfq4j.eval.data.ImageBatch;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqException;
@@ -121,28 +120,18 @@ public final class DetectionEvaluator {
         List<AnnotatedImage> images = dataset.images();
         List<List<Detection>> detections = new ArrayList<>(images.size());
         MeanAveragePrecision map = new MeanAveragePrecision(iouThreshold);
-        long forwardNanos = 0;
-        long start = System.nanoTime();
-        try (ImageBatches batches = new ImageBatches(dataset.files(), preprocessing, inputShape, batchSize,
-                decodeThreads).withProgress(progress)) {
-            while (batches.hasNext()) {
-                ImageBatch batch = batches.next();
-                long f0 = System.nanoTime();
-                Map<String, INDArray> outputs = model.apply(batch.images());
-                INDArray[] heads = heads(outputs);
-                forwardNanos += System.nanoTime() - f0;
-                List<List<Detection>> found = postProcess.apply(heads[0], heads[1]);
-                if (found.size() != batch.size()) {
-                    throw new DfqException("model '" + modelName + "' gave " + found.size() + " results for a batch"
-                            + " of " + batch.size());
-                }
-                for (int r = 0; r < batch.size(); r++) {
-                    detections.add(found.get(r));
-                    map.add(found.get(r), images.get(batch.start() + r).objects());
-                }
-            }
-        }
-        double wall = (System.nanoTime() - start) / 1e9;
+        ImageBatches.Timing time = ImageBatches.run(dataset.files(), preprocessing, inputShape, batchSize,
+                decodeThreads, progress, batch -> heads(model.apply(batch.images())), (batch, heads) -> {
+                    List<List<Detection>> found = postProcess.apply(heads[0], heads[1]);
+                    if (found.size() != batch.size()) {
+                        throw new DfqException("model '" + modelName + "' gave " + found.size()
+                                + " results for a batch of " + batch.size());
+                    }
+                    for (int r = 0; r < batch.size(); r++) {
+                        detections.add(found.get(r));
+                        map.add(found.get(r), images.get(batch.start() + r).objects());
+                    }
+                });
         Map<String, Double> classAp = new LinkedHashMap<>();
         double meanAp = Double.NaN;
         if (dataset.hasGroundTruth()) {
@@ -150,7 +139,7 @@ public final class DetectionEvaluator {
             meanAp = map.mean();
         }
         return new DetectionResult(modelName, dataset.source(), preprocessing.toString(), batchSize, images.size(),
-                iouThreshold, meanAp, classAp, wall, forwardNanos / 1e9,
+                iouThreshold, meanAp, classAp, time.wallSeconds(), time.forwardSeconds(),
                 images.stream().map(AnnotatedImage::name).toList(), detections);
     }
 

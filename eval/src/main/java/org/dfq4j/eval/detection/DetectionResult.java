@@ -1,5 +1,11 @@
 package org.dfq4j.eval.detection;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import org.dfq4j.eval.report.Provenance;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -53,44 +59,45 @@ public record DetectionResult(String model, String dataset, String preprocessing
         return detections.stream().mapToInt(List::size).average().orElse(0);
     }
 
+    /** One detection in a report: class name (or id), score, box (ymin, xmin, ymax, xmax). */
+    public record DetectionReport(@JsonProperty("class") Object classId, double score, List<Float> box) {
+    }
+
+    /** One image's detections in a report. */
+    public record ImageReport(String image, List<DetectionReport> detections) {
+    }
+
     /**
-     * The result as a JSON-ready map: provenance, mAP and per-class AP in percent (when measured),
-     * detections per image and timings; with {@code withDetections}, every image's detections.
+     * What JSON reports hold: provenance, mAP and per-class AP in percent (when measured),
+     * detections per image and timings; with detections, every image's.
      */
-    public Map<String, Object> toMap(boolean withDetections, LabelMap labels) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("model", model);
-        m.put("dataset", dataset);
-        m.put("preprocessing", preprocessing);
-        m.put("batchSize", batchSize);
-        m.put("images", images);
-        m.put("iouThreshold", iouThreshold);
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonPropertyOrder({"model", "dataset", "preprocessing", "batchSize", "images", "iouThreshold", "mAP", "classAp"})
+    public record Report(@JsonUnwrapped Provenance provenance, double iouThreshold, @JsonProperty("mAP") Double meanAp,
+                         Map<String, Double> classAp, double detectionsPerImage, double wallSeconds,
+                         double forwardSeconds, double imagesPerSecond, List<ImageReport> perImage) {
+    }
+
+    /** The JSON report; with {@code withDetections}, every image's detections named by {@code labels} (ids when null). */
+    public Report report(boolean withDetections, LabelMap labels) {
+        Map<String, Double> perClass = null;
         if (hasGroundTruth()) {
-            m.put("mAP", 100 * meanAp);
-            Map<String, Object> perClass = new LinkedHashMap<>();
-            classAp.forEach((k, v) -> perClass.put(k, 100 * v));
-            m.put("classAp", perClass);
-        }
-        m.put("detectionsPerImage", detectionsPerImage());
-        m.put("wallSeconds", wallSeconds);
-        m.put("forwardSeconds", forwardSeconds);
-        m.put("imagesPerSecond", imagesPerSecond());
-        if (withDetections) {
-            List<Object> perImage = new ArrayList<>(images);
-            for (int i = 0; i < images; i++) {
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("image", names.get(i));
-                e.put("detections", detections.get(i).stream().map(d -> {
-                    Map<String, Object> o = new LinkedHashMap<>();
-                    o.put("class", labels == null ? d.classId() : labels.name(d.classId()));
-                    o.put("score", d.score());
-                    o.put("box", List.of(d.box().ymin(), d.box().xmin(), d.box().ymax(), d.box().xmax()));
-                    return o;
-                }).toList());
-                perImage.add(e);
+            perClass = new LinkedHashMap<>();
+            for (Map.Entry<String, Double> e : classAp.entrySet()) {
+                perClass.put(e.getKey(), 100 * e.getValue());
             }
-            m.put("perImage", perImage);
         }
-        return m;
+        List<ImageReport> perImage = null;
+        if (withDetections) {
+            perImage = new ArrayList<>(images);
+            for (int i = 0; i < images; i++) {
+                perImage.add(new ImageReport(names.get(i), detections.get(i).stream().map(d -> new DetectionReport(
+                        labels == null ? (Object) d.classId() : labels.name(d.classId()), d.score(),
+                        List.of(d.box().ymin(), d.box().xmin(), d.box().ymax(), d.box().xmax()))).toList()));
+            }
+        }
+        return new Report(new Provenance(model, dataset, preprocessing, batchSize, images), iouThreshold,
+                hasGroundTruth() ? 100 * meanAp : null, perClass, detectionsPerImage(), wallSeconds, forwardSeconds,
+                imagesPerSecond(), perImage);
     }
 }

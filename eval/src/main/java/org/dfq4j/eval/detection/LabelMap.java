@@ -1,16 +1,11 @@
 package org.dfq4j.eval.detection;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
+import org.dfq4j.eval.data.ClassList;
 import org.dfq4j.rewrite.DfqException;
 
 /**
@@ -31,19 +26,8 @@ public final class LabelMap {
     private LabelMap(String source, List<String> names) {
         this.source = source;
         this.names = List.copyOf(names);
-        Map<String, Integer> m = new HashMap<>();
-        for (int i = 0; i < this.names.size(); i++) {
-            String n = this.names.get(i);
-            if (n.equals(UNUSED)) {
-                continue;
-            }
-            Integer previous = m.put(key(n), i);
-            if (previous != null) {
-                throw new DfqException("label file " + source + " names '" + n + "' twice (lines " + (previous + 1)
-                        + " and " + (i + 1) + "); each class must appear once");
-            }
-        }
-        this.byName = Collections.unmodifiableMap(m);
+        this.byName = ClassList.indexOf(this.names, n -> n.equals(UNUSED) ? null : key(n),
+                "label file " + source + " names", "each class must appear once");
     }
 
     /** Labels given in code; {@code source} names them in messages. */
@@ -61,31 +45,8 @@ public final class LabelMap {
      *     class twice
      */
     public static LabelMap read(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new DfqException("label file " + file + " does not exist; give a file whose line i names class i");
-        }
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new DfqException("label file " + file + " cannot be read: " + e.getMessage(), e);
-        }
-        int end = lines.size();
-        while (end > 0 && lines.get(end - 1).isBlank()) {
-            end--;
-        }
-        if (end == 0) {
-            throw new DfqException("label file " + file + " is empty; line i must name class i");
-        }
-        List<String> names = new ArrayList<>(end);
-        for (int i = 0; i < end; i++) {
-            String line = lines.get(i).strip();
-            if (line.isEmpty()) {
-                throw new DfqException("label file " + file + " has an empty line " + (i + 1) + "; write "
-                        + UNUSED + " for an unused class id");
-            }
-            names.add(line);
-        }
+        List<String> names = ClassList.lines(file, "label file", "whose line i names class i",
+                "write " + UNUSED + " for an unused class id");
         return new LabelMap(file.toString(), names);
     }
 

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import org.nd4j.shade.guava.base.Preconditions;
+import com.google.common.base.Preconditions;
 
 /**
  * Pascal VOC detection metric, accumulated image by image: per class, all detections of the class

@@ -44,6 +44,18 @@ public final class Photographs {
     }
 
     /**
+     * The first {@code limit} items (all when there are fewer): how every dataset takes its first N.
+     *
+     * @throws DfqException when limit is below 1
+     */
+    public static <T> List<T> first(List<T> items, int limit) {
+        if (limit < 1) {
+            throw new DfqException("image limit must be at least 1, got " + limit);
+        }
+        return items.subList(0, Math.min(limit, items.size()));
+    }
+
+    /**
      * The files among {@code files} that {@link RgbDecoder} cannot decode (damaged, truncated, not an
      * image), each with the reason, in the order given; every file is decoded once, on up to
      * {@code threads} threads.

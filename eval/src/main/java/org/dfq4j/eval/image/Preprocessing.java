@@ -14,6 +14,9 @@ import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.TensorRange;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * How a photograph becomes a network input: an immutable, declarative spec.
@@ -348,6 +351,28 @@ public final class Preprocessing {
         float[] chw = new float[CHANNELS * targetHeight * targetWidth];
         writeChw(RgbDecoder.read(file), targetHeight, targetWidth, chw, 0);
         return chw;
+    }
+
+    /** One photograph as a batch of one, [1, 3, H, W] for a network input [3, H, W]. */
+    public INDArray batchOf(Path photograph, long[] inputShape) {
+        checkInputShape(inputShape);
+        int h = (int) inputShape[1];
+        int w = (int) inputShape[2];
+        return Nd4j.create(load(photograph, h, w), new long[] {1, CHANNELS, h, w}, 'c');
+    }
+
+    /** The range pixel values 0..255 map into, over all channels: the network input's value range. */
+    public TensorRange valueRange() {
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < CHANNELS; c++) {
+            for (int v : new int[] {0, 255}) {
+                double x = normalize(c, v);
+                lo = Math.min(lo, x);
+                hi = Math.max(hi, x);
+            }
+        }
+        return new TensorRange(lo, hi);
     }
 
     /**

@@ -41,7 +41,8 @@ public final class RgbDecoder {
     /**
      * Reads a photograph as RGB.
      *
-     * @throws DfqException naming the file when it is missing, not an image, damaged or truncated
+     * @throws DfqException naming the file when it is missing ({@link DamagedImageException} when it
+     *                      is not an image, damaged or truncated)
      */
     public static BufferedImage read(Path file) {
         if (!Files.isRegularFile(file)) {
@@ -52,8 +53,8 @@ public final class RgbDecoder {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
             if (readers == null || !readers.hasNext()) {
-                throw new DfqException("image " + file + " is not an image this program can read (JPEG, PNG or BMP);"
-                        + " remove it or convert it" + SKIP);
+                throw new DamagedImageException("image " + file + " is not an image this program can read (JPEG, PNG"
+                        + " or BMP); remove it or convert it");
             }
             ImageReader reader = readers.next();
             try {
@@ -72,20 +73,18 @@ public final class RgbDecoder {
                 throw d;
             }
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw new DfqException("image " + file + " cannot be decoded (" + oneLine(why) + "): the file is damaged,"
-                    + " truncated or of an unsupported kind; remove it or convert it" + SKIP, e);
+            throw new DamagedImageException("image " + file + " cannot be decoded (" + oneLine(why) + "): the file is"
+                    + " damaged, truncated or of an unsupported kind; remove it or convert it", e);
         }
         if (!warnings.isEmpty()) {
-            throw new DfqException("image " + file + " is damaged or truncated (" + oneLine(warnings.get(0))
-                    + "): remove it or replace it" + SKIP);
+            throw new DamagedImageException("image " + file + " is damaged or truncated (" + oneLine(warnings.get(0))
+                    + "): remove it or replace it");
         }
         return toRgb(image);
     }
 
     /** Reader warnings that mean the picture is incomplete or wrong. */
     private static final Pattern DAMAGE = Pattern.compile("(?i)premature end|truncat|corrupt|huffman|invalid|bad ");
-
-    private static final String SKIP = " (--skip-bad-images leaves such photographs out)";
 
     private static String oneLine(String s) {
         return s.replaceAll("\\s+", " ").trim();

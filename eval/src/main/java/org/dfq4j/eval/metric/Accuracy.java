@@ -1,7 +1,7 @@
 package org.dfq4j.eval.metric;
 
 import java.util.List;
-import org.nd4j.shade.guava.base.Preconditions;
+import com.google.common.base.Preconditions;
 
 /** Top-k accuracy of per-image predictions. */
 public final class Accuracy {

@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.shade.guava.base.Preconditions;
+import com.google.common.base.Preconditions;
 
 /**
  * How closely a test run (e.g. an 8-bit simulated network) follows a reference run (FP32) on the

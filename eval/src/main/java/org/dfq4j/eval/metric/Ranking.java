@@ -2,7 +2,7 @@ package org.dfq4j.eval.metric;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.shade.guava.base.Preconditions;
+import com.google.common.base.Preconditions;
 
 /**
  * The k highest scores of a row, best first. Ties keep the lower index first; NaN ranks below

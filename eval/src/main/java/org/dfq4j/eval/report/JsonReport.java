@@ -2,11 +2,11 @@ package org.dfq4j.eval.report;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.io.AtomicFile;
-import org.nd4j.shade.jackson.core.JsonProcessingException;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
-import org.nd4j.shade.jackson.databind.SerializationFeature;
 
 /**
  * Writes results (maps, lists, records) as indented JSON: the value is serialized in memory, then

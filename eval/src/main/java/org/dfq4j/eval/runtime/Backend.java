@@ -1,5 +1,6 @@
 package org.dfq4j.eval.runtime;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.dfq4j.rewrite.DfqException;
@@ -66,7 +67,7 @@ public record Backend(String name, String device, int threads, boolean onednn) {
 
     private static String cudaDevice(Properties env) {
         Object devices = env.get("cuda.devicesInformation");
-        if (devices instanceof java.util.List<?> list && !list.isEmpty() && list.get(0) instanceof Map<?, ?> m) {
+        if (devices instanceof List<?> list && !list.isEmpty() && list.get(0) instanceof Map<?, ?> m) {
             Object name = m.get("cuda.deviceName");
             Object mem = m.get("cuda.totalMemory");
             String memory = mem instanceof Number n ? String.format(", %.1f GiB", n.doubleValue() / (1L << 30)) : "";
@@ -94,6 +95,11 @@ public record Backend(String name, String device, int threads, boolean onednn) {
         } catch (NumberFormatException e) {
             return dflt;
         }
+    }
+
+    /** This backend as used with {@code n} compute threads (the device line says so). */
+    public Backend withThreads(int n) {
+        return new Backend(name, device.replaceAll(", \\d+ threads$", ", " + n + " threads"), n, onednn);
     }
 
     /** One line for the top of every command's output. */

@@ -1,7 +1,7 @@
 package org.dfq4j.eval.segmentation;
 
 import org.dfq4j.rewrite.DfqException;
-import org.nd4j.shade.guava.base.Preconditions;
+import com.google.common.base.Preconditions;
 
 /**
  * Pixel counts {@code count[truth][predicted]} over K classes, accumulated image by image, from

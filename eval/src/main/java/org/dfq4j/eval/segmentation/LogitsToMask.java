@@ -1,6 +1,6 @@
 package org.dfq4j.eval.segmentation;
 
-import org.nd4j.shade.guava.base.Preconditions;
+import com.google.common.base.Preconditions;
 
 /**
  * Turns one image's logits [K, h, w] into a class mask of another size: the logits are resized

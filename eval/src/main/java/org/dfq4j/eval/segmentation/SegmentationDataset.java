@@ -29,19 +29,19 @@ import org.dfq4j.rewrite.DfqException;
  * Masks are read when evaluated ({@link LabelMask#read}); a mask whose size differs from its
  * photograph is reported there.
  */
-public final class SegmentationDataset {
+public record SegmentationDataset(String source, List<SegmentationSample> samples) {
 
     /** File extensions (lower case) of photographs and masks. */
     public static final Set<String> EXTENSIONS = Photographs.EXTENSIONS;
     /** What ends a mask's name in a paired folder: {@code bird.bmp} has {@code bird_mask.bmp}. */
     public static final String MASK_SUFFIX = "_mask";
 
-    private final String source;
-    private final List<SegmentationSample> samples;
-
-    private SegmentationDataset(String source, List<SegmentationSample> samples) {
-        this.source = source;
-        this.samples = List.copyOf(samples);
+    /**
+     * @param source  where the samples came from, for reports
+     * @param samples photographs with their masks, in order
+     */
+    public SegmentationDataset {
+        samples = List.copyOf(samples);
     }
 
     /** Samples given in code; {@code source} names them in reports. */
@@ -168,24 +168,12 @@ public final class SegmentationDataset {
 
     /** The first {@code limit} samples (all when there are fewer). */
     public SegmentationDataset first(int limit) {
-        if (limit < 1) {
-            throw new DfqException("image limit must be at least 1, got " + limit);
-        }
-        return new SegmentationDataset(source, samples.subList(0, Math.min(limit, samples.size())));
+        return new SegmentationDataset(source, Photographs.first(samples, limit));
     }
 
     /** This dataset without the samples whose photograph is in {@code files}. */
-    public SegmentationDataset without(java.util.Set<Path> files) {
+    public SegmentationDataset without(Set<Path> files) {
         return new SegmentationDataset(source, samples.stream().filter(s -> !files.contains(s.image())).toList());
-    }
-
-    /** Where the samples came from, for reports. */
-    public String source() {
-        return source;
-    }
-
-    public List<SegmentationSample> samples() {
-        return samples;
     }
 
     public int size() {

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
-import org.dfq4j.eval.data.ImageBatch;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqException;
@@ -108,60 +107,66 @@ public final class SegmentationEvaluator {
     public SegmentationResult evaluate(SegmentationDataset dataset) {
         List<SegmentationSample> samples = dataset.samples();
         boolean measure = dataset.hasMasks();
-        ConfusionMatrix confusion = null;
         List<LabelMask> kept = retainMasks ? new ArrayList<>(samples.size()) : null;
-        int classes = -1;
-        int done = 0;
-        long forwardNanos = 0;
-        long start = System.nanoTime();
-        try (ImageBatches batches = new ImageBatches(dataset.images(), preprocessing, inputShape, batchSize,
-                decodeThreads).withProgress(progress)) {
-            while (batches.hasNext()) {
-                ImageBatch batch = batches.next();
-                long f0 = System.nanoTime();
-                INDArray out = model.apply(batch.images());
-                long[] s = checkLogits(out, batch.size());
-                float[] logits = out.castTo(DataType.FLOAT).dup('c').data().asFloat();
-                forwardNanos += System.nanoTime() - f0;
-                if (classes < 0) {
-                    classes = checkClasses((int) s[1]);
-                    confusion = new ConfusionMatrix(classes);
-                } else if (s[1] != classes) {
-                    throw new DfqException("model '" + modelName + "' gave " + s[1] + " classes after " + classes);
-                }
-                int h = (int) s[2];
-                int w = (int) s[3];
-                for (int r = 0; r < batch.size(); r++) {
-                    SegmentationSample sample = samples.get(batch.start() + r);
-                    ImageSize size = ImageSize.read(sample.image());
-                    LabelMask truth = sample.mask().map(LabelMask::read).orElse(null);
-                    if (truth != null && (truth.width() != size.width() || truth.height() != size.height())) {
-                        throw new DfqException("mask " + sample.mask().get() + " is " + truth.width() + "x"
-                                + truth.height() + " but its photograph " + sample.image() + " is " + size.width()
-                                + "x" + size.height() + "; give a mask of the photograph's size");
+        ConfusionMatrix[] confusion = {null};
+        ImageBatches.Timing time = ImageBatches.run(dataset.images(), preprocessing, inputShape, batchSize,
+                decodeThreads, progress, batch -> {
+                    INDArray out = model.apply(batch.images());
+                    return new Logits(checkLogits(out, batch.size()), out.castTo(DataType.FLOAT).dup('c').data().asFloat());
+                }, (batch, out) -> {
+                    long[] s = out.shape();
+                    if (confusion[0] == null) {
+                        confusion[0] = new ConfusionMatrix(checkClasses((int) s[1]));
+                    } else if (s[1] != confusion[0].classes()) {
+                        throw new DfqException("model '" + modelName + "' gave " + s[1] + " classes after "
+                                + confusion[0].classes());
                     }
-                    LabelMask predicted = LogitsToMask.argmax(logits, r * classes * h * w, classes, h, w,
-                            size.height(), size.width());
-                    if (measure) {
-                        confusion.add(truth, predicted, sample.mask().get().toString());
+                    for (int r = 0; r < batch.size(); r++) {
+                        LabelMask predicted = predict(samples.get(batch.start() + r), out, r, measure ? confusion[0] : null);
+                        if (kept != null) {
+                            kept.add(predicted);
+                        }
                     }
-                    if (kept != null) {
-                        kept.add(predicted);
-                    }
-                }
-                done += batch.size();
-            }
-        }
-        double wall = (System.nanoTime() - start) / 1e9;
+                });
+        int classes = confusion[0] == null ? -1 : confusion[0].classes();
         double[] ious = new double[classes];
         Arrays.fill(ious, Double.NaN);
         if (measure) {
-            ious = confusion.ious();
+            ious = confusion[0].ious();
         }
         return new SegmentationResult(modelName, dataset.source(), preprocessing.toString(), batchSize,
-                samples.size(), classes, measure ? confusion.meanIou() : Double.NaN,
-                measure ? confusion.pixelAccuracy() : Double.NaN, ious, names(classes), wall, forwardNanos / 1e9,
+                samples.size(), classes, measure ? confusion[0].meanIou() : Double.NaN,
+                measure ? confusion[0].pixelAccuracy() : Double.NaN, ious, names(classes), time.wallSeconds(),
+                time.forwardSeconds(),
                 samples.stream().map(SegmentationSample::name).toList(), Optional.ofNullable(kept));
+    }
+
+    /** A batch's logits: their shape [N, K, h, w] and values in C order. */
+    private record Logits(long[] shape, float[] values) {
+    }
+
+    /**
+     * The mask predicted for one photograph of a batch, at the photograph's size, counted into
+     * {@code confusion} against its mask when given.
+     */
+    private static LabelMask predict(SegmentationSample sample, Logits out, int r, ConfusionMatrix confusion) {
+        long[] s = out.shape();
+        int classes = (int) s[1];
+        int h = (int) s[2];
+        int w = (int) s[3];
+        ImageSize size = ImageSize.read(sample.image());
+        LabelMask truth = sample.mask().map(LabelMask::read).orElse(null);
+        if (truth != null && (truth.width() != size.width() || truth.height() != size.height())) {
+            throw new DfqException("mask " + sample.mask().get() + " is " + truth.width() + "x"
+                    + truth.height() + " but its photograph " + sample.image() + " is " + size.width()
+                    + "x" + size.height() + "; give a mask of the photograph's size");
+        }
+        LabelMask predicted = LogitsToMask.argmax(out.values(), r * classes * h * w, classes, h, w, size.height(),
+                size.width());
+        if (confusion != null) {
+            confusion.add(truth, predicted, sample.mask().get().toString());
+        }
+        return predicted;
     }
 
     private long[] checkLogits(INDArray out, int n) {

@@ -1,5 +1,9 @@
 package org.dfq4j.eval.segmentation;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import org.dfq4j.eval.report.Provenance;
+
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,31 +64,27 @@ public record SegmentationResult(String model, String dataset, String preprocess
     }
 
     /**
-     * The result as a JSON-ready map: provenance, metrics (mIoU and pixel accuracy in percent,
-     * per-class IoU of the present classes by name) and timings. Masks are never included.
+     * What JSON reports hold: provenance, metrics (mIoU and pixel accuracy in percent, per-class IoU
+     * of the present classes by name; absent without masks) and timings. Never the masks.
      */
-    public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("model", model);
-        m.put("dataset", dataset);
-        m.put("preprocessing", preprocessing);
-        m.put("batchSize", batchSize);
-        m.put("images", images);
-        m.put("classes", classes);
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Report(@JsonUnwrapped Provenance provenance, int classes, Double meanIou, Double pixelAccuracy,
+                         Map<String, Double> classIou, double wallSeconds, double forwardSeconds, double imagesPerSecond) {
+    }
+
+    /** The JSON report. */
+    public Report report() {
+        Map<String, Double> perClass = null;
         if (hasGroundTruth()) {
-            m.put("meanIou", 100 * meanIou);
-            m.put("pixelAccuracy", 100 * pixelAccuracy);
-            Map<String, Object> perClass = new LinkedHashMap<>();
+            perClass = new LinkedHashMap<>();
             for (int c = 0; c < classes; c++) {
                 if (!Double.isNaN(classIou[c])) {
                     perClass.put(classNames.get(c), 100 * classIou[c]);
                 }
             }
-            m.put("classIou", perClass);
         }
-        m.put("wallSeconds", wallSeconds);
-        m.put("forwardSeconds", forwardSeconds);
-        m.put("imagesPerSecond", imagesPerSecond());
-        return m;
+        return new Report(new Provenance(model, dataset, preprocessing, batchSize, images), classes,
+                hasGroundTruth() ? 100 * meanIou : null, hasGroundTruth() ? 100 * pixelAccuracy : null, perClass,
+                wallSeconds, forwardSeconds, imagesPerSecond());
     }
 }

@@ -3,6 +3,7 @@ package org.dfq4j.eval.classify;
 import static org.dfq4j.eval.TestImages.pack;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,8 +13,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import org.dfq4j.eval.TestImages;
 import org.dfq4j.eval.data.ClassList;
 import org.dfq4j.eval.data.ImageFolderDataset;
@@ -32,8 +34,8 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.databind.JsonNode;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * End to end on a network whose scores are predictable from colours: a 1x1 convolution that keeps
@@ -151,6 +153,12 @@ class ClassificationEvaluatorTest {
         assertArrayEquals(new float[] {0, 0, 1}, ref.getRow(3).toFloatVector(), 1e-6f);
     }
 
+    private static List<String> iterable(Iterator<String> it) {
+        List<String> out = new ArrayList<>();
+        it.forEachRemaining(out::add);
+        return out;
+    }
+
     @Test
     void resultIsImmutableAndWritesAsJson() throws IOException {
         ClassificationResult r = ClassificationEvaluator.of(colourNetwork(), Preprocessing.UNIT, 5).withProgress(null)
@@ -158,10 +166,17 @@ class ClassificationEvaluatorTest {
         r.logits().orElseThrow().assign(7);
         assertEquals(1.0, r.logits().orElseThrow().getDouble(3, 2), 1e-6);
         assertThrows(UnsupportedOperationException.class, () -> r.predictions().clear());
-        Map<String, Object> m = r.toMap(true);
-        assertEquals(5, m.get("images"));
-        assertEquals(5, ((List<?>) m.get("predictions")).size());
+        ClassificationResult.Report m = r.report(true);
+        assertEquals(5, m.provenance().images());
+        assertEquals(5, m.predictions().size());
+        assertEquals(null, r.report(false).predictions());
         JsonNode json = new ObjectMapper().readTree(JsonReport.toJson(m));
+        assertEquals(5, json.get("images").asInt(), "provenance is written flat");
+        assertEquals(List.of("model", "dataset", "preprocessing", "batchSize", "images", "classes", "layout",
+                "labelAlignment", "top1", "top5"), iterable(json.fieldNames()).subList(0, 10));
+        assertEquals(r.layout(), json.get("layout").asText());
+        assertEquals(r.labelAlignment(), json.get("labelAlignment").asText());
+        assertFalse(new ObjectMapper().readTree(JsonReport.toJson(r.report(false))).has("predictions"));
         assertEquals(100.0, json.get("top1").asDouble());
         assertEquals(Preprocessing.UNIT.toString(), json.get("preprocessing").asText());
         assertEquals("red_1.png", json.get("predictions").get(3).get("file").asText());

@@ -11,10 +11,11 @@ import java.nio.file.Path;
 import java.util.List;
 import org.dfq4j.eval.TestImages;
 import org.dfq4j.rewrite.DfqException;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 class AnnotationsTest {
@@ -100,18 +101,22 @@ class AnnotationsTest {
         assertEquals(new GroundTruthBox(new Box(0.1f, 0.1f, 1f, 0.2f), 1, false), im.objects().get(0));
     }
 
+    /** The call fails with a DfqException whose message holds every word. */
+    private static void assertFailsNaming(Executable call, String... words) {
+        DfqException e = assertThrows(DfqException.class, call);
+        for (String w : words) {
+            assertTrue(e.getMessage().contains(w), e.getMessage());
+        }
+    }
+
     @Test
     void vocErrorsNameTheFile() throws IOException {
         Path unknown = Files.writeString(dir.resolve("Annotations/000001.xml"),
                 "<annotation><object><name>unicorn</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax>"
                         + "<ymax>2</ymax></bndbox></object></annotation>");
-        DfqException e = assertThrows(DfqException.class,
-                () -> VocAnnotation.read(unknown, dir.resolve("JPEGImages"), LABELS));
-        assertTrue(e.getMessage().contains("000001.xml") && e.getMessage().contains("unicorn"), e.getMessage());
+        assertFailsNaming(() -> VocAnnotation.read(unknown, dir.resolve("JPEGImages"), LABELS), "000001.xml", "unicorn");
         Path broken = Files.writeString(dir.resolve("Annotations/000002.xml"), "<annotation><object>");
-        DfqException b = assertThrows(DfqException.class,
-                () -> VocAnnotation.read(broken, dir.resolve("JPEGImages"), LABELS));
-        assertTrue(b.getMessage().contains("000002.xml"), b.getMessage());
+        assertFailsNaming(() -> VocAnnotation.read(broken, dir.resolve("JPEGImages"), LABELS), "000002.xml");
     }
 
     /**
@@ -141,18 +146,12 @@ class AnnotationsTest {
     @Test
     void cocoErrorsNameTheFile() throws IOException {
         Path noImages = Files.writeString(dir.resolve("a.json"), "{\"annotations\": [], \"categories\": []}");
-        DfqException e = assertThrows(DfqException.class,
-                () -> CocoAnnotations.read(noImages, dir.resolve("JPEGImages"), LABELS));
-        assertTrue(e.getMessage().contains("a.json") && e.getMessage().contains("images"), e.getMessage());
+        assertFailsNaming(() -> CocoAnnotations.read(noImages, dir.resolve("JPEGImages"), LABELS), "a.json", "images");
         Path badCategory = Files.writeString(dir.resolve("b.json"),
                 "{\"images\": [], \"annotations\": [], \"categories\": [{\"id\": 1, \"name\": \"zebra crossing\"}]}");
-        DfqException c = assertThrows(DfqException.class,
-                () -> CocoAnnotations.read(badCategory, dir.resolve("JPEGImages"), LABELS));
-        assertTrue(c.getMessage().contains("b.json") && c.getMessage().contains("zebra crossing"), c.getMessage());
+        assertFailsNaming(() -> CocoAnnotations.read(badCategory, dir.resolve("JPEGImages"), LABELS), "b.json", "zebra crossing");
         Path notJson = Files.writeString(dir.resolve("c.json"), "{images: ");
-        DfqException j = assertThrows(DfqException.class,
-                () -> CocoAnnotations.read(notJson, dir.resolve("JPEGImages"), LABELS));
-        assertTrue(j.getMessage().contains("c.json"), j.getMessage());
+        assertFailsNaming(() -> CocoAnnotations.read(notJson, dir.resolve("JPEGImages"), LABELS), "c.json");
     }
 
     @Test

@@ -82,6 +82,18 @@ class SsdPostProcessTest {
         return pp.apply(Nd4j.zeros(1, 3, 4), Nd4j.createFromArray(scores)).get(0);
     }
 
+    /** A detection a test expects. */
+    private record Expected(Box box, int classId, float score) {
+    }
+
+    /** Exactly the expected detections, in order. */
+    private static void assertDetections(List<Detection> d, Expected... expected) {
+        assertEquals(expected.length, d.size(), d.toString());
+        for (int i = 0; i < expected.length; i++) {
+            assertDetection(expected[i].box(), expected[i].classId(), expected[i].score(), d.get(i));
+        }
+    }
+
     private static void assertDetection(Box box, int classId, float score, Detection d) {
         assertBox(box, d.box());
         assertEquals(classId, d.classId());
@@ -96,20 +108,17 @@ class SsdPostProcessTest {
     @Test
     void fastNmsIsClassAgnostic() {
         List<Detection> d = run(properties(10, 1, 0.3f, 2, false), SCORES, ScoreConversion.NONE);
-        assertEquals(2, d.size());
-        assertDetection(A1, 2, 0.7f, d.get(0));
-        assertDetection(A2, 2, 0.45f, d.get(1));
+        assertDetections(d, new Expected(A1, 2, 0.7f), new Expected(A2, 2, 0.45f));
 
         List<Detection> two = run(properties(10, 2, 0.3f, 2, false), SCORES, ScoreConversion.NONE);
-        assertEquals(4, two.size());
-        assertDetection(A1, 2, 0.7f, two.get(0));
-        assertDetection(A1, 1, 0.2f, two.get(1));
-        assertDetection(A2, 2, 0.45f, two.get(2));
-        assertDetection(A2, 1, 0.4f, two.get(3));
+        assertDetections(two,
+                new Expected(A1, 2, 0.7f),
+                new Expected(A1, 1, 0.2f),
+                new Expected(A2, 2, 0.45f),
+                new Expected(A2, 1, 0.4f));
 
         List<Detection> one = run(properties(1, 1, 0.3f, 2, false), SCORES, ScoreConversion.NONE);
-        assertEquals(1, one.size());
-        assertDetection(A1, 2, 0.7f, one.get(0));
+        assertDetections(one, new Expected(A1, 2, 0.7f));
     }
 
     /**
@@ -121,10 +130,7 @@ class SsdPostProcessTest {
     @Test
     void regularNmsWorksPerClass() {
         List<Detection> d = run(properties(3, 1, 0.3f, 2, true), SCORES, ScoreConversion.NONE);
-        assertEquals(3, d.size());
-        assertDetection(A1, 2, 0.7f, d.get(0));
-        assertDetection(A0, 1, 0.6f, d.get(1));
-        assertDetection(A2, 2, 0.45f, d.get(2));
+        assertDetections(d, new Expected(A1, 2, 0.7f), new Expected(A0, 1, 0.6f), new Expected(A2, 2, 0.45f));
     }
 
     /**
@@ -141,9 +147,7 @@ class SsdPostProcessTest {
             }
         }
         List<Detection> d = run(properties(10, 1, 0.3f, 2, false), logits, ScoreConversion.AUTO);
-        assertEquals(2, d.size());
-        assertDetection(A1, 2, 0.7f, d.get(0));
-        assertDetection(A2, 2, 0.45f, d.get(1));
+        assertDetections(d, new Expected(A1, 2, 0.7f), new Expected(A2, 2, 0.45f));
         assertEquals(ScoreConversion.SIGMOID, ScoreConversion.AUTO.resolve(new float[] {0.5f, -0.1f}));
         assertEquals(ScoreConversion.NONE, ScoreConversion.AUTO.resolve(new float[] {0f, 0.5f, 1f}));
     }

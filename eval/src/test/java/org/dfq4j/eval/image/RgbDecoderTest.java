@@ -21,12 +21,22 @@ class RgbDecoderTest {
     @TempDir
     Path dir;
 
+    /** The image written as {@code format} to {@code name} and decoded back. */
+    private BufferedImage decoded(BufferedImage image, String format, String name) {
+        return RgbDecoder.read(TestImages.write(image, format, dir.resolve(name)));
+    }
+
+    /** Pixel (x, y) of a decoded image is (r, g, b). */
+    private static void assertRgb(BufferedImage im, int x, int y, int r, int g, int b) {
+        assertEquals(pack(r, g, b), im.getRGB(x, y) & 0xFFFFFF, "pixel " + x + "," + y);
+    }
+
     @Test
     void rgbPngKeepsChannelOrder() {
         Path f = TestImages.write(TestImages.rgb(3, 2, (x, y) -> pack(10 * x, 20 * y, 7)), "png", dir.resolve("a.png"));
         BufferedImage im = RgbDecoder.read(f);
         assertEquals(BufferedImage.TYPE_INT_RGB, im.getType());
-        assertEquals(pack(20, 20, 7), im.getRGB(2, 1) & 0xFFFFFF);
+        assertRgb(im, 2, 1, 20, 20, 7);
     }
 
     @Test
@@ -42,10 +52,9 @@ class RgbDecoderTest {
         BufferedImage grey = new BufferedImage(2, 2, BufferedImage.TYPE_BYTE_GRAY);
         grey.getRaster().setSample(0, 0, 0, 184);
         grey.getRaster().setSample(1, 1, 0, 37);
-        Path f = TestImages.write(grey, "png", dir.resolve("grey.png"));
-        BufferedImage im = RgbDecoder.read(f);
-        assertEquals(pack(184, 184, 184), im.getRGB(0, 0) & 0xFFFFFF);
-        assertEquals(pack(37, 37, 37), im.getRGB(1, 1) & 0xFFFFFF);
+        BufferedImage im = decoded(grey, "png", "grey.png");
+        assertRgb(im, 0, 0, 184, 184, 184);
+        assertRgb(im, 1, 1, 37, 37, 37);
     }
 
     @Test
@@ -61,10 +70,9 @@ class RgbDecoderTest {
         BufferedImage argb = new BufferedImage(2, 1, BufferedImage.TYPE_INT_ARGB);
         argb.setRGB(0, 0, 0x80000000 | pack(10, 20, 30));
         argb.setRGB(1, 0, 0xFF000000 | pack(250, 0, 5));
-        Path f = TestImages.write(argb, "png", dir.resolve("alpha.png"));
-        BufferedImage im = RgbDecoder.read(f);
-        assertEquals(pack(10, 20, 30), im.getRGB(0, 0) & 0xFFFFFF);
-        assertEquals(pack(250, 0, 5), im.getRGB(1, 0) & 0xFFFFFF);
+        BufferedImage im = decoded(argb, "png", "alpha.png");
+        assertRgb(im, 0, 0, 10, 20, 30);
+        assertRgb(im, 1, 0, 250, 0, 5);
     }
 
     @Test
@@ -77,11 +85,10 @@ class RgbDecoderTest {
         for (int x = 0; x < 3; x++) {
             indexed.getRaster().setSample(x, 0, 0, x);
         }
-        Path f = TestImages.write(indexed, "png", dir.resolve("palette.png"));
-        BufferedImage im = RgbDecoder.read(f);
-        assertEquals(pack(255, 0, 0), im.getRGB(0, 0) & 0xFFFFFF);
-        assertEquals(pack(0, 128, 0), im.getRGB(1, 0) & 0xFFFFFF);
-        assertEquals(pack(0, 0, 64), im.getRGB(2, 0) & 0xFFFFFF);
+        BufferedImage im = decoded(indexed, "png", "palette.png");
+        assertRgb(im, 0, 0, 255, 0, 0);
+        assertRgb(im, 1, 0, 0, 128, 0);
+        assertRgb(im, 2, 0, 0, 0, 64);
     }
 
     @Test

@@ -16,7 +16,7 @@ import java.util.Optional;
 import org.dfq4j.eval.TestImages;
 import org.dfq4j.eval.overlay.MaskPainter;
 import org.dfq4j.rewrite.DfqException;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -74,8 +74,8 @@ class SegmentationEvaluatorTest {
         assertEquals(1, first.classAt(3, 5));
         assertEquals(0, first.classAt(4, 5));
         assertTrue(r.imagesPerSecond() > 0);
-        assertEquals(100 * 31.0 / 32, (double) r.toMap().get("meanIou"), 1e-9);
-        String json = JsonReport.toJson(r.toMap());
+        assertEquals(100 * 31.0 / 32, r.report().meanIou(), 1e-9);
+        String json = JsonReport.toJson(r.report());
         assertTrue(json.contains("\"red\" : 96.875"), json);
     }
 

@@ -6,7 +6,9 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.dfq4j.rewrite.graph.ChannelStats;
@@ -23,35 +25,58 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The only way rules and transforms change a network: constant arrays, op replacement, op bypass,
- * op insertion, new constants and per-channel statistics. It edits the network it was given in
- * place (the driver and pipelines give it a copy), keeps the SameDiff bookkeeping consistent
- * (consumer lists, network outputs, orphaned constants) and records every change, so a driver can
- * tell whether a rule changed anything.
+ * op insertion, new constants, per-channel statistics, recorded ranges and properties. An editor
+ * works on its own copy of the network it is given (the caller's network never changes), keeps the
+ * SameDiff bookkeeping consistent (consumer lists, network outputs, orphaned constants) and records
+ * every change, so a driver can tell whether a rule changed anything.
  *
  * <p>Op-building callbacks receive the input variable and build new ops with its SameDiff, e.g.
  * {@code editor.replaceOp(op, x -> x.getSameDiff().nn().relu(x, 0))}.
  */
 public final class GraphEditor {
 
-    private final Network network;
+    /** The copy being edited: its graph, name and input; outputs and metadata are tracked below. */
+    private final Network base;
     private final SameDiff sd;
+    private final List<String> outputs;
+    private final Map<String, TensorRange> recordedRanges;
+    private final Map<String, ChannelStats> stats;
+    private final Map<String, String> properties;
+    private final Map<String, INDArray> attachments;
     private final List<String> changes = new ArrayList<>();
     private GraphView view;
+    private Network network;
     private int viewVersion = -1;
+    private int networkVersion = -1;
 
+    /** An editor of a copy of {@code network}; the network itself is never changed. */
     public GraphEditor(Network network) {
-        this.network = network;
-        this.sd = network.sameDiff();
+        this.base = network.copy();
+        this.sd = base.sameDiff();
+        this.outputs = new ArrayList<>(base.outputs());
+        this.recordedRanges = new LinkedHashMap<>(base.recordedRanges());
+        this.stats = new LinkedHashMap<>(base.stats());
+        this.properties = new LinkedHashMap<>(base.properties());
+        this.attachments = new LinkedHashMap<>(base.attachments());
     }
 
+    /**
+     * The network as it is now. It shares the editor's graph: it stays valid as a snapshot only
+     * until the next edit, so take it when editing is done (drivers and pipelines do).
+     */
     public Network network() {
+        if (network == null || networkVersion != changes.size()) {
+            network = Network.adopt(base.name(), sd, base.input(), base.inputShape(), outputs, recordedRanges, stats,
+                    properties, attachments);
+            networkVersion = changes.size();
+        }
         return network;
     }
 
     /** A view of the graph as it is now (a new one after every change). */
     public GraphView view() {
         if (view == null || viewVersion != changes.size()) {
-            view = GraphView.of(network);
+            view = GraphView.of(network());
             viewVersion = changes.size();
         }
         return view;
@@ -112,11 +137,11 @@ public final class GraphEditor {
         SDVariable result = replacement.apply(sd.getVariable(old.getInputsToOp().get(0)));
         String made = checkBuilt(op, before, result);
         rewire(out, made);
-        network.replaceOutput(out, made);
+        replaceOutput(out, made);
         removeOp(old);
         sd.renameVariable(made, out);
-        network.replaceOutput(made, out);
-        OpNames.separateFromVariables(network.sameDiff());
+        replaceOutput(made, out);
+        OpNames.separateFromVariables(sd);
         changes.add("replaceOp " + op + " -> " + opOf(out));
     }
 
@@ -141,10 +166,10 @@ public final class GraphEditor {
             }
         }
         rewire(out, x);
-        network.replaceOutput(out, x);
-        TensorRange r = network.recordedRanges().remove(out);
+        replaceOutput(out, x);
+        TensorRange r = recordedRanges.remove(out);
         if (r != null) {
-            network.recordedRanges().putIfAbsent(x, r);
+            recordedRanges.putIfAbsent(x, r);
         }
         removeOp(o);
         changes.add("bypass " + op);
@@ -166,8 +191,8 @@ public final class GraphEditor {
         for (String c : oldConsumers) {
             rewireConsumer(c, var, made);
         }
-        network.replaceOutput(var, made);
-        OpNames.separateFromVariables(network.sameDiff());
+        replaceOutput(var, made);
+        OpNames.separateFromVariables(sd);
         changes.add("insertAfter " + var + " -> " + made);
         return made;
     }
@@ -192,17 +217,23 @@ public final class GraphEditor {
             rewireConsumer(c, var, made);
         }
         if (output) {
-            network.replaceOutput(var, made);
+            replaceOutput(var, made);
         }
-        OpNames.separateFromVariables(network.sameDiff());
+        OpNames.separateFromVariables(sd);
         changes.add("insertAfterFor " + var + " " + consumers + " -> " + made);
         return made;
     }
 
     /** Sets the pre-activation statistics of the layer whose output is {@code layerOutput}. */
     public void setStats(String layerOutput, ChannelStats stats) {
-        network.stats().put(layerOutput, stats);
+        this.stats.put(layerOutput, stats);
         changes.add("setStats " + layerOutput);
+    }
+
+    /** Sets a string property of the network (e.g. a mark that its weights are quantized). */
+    public void setProperty(String key, String value) {
+        properties.put(key, value);
+        changes.add("setProperty " + key);
     }
 
     /**
@@ -211,7 +242,7 @@ public final class GraphEditor {
      * there was one.
      */
     public boolean forgetRecordedRange(String var) {
-        if (network.recordedRanges().remove(var) == null) {
+        if (recordedRanges.remove(var) == null) {
             return false;
         }
         changes.add("forgetRecordedRange " + var);
@@ -271,7 +302,7 @@ public final class GraphEditor {
     /** Removes an op whose output nobody reads any more, its output variable and orphaned constants. */
     private void removeOp(SameDiffOp op) {
         for (String out : op.getOutputsOfOp()) {
-            if (!consumersOf(out).isEmpty() || network.outputs().contains(out)) {
+            if (!consumersOf(out).isEmpty() || outputs.contains(out)) {
                 throw new IllegalStateException("op '" + op.getName() + "' output '" + out + "' is still read");
             }
         }
@@ -286,10 +317,18 @@ public final class GraphEditor {
             }
             v.getInputsForOp().removeIf(op.getName()::equals);
             if (v.getVariable().getVariableType() == VariableType.CONSTANT && v.getInputsForOp().isEmpty()
-                    && !network.outputs().contains(in)) {
+                    && !outputs.contains(in)) {
                 sd.getVariables().remove(in);
                 sd.getConstantArrays().removeArray(in);
             }
+        }
+    }
+
+    /** Replaces an output name (a rewrite that bypasses the op producing an output does this). */
+    private void replaceOutput(String old, String now) {
+        int i = outputs.indexOf(old);
+        if (i >= 0) {
+            outputs.set(i, now);
         }
     }
 

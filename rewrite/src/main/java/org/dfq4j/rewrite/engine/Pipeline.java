@@ -6,17 +6,19 @@ import org.dfq4j.rewrite.graph.Network;
 
 /**
  * A list of transforms run in order on a copy of a network, checking after each that the graph is
- * well-formed and that every constant and statistic it produced is finite. Rules join a pipeline
- * wrapped in a {@link RewriteDriver}.
+ * well-formed and that every constant and statistic it produced is finite. Fixpoint rules join a
+ * pipeline wrapped in a {@link RewriteDriver}; joint rules are transforms themselves.
  */
 public final class Pipeline {
 
     private final List<Transform> transforms;
 
+    /** The transforms, in order. */
     public Pipeline(List<? extends Transform> transforms) {
         this.transforms = List.copyOf(transforms);
     }
 
+    /** The transforms, in order. */
     public static Pipeline of(Transform... transforms) {
         return new Pipeline(List.of(transforms));
     }
@@ -28,13 +30,14 @@ public final class Pipeline {
         return new Pipeline(all);
     }
 
+    /** The transforms, in order. */
     public List<Transform> transforms() {
         return transforms;
     }
 
     /** Runs every transform on a copy of {@code network}; the argument is left unchanged. */
     public Rewritten run(Network network) {
-        GraphEditor editor = new GraphEditor(network.copy());
+        GraphEditor editor = new GraphEditor(network);
         RewriteLog log = new RewriteLog();
         for (Transform t : transforms) {
             int before = editor.changeCount();

@@ -10,8 +10,8 @@ import java.util.Objects;
 /**
  * What a rewrite applied, in order: one entry per rule application, transform step or skipped
  * candidate, naming the rule or transform, the ops or layers it touched and its key numbers (counts,
- * scales, ratios). This is the provenance the CLI reports. Printable one line per entry and
- * convertible to plain maps for JSON.
+ * scales, ratios). This is the provenance the CLI reports. Printable one line per entry; the
+ * entries are records, written to JSON as they are (values in the order they were given).
  */
 public final class RewriteLog {
 
@@ -46,16 +46,6 @@ public final class RewriteLog {
             return sb.toString();
         }
 
-        /** {step, message, targets, values} as plain maps and lists. */
-        public Map<String, Object> toMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("step", step);
-            m.put("message", message);
-            m.put("targets", new ArrayList<>(targets));
-            m.put("values", new LinkedHashMap<>(values));
-            return m;
-        }
-
         private static String format(Object v) {
             if (v instanceof Double || v instanceof Float) {
                 return String.format("%.4g", ((Number) v).doubleValue());
@@ -65,6 +55,21 @@ public final class RewriteLog {
     }
 
     private final List<Entry> entries = new ArrayList<>();
+
+    /**
+     * Key numbers for an entry, in the order given: {@code values("pairs", 34, "converged", true)}.
+     * (Use this, not {@code Map.of}, whose order is unspecified.)
+     */
+    public static Map<String, Object> values(Object... keysAndValues) {
+        if (keysAndValues.length % 2 != 0) {
+            throw new IllegalArgumentException("values come in key, value pairs");
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return m;
+    }
 
     public Entry add(String step, String message, List<String> targets, Map<String, Object> values) {
         Entry e = new Entry(step, message, targets, values);
@@ -99,10 +104,6 @@ public final class RewriteLog {
 
     public boolean isEmpty() {
         return entries.isEmpty();
-    }
-
-    public List<Map<String, Object>> toMaps() {
-        return entries.stream().map(Entry::toMap).toList();
     }
 
     /** One line per entry. */

@@ -10,7 +10,7 @@ final class WellFormedness {
 
     static void require(GraphView graph, String after) {
         if (!graph.isWellFormed()) {
-            throw new IllegalStateException("graph of '" + graph.network().name() + "' is malformed after " + after
+            throw new IllegalStateException("graph of '" + graph.name() + "' is malformed after " + after
                     + ": " + String.join("; ", graph.problems()));
         }
     }

@@ -12,6 +12,7 @@ import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.config.ExecutionResult;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -22,7 +23,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * file, per-channel pre-activation statistics of folded BatchNorms, string properties and extra
  * tensors (e.g. the anchors of a detection post-processing op that is not run inside the graph).
  *
- * <p>The maps are mutable and belong to the network; {@link #copy()} gives an independent network.
+ * <p>A network owns its graph and never changes it: rewrites work on a copy through a
+ * {@code GraphEditor}. It is made from a SameDiff in one of two ways, and each says what it does to
+ * the graph it is given: {@link #copyOf} leaves it untouched (the network gets a copy);
+ * {@link #adopt} takes it over and prepares it for running (SameDiff's output cache off, ops whose
+ * name is also a variable's renamed, see {@link OpNames}). The metadata maps are read-only; the
+ * {@code with...} methods give a network with more metadata over the same graph.
  */
 public final class Network {
 
@@ -37,11 +43,6 @@ public final class Network {
     private final Map<String, INDArray> attachments;
     private final ArrayRecycler recycler = new ArrayRecycler();
 
-    public Network(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs) {
-        this(name, sd, input, inputShape, outputs, new LinkedHashMap<>(), new LinkedHashMap<>(),
-                new LinkedHashMap<>(), new LinkedHashMap<>());
-    }
-
     private Network(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs,
                     Map<String, TensorRange> recordedRanges, Map<String, ChannelStats> stats,
                     Map<String, String> properties, Map<String, INDArray> attachments) {
@@ -52,26 +53,66 @@ public final class Network {
             throw new IllegalArgumentException("input shape must be [C,H,W], got " + Arrays.toString(inputShape));
         }
         this.inputShape = inputShape.clone();
-        this.outputs = new ArrayList<>(outputs);
-        this.recordedRanges = recordedRanges;
-        this.stats = stats;
-        this.properties = properties;
-        this.attachments = attachments;
-        // SameDiff 1.0.0-M2.1's output cache returns stale arrays on repeated calls (measured: a
-        // softmax output alternated between two values on identical inputs); always recompute.
-        sd.setEnableCache(false);
-        OpNames.separateFromVariables(sd);
-        for (String o : outputs) {
+        this.outputs = List.copyOf(outputs);
+        this.recordedRanges = frozen(recordedRanges);
+        this.stats = frozen(stats);
+        this.properties = frozen(properties);
+        this.attachments = frozen(attachments);
+        if (!sd.hasVariable(input)) {
+            throw new IllegalArgumentException("network input '" + input + "' is not a variable of the graph");
+        }
+        for (String o : this.outputs) {
             if (!sd.hasVariable(o)) {
                 throw new IllegalArgumentException("network output '" + o + "' is not a variable of the graph");
             }
         }
     }
 
+    /**
+     * A network that takes over {@code sd}: the caller hands the graph over and must not change it
+     * afterwards. Adopting changes the graph in two ways, both needed to run it correctly on ND4J
+     * 1.0.0-M2.1: SameDiff's output cache is turned off (it returns stale arrays on repeated calls:
+     * a softmax output alternated between two values on identical inputs), and every op whose name
+     * is also a variable's is renamed ({@link OpNames}).
+     */
+    public static Network adopt(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs) {
+        prepare(sd);
+        return new Network(name, sd, input, inputShape, outputs, Map.of(), Map.of(), Map.of(), Map.of());
+    }
+
+    /** A network over a copy of {@code sd}; {@code sd} itself is left as it was. */
+    public static Network copyOf(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs) {
+        return adopt(name, OpNames.copy(sd), input, inputShape, outputs);
+    }
+
+    /**
+     * A network over {@code sd} with the given metadata, for the rewrite engine's working copy: the
+     * graph is prepared as by {@link #adopt}, the maps are copied.
+     */
+    public static Network adopt(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs,
+                                Map<String, TensorRange> recordedRanges, Map<String, ChannelStats> stats,
+                                Map<String, String> properties, Map<String, INDArray> attachments) {
+        prepare(sd);
+        return new Network(name, sd, input, inputShape, outputs, recordedRanges, stats, properties, attachments);
+    }
+
+    private static void prepare(SameDiff sd) {
+        sd.setEnableCache(false);
+        OpNames.separateFromVariables(sd);
+    }
+
+    private static <K, V> Map<K, V> frozen(Map<K, V> m) {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(m));
+    }
+
     public String name() {
         return name;
     }
 
+    /**
+     * The graph, for running, saving or exporting it. It belongs to this network and must not be
+     * changed: rewrite a network with a {@code GraphEditor}, which works on a copy.
+     */
     public SameDiff sameDiff() {
         return sd;
     }
@@ -86,34 +127,59 @@ public final class Network {
         return inputShape.clone();
     }
 
+    /** The output variables, in order. */
     public List<String> outputs() {
-        return Collections.unmodifiableList(outputs);
+        return outputs;
     }
 
-    /** Replaces an output name (a rewrite that bypasses the op producing an output calls this). */
-    public void replaceOutput(String old, String now) {
-        int i = outputs.indexOf(old);
-        if (i >= 0) {
-            outputs.set(i, now);
-        }
-    }
-
-    /** Activation ranges recorded in the model file, by variable name. */
+    /** Activation ranges recorded in the model file, by variable name (read-only). */
     public Map<String, TensorRange> recordedRanges() {
         return recordedRanges;
     }
 
-    /** Pre-activation statistics by the output variable of the weight layer they describe. */
+    /** Pre-activation statistics by the output variable of the weight layer they describe (read-only). */
     public Map<String, ChannelStats> stats() {
         return stats;
     }
 
+    /** String properties: format, source, post-processing options (read-only). */
     public Map<String, String> properties() {
         return properties;
     }
 
+    /** Extra tensors the graph does not hold, e.g. detection anchors (read-only). */
     public Map<String, INDArray> attachments() {
         return attachments;
+    }
+
+    /** This network, over the same graph, with more properties (later values win). */
+    public Network withProperties(Map<String, String> more) {
+        return new Network(name, sd, input, inputShape, outputs, recordedRanges, stats, merged(properties, more),
+                attachments);
+    }
+
+    /** This network, over the same graph, with more recorded activation ranges. */
+    public Network withRecordedRanges(Map<String, TensorRange> more) {
+        return new Network(name, sd, input, inputShape, outputs, merged(recordedRanges, more), stats, properties,
+                attachments);
+    }
+
+    /** This network, over the same graph, with more per-channel statistics. */
+    public Network withStats(Map<String, ChannelStats> more) {
+        return new Network(name, sd, input, inputShape, outputs, recordedRanges, merged(stats, more), properties,
+                attachments);
+    }
+
+    /** This network, over the same graph, with more attachments. */
+    public Network withAttachments(Map<String, INDArray> more) {
+        return new Network(name, sd, input, inputShape, outputs, recordedRanges, stats, properties,
+                merged(attachments, more));
+    }
+
+    private static <K, V> Map<K, V> merged(Map<K, V> a, Map<K, V> b) {
+        Map<K, V> m = new LinkedHashMap<>(a);
+        m.putAll(b);
+        return m;
     }
 
     /** Runs a batch [N, C, H, W] and returns every output. */
@@ -215,8 +281,7 @@ public final class Network {
     public Network copy() {
         Map<String, INDArray> att = new LinkedHashMap<>();
         attachments.forEach((k, v) -> att.put(k, v.dup()));
-        return new Network(name, sd.dup(), input, inputShape, outputs, new LinkedHashMap<>(recordedRanges),
-                new LinkedHashMap<>(stats), new LinkedHashMap<>(properties), att);
+        return adopt(name, sd.dup(), input, inputShape, outputs, recordedRanges, stats, properties, att);
     }
 
     /** Same graph object, new name (for reports). */
@@ -228,8 +293,7 @@ public final class Network {
     public long parameterCount() {
         long n = 0;
         for (var v : sd.variables()) {
-            if (v.getVariableType() == org.nd4j.autodiff.samediff.VariableType.CONSTANT
-                    || v.getVariableType() == org.nd4j.autodiff.samediff.VariableType.VARIABLE) {
+            if (v.getVariableType() == VariableType.CONSTANT || v.getVariableType() == VariableType.VARIABLE) {
                 INDArray a = v.getArr();
                 if (a != null && a.dataType().isFPType()) {
                     n += a.length();

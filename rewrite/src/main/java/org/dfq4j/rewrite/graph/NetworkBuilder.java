@@ -1,5 +1,6 @@
 package org.dfq4j.rewrite.graph;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -56,28 +57,29 @@ public final class NetworkBuilder {
         return sd.constant(varName, value.castTo(DataType.FLOAT));
     }
 
+    /** Convolution with weights [kH,kW,in,out] (HWIO) and a bias of out values (zeros when null). */
     public SDVariable conv2d(String layer, SDVariable x, INDArray wHWIO, INDArray bias, int strideH, int strideW,
                              Padding pad, int dilH, int dilW) {
-        requireRank(layer, wHWIO, 4);
-        long out = wHWIO.size(3);
-        x = padIfAsymmetric(layer, x, pad);
-        INDArray kernel = undilated(wHWIO, dilH, dilW);
-        Conv2DConfig cfg = convConfig(kernel, strideH, strideW, pad);
-        SDVariable w = constant(layer + "/W", kernel);
-        SDVariable b = constant(layer + "/b", biasOrZeros(layer, bias, out));
-        return sd.cnn().conv2d(layer, x, w, b, cfg);
+        return window(layer, x, wHWIO, bias, new int[] {strideH, strideW, dilH, dilW}, pad, false);
     }
 
+    /** Depthwise convolution with weights [kH,kW,C,mult] and a bias of C*mult values (zeros when null). */
     public SDVariable depthwiseConv2d(String layer, SDVariable x, INDArray wHWCM, INDArray bias, int strideH,
                                       int strideW, Padding pad, int dilH, int dilW) {
-        requireRank(layer, wHWCM, 4);
-        long out = wHWCM.size(2) * wHWCM.size(3);
-        x = padIfAsymmetric(layer, x, pad);
-        INDArray kernel = undilated(wHWCM, dilH, dilW);
-        Conv2DConfig cfg = convConfig(kernel, strideH, strideW, pad);
+        return window(layer, x, wHWCM, bias, new int[] {strideH, strideW, dilH, dilW}, pad, true);
+    }
+
+    /** A convolution or depthwise convolution; {@code sd4} = strides and dilations (sH, sW, dH, dW). */
+    private SDVariable window(String layer, SDVariable x, INDArray w4, INDArray bias, int[] sd4, Padding pad,
+                              boolean depthwise) {
+        requireRank(layer, w4, 4);
+        long out = depthwise ? w4.size(2) * w4.size(3) : w4.size(3);
+        SDVariable in = padIfAsymmetric(layer, x, pad);
+        INDArray kernel = undilated(w4, sd4[2], sd4[3]);
+        Conv2DConfig cfg = convConfig(kernel, sd4[0], sd4[1], pad);
         SDVariable w = constant(layer + "/W", kernel);
         SDVariable b = constant(layer + "/b", biasOrZeros(layer, bias, out));
-        return sd.cnn().depthWiseConv2d(layer, x, w, b, cfg);
+        return depthwise ? sd.cnn().depthWiseConv2d(layer, in, w, b, cfg) : sd.cnn().conv2d(layer, in, w, b, cfg);
     }
 
     /** Fully connected: x[N,in] times W[in,out] plus b[out]. */
@@ -284,14 +286,14 @@ public final class NetworkBuilder {
         return sd.permute(n, r, 0, 3, 1, 2);
     }
 
+    /** The network: the builder's graph, adopted ({@link Network#adopt}), with these outputs. */
     public Network build(String... outputs) {
-        return new Network(name, sd, input.name(), inputShape, List.of(outputs));
+        return Network.adopt(name, sd, input.name(), inputShape, List.of(outputs));
     }
 
+    /** The network with these outputs and the activation ranges the source file recorded. */
     public Network build(List<String> outputs, Map<String, TensorRange> ranges) {
-        Network n = new Network(name, sd, input.name(), inputShape, outputs);
-        n.recordedRanges().putAll(ranges);
-        return n;
+        return Network.adopt(name, sd, input.name(), inputShape, outputs).withRecordedRanges(ranges);
     }
 
     private SDVariable padIfAsymmetric(String layer, SDVariable x, Padding pad) {
@@ -353,7 +355,7 @@ public final class NetworkBuilder {
     private static void requireRank(String layer, INDArray w, int rank) {
         if (w.rank() != rank) {
             throw new IllegalArgumentException("layer '" + layer + "': weights must have rank " + rank + ", got shape "
-                    + java.util.Arrays.toString(w.shape()));
+                    + Arrays.toString(w.shape()));
         }
     }
 }

@@ -13,11 +13,13 @@ import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.io.AtomicFile;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
  * Saves a {@link Network} (a rewritten graph included) to one file and loads it back with identical
@@ -30,6 +32,8 @@ public final class NetworkFile {
     private static final String GRAPH = "graph.sd";
     private static final String META = "network.json";
     private static final String ATTACHMENTS = "attachments/";
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     private NetworkFile() {
     }
@@ -43,7 +47,7 @@ public final class NetworkFile {
         AtomicFile.write(target, out -> {
             ZipOutputStream zip = new ZipOutputStream(out);
             zip.putNextEntry(new ZipEntry(META));
-            zip.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(metadata(net)));
+            zip.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(Metadata.of(net)));
             zip.closeEntry();
             zip.putNextEntry(new ZipEntry(GRAPH));
             ByteArrayOutputStream graph = new ByteArrayOutputStream();
@@ -66,7 +70,6 @@ public final class NetworkFile {
      *
      * @throws DfqException naming the file when it is missing, not a dfq network file, or damaged
      */
-    @SuppressWarnings("unchecked")
     public static Network load(Path file) {
         Map<String, byte[]> entries = new LinkedHashMap<>();
         try (InputStream in = Files.newInputStream(file); ZipInputStream zip = new ZipInputStream(in)) {
@@ -93,28 +96,26 @@ public final class NetworkFile {
         }
         if (!entries.containsKey(META) || !entries.containsKey(GRAPH)) {
             throw new DfqException(file + " is not a dfq network file (no " + META + " or " + GRAPH
-                    + "): save one with dfq eval --out PATH" + EXTENSION);
+                    + " inside); give a file written by NetworkFile.save (" + EXTENSION + ")");
         }
         try {
-            Map<String, Object> m = new ObjectMapper().readValue(entries.get(META), Map.class);
+            Metadata m = JSON.readValue(entries.get(META), Metadata.class);
             SameDiff sd = SameDiff.load(new ByteArrayInputStream(entries.get(GRAPH)), false);
-            List<Number> shape = (List<Number>) m.get("inputShape");
-            Network net = new Network((String) m.get("name"), sd, (String) m.get("input"),
-                    shape.stream().mapToLong(Number::longValue).toArray(), (List<String>) m.get("outputs"));
-            ((Map<String, List<Number>>) m.get("recordedRanges")).forEach((k, v) ->
-                    net.recordedRanges().put(k, new TensorRange(v.get(0).doubleValue(), v.get(1).doubleValue())));
-            ((Map<String, Map<String, List<Number>>>) m.get("stats")).forEach((k, v) ->
-                    net.stats().put(k, new ChannelStats(doubles(v.get("mean")), doubles(v.get("std")))));
-            net.properties().putAll((Map<String, String>) m.get("properties"));
-            List<String> names = (List<String>) m.get("attachments");
+            Map<String, TensorRange> ranges = new LinkedHashMap<>();
+            m.recordedRanges().forEach((k, v) -> ranges.put(k, new TensorRange(v[0], v[1])));
+            Map<String, ChannelStats> stats = new LinkedHashMap<>();
+            m.stats().forEach((k, v) -> stats.put(k, new ChannelStats(v.mean(), v.std())));
+            Map<String, INDArray> attachments = new LinkedHashMap<>();
+            List<String> names = m.attachments();
             for (int i = 0; i < names.size(); i++) {
                 byte[] npy = entries.get(ATTACHMENTS + i + ".npy");
                 if (npy == null) {
                     throw new DfqException(file + ": attachment '" + names.get(i) + "' is missing; the file is damaged");
                 }
-                net.attachments().put(names.get(i), Nd4j.createNpyFromByteArray(npy));
+                attachments.put(names.get(i), Nd4j.createNpyFromByteArray(npy));
             }
-            return ModelChecks.requireUsable(net, file.toString());
+            return ModelChecks.requireUsable(Network.adopt(m.name(), sd, m.input(), m.inputShape(), m.outputs(), ranges,
+                    stats, m.properties(), attachments), file.toString());
         } catch (IOException | RuntimeException e) {
             if (e instanceof DfqException d) {
                 throw d;
@@ -123,25 +124,31 @@ public final class NetworkFile {
         }
     }
 
-    private static Map<String, Object> metadata(Network net) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("format", "dfq4j-network-1");
-        m.put("name", net.name());
-        m.put("input", net.input());
-        m.put("inputShape", net.inputShape());
-        m.put("outputs", net.outputs());
-        Map<String, double[]> ranges = new LinkedHashMap<>();
-        net.recordedRanges().forEach((k, v) -> ranges.put(k, new double[] {v.min(), v.max()}));
-        m.put("recordedRanges", ranges);
-        Map<String, Map<String, double[]>> stats = new LinkedHashMap<>();
-        net.stats().forEach((k, v) -> stats.put(k, Map.of("mean", v.mean(), "std", v.std())));
-        m.put("stats", stats);
-        m.put("properties", net.properties());
-        m.put("attachments", new ArrayList<>(net.attachments().keySet()));
-        return m;
+    /** network.json: what the graph file does not hold. */
+    record Metadata(String format, String name, String input, long[] inputShape, List<String> outputs,
+                    Map<String, double[]> recordedRanges, Map<String, Stats> stats, Map<String, String> properties,
+                    List<String> attachments) {
+
+        static final String FORMAT = "dfq4j-network-1";
+
+        Metadata {
+            recordedRanges = recordedRanges == null ? Map.of() : recordedRanges;
+            stats = stats == null ? Map.of() : stats;
+            properties = properties == null ? Map.of() : properties;
+            attachments = attachments == null ? List.of() : attachments;
+        }
+
+        static Metadata of(Network net) {
+            Map<String, double[]> ranges = new LinkedHashMap<>();
+            net.recordedRanges().forEach((k, v) -> ranges.put(k, new double[] {v.min(), v.max()}));
+            Map<String, Stats> stats = new LinkedHashMap<>();
+            net.stats().forEach((k, v) -> stats.put(k, new Stats(v.mean(), v.std())));
+            return new Metadata(FORMAT, net.name(), net.input(), net.inputShape(), net.outputs(), ranges, stats,
+                    net.properties(), new ArrayList<>(net.attachments().keySet()));
+        }
     }
 
-    private static double[] doubles(List<Number> l) {
-        return l.stream().mapToDouble(Number::doubleValue).toArray();
+    /** One layer's statistics in network.json. */
+    record Stats(double[] mean, double[] std) {
     }
 }

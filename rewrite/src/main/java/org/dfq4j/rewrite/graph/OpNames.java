@@ -23,6 +23,26 @@ public final class OpNames {
 
     /** Renames colliding ops in place; returns how many were renamed. */
     public static int separateFromVariables(SameDiff sd) {
+        return separate(sd).size();
+    }
+
+    /**
+     * A copy of {@code sd} that leaves {@code sd} as it was: colliding ops are renamed apart for the
+     * copy (which {@code dup()} needs) and renamed back afterwards.
+     */
+    public static SameDiff copy(SameDiff sd) {
+        Map<String, String> renamed = separate(sd);
+        try {
+            return sd.dup();
+        } finally {
+            Map<String, String> back = new LinkedHashMap<>();
+            renamed.forEach((old, now) -> back.put(now, old));
+            rename(sd, back);
+        }
+    }
+
+    /** Renames colliding ops; returns old name -> new name. */
+    private static Map<String, String> separate(SameDiff sd) {
         Map<String, SameDiffOp> ops = sd.getOps();
         Set<String> variables = sd.getVariables().keySet();
         List<String> clashing = new ArrayList<>();
@@ -32,7 +52,7 @@ public final class OpNames {
             }
         }
         if (clashing.isEmpty()) {
-            return 0;
+            return Map.of();
         }
         Set<String> taken = new HashSet<>(ops.keySet());
         taken.addAll(variables);
@@ -45,6 +65,16 @@ public final class OpNames {
             taken.add(now);
             renamed.put(old, now);
         }
+        rename(sd, renamed);
+        return renamed;
+    }
+
+    /** Renames ops old -> new, keeping op order and the variables' producer and consumer lists consistent. */
+    private static void rename(SameDiff sd, Map<String, String> renamed) {
+        if (renamed.isEmpty()) {
+            return;
+        }
+        Map<String, SameDiffOp> ops = sd.getOps();
         Map<String, SameDiffOp> reordered = new LinkedHashMap<>();
         for (Map.Entry<String, SameDiffOp> e : ops.entrySet()) {
             String now = renamed.getOrDefault(e.getKey(), e.getKey());
@@ -66,6 +96,5 @@ public final class OpNames {
         }
         ops.clear();
         ops.putAll(reordered);
-        return renamed.size();
     }
 }

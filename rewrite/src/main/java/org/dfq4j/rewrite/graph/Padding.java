@@ -7,6 +7,7 @@ package org.dfq4j.rewrite.graph;
  */
 public record Padding(Mode mode, int top, int bottom, int left, int right) {
 
+    /** How a window is padded: TensorFlow SAME, none (VALID), or explicit amounts. */
     public enum Mode { SAME, VALID, EXPLICIT }
 
     public static final Padding SAME = new Padding(Mode.SAME, 0, 0, 0, 0);

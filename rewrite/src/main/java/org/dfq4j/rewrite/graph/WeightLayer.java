@@ -1,11 +1,7 @@
 package org.dfq4j.rewrite.graph;
 
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A layer with a weight tensor and a bias, in the canonical forms {@link NetworkBuilder} emits: which
@@ -20,23 +16,28 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public record WeightLayer(Kind kind, String op, String input, String weights, String bias, String output) {
 
+    /** The three canonical weight layers. */
     public enum Kind {
-        CONV("conv2d"), DEPTHWISE("depthwise_conv2d"), DENSE("xw_plus_b");
+        /** {@link OpKind#CONV2D}. */
+        CONV,
+        /** {@link OpKind#DEPTHWISE_CONV2D}. */
+        DEPTHWISE,
+        /** {@link OpKind#DENSE}. */
+        DENSE;
 
-        private final String opName;
-
-        Kind(String opName) {
-            this.opName = opName;
+        /** The op kind of layers of this kind. */
+        public OpKind op() {
+            return switch (this) {
+                case CONV -> OpKind.CONV2D;
+                case DEPTHWISE -> OpKind.DEPTHWISE_CONV2D;
+                case DENSE -> OpKind.DENSE;
+            };
         }
 
-        public String opName() {
-            return opName;
-        }
-
-        static Kind ofOpName(String opName) {
-            for (Kind k : values()) {
-                if (k.opName.equals(opName)) {
-                    return k;
+        static Kind of(OpKind k) {
+            for (Kind w : values()) {
+                if (w.op() == k) {
+                    return w;
                 }
             }
             return null;
@@ -45,7 +46,7 @@ public record WeightLayer(Kind kind, String op, String input, String weights, St
 
     /** The weight layer produced by this SameDiff op, or null if the op is not a canonical weight layer. */
     public static WeightLayer of(SameDiffOp op) {
-        Kind k = Kind.ofOpName(op.getOp().opName());
+        Kind k = Kind.of(OpKind.of(op));
         List<String> in = op.getInputsToOp();
         if (k == null || in == null || in.size() != 3 || op.getOutputsOfOp().size() != 1) {
             return null;
@@ -53,39 +54,17 @@ public record WeightLayer(Kind kind, String op, String input, String weights, St
         return new WeightLayer(k, op.getName(), in.get(0), in.get(1), in.get(2), op.getOutputsOfOp().get(0));
     }
 
-    /** All canonical weight layers of a graph, in the graph's op order. */
-    public static List<WeightLayer> all(SameDiff sd) {
-        List<WeightLayer> out = new ArrayList<>();
-        for (Map.Entry<String, SameDiffOp> e : sd.getOps().entrySet()) {
-            WeightLayer l = of(e.getValue());
-            if (l != null) {
-                out.add(l);
-            }
-        }
-        return out;
-    }
-
-    public INDArray weightArray(SameDiff sd) {
-        return sd.getArrForVarName(weights);
-    }
-
-    public INDArray biasArray(SameDiff sd) {
-        return sd.getArrForVarName(bias);
-    }
-
-    /** Number of output channels. */
-    public long outChannels(SameDiff sd) {
-        INDArray w = weightArray(sd);
+    /** Number of output channels of a layer of this kind with weights of the given shape. */
+    public long outChannels(long[] weightShape) {
         return switch (kind) {
-            case CONV -> w.size(3);
-            case DEPTHWISE -> w.size(2) * w.size(3);
-            case DENSE -> w.size(1);
+            case CONV -> weightShape[3];
+            case DEPTHWISE -> weightShape[2] * weightShape[3];
+            case DENSE -> weightShape[1];
         };
     }
 
-    /** Number of input channels. */
-    public long inChannels(SameDiff sd) {
-        INDArray w = weightArray(sd);
-        return kind == Kind.DENSE ? w.size(0) : w.size(2);
+    /** Number of input channels of a layer of this kind with weights of the given shape. */
+    public long inChannels(long[] weightShape) {
+        return kind == Kind.DENSE ? weightShape[0] : weightShape[2];
     }
 }

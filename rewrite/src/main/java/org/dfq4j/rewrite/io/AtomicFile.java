@@ -102,10 +102,10 @@ public final class AtomicFile {
     /**
      * The file a write to {@code target} replaces: the absolute path, with a symbolic link followed.
      *
-     * @param name how messages call the target, e.g. "--json out.json"
+     * @param name how messages call the target, e.g. "report out.json"
      * @throws DfqException when the target is a folder or a link to a missing file
      */
-    static Path resolve(Path target, String name) {
+    public static Path resolve(Path target, String name) {
         Path abs = target.toAbsolutePath().normalize();
         try {
             if (Files.isSymbolicLink(abs)) {

@@ -40,8 +40,7 @@ public record CalibratedRanges(List<INDArray> batches) implements RangeSource {
 
     @Override
     public List<PointRange> ranges(GraphView g, List<QuantizationPoint> points) {
-        Network scratch = g.network().copy();
-        GraphEditor editor = new GraphEditor(scratch);
+        GraphEditor editor = new GraphEditor(g.snapshot());
         Map<String, String[]> reductions = new LinkedHashMap<>();
         for (QuantizationPoint p : points) {
             String[] names = new String[2];
@@ -56,6 +55,7 @@ public record CalibratedRanges(List<INDArray> batches) implements RangeSource {
         List<String> wanted = new ArrayList<>();
         reductions.values().forEach(n -> wanted.addAll(List.of(n)));
         Map<String, TensorRange> ranges = new LinkedHashMap<>();
+        Network scratch = editor.network();
         for (INDArray batch : batches) {
             Map<String, INDArray> r = scratch.run(batch, wanted);
             reductions.forEach((t, n) -> {
@@ -67,15 +67,20 @@ public record CalibratedRanges(List<INDArray> batches) implements RangeSource {
         return points.stream().map(p -> new PointRange(p, ranges.get(p.tensor()), note)).toList();
     }
 
+    /** Ranges over the first {@code n} images of {@code batches}. */
+    public static CalibratedRanges first(List<INDArray> batches, int n) {
+        return new CalibratedRanges(firstImages(batches, n));
+    }
+
     /** The first n images of a list of batches (the last batch cut short if needed). */
-    static List<INDArray> firstImages(List<INDArray> batches, int n, String spec) {
+    static List<INDArray> firstImages(List<INDArray> batches, int n) {
         if (n < 1) {
-            throw new DfqException("activation range source '" + spec + "': N must be at least 1");
+            throw new DfqException("calibration ranges need at least 1 image, got " + n);
         }
         long have = batches.stream().mapToLong(b -> b.size(0)).sum();
         if (have < n) {
-            throw new DfqException("activation range source '" + spec + "' needs " + n + " calibration images, but "
-                    + have + " were given; give more images or a smaller N");
+            throw new DfqException("calibration ranges need " + n + " calibration images, but " + have
+                    + " were given; give more images or ask for fewer");
         }
         List<INDArray> parts = new ArrayList<>();
         long left = n;

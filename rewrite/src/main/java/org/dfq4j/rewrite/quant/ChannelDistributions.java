@@ -8,13 +8,11 @@ import java.util.Map;
 import java.util.Optional;
 import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.OpAttributes;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
-import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.BaseReduceOp;
-import org.nd4j.linalg.api.ops.BaseScalarOp;
-import org.nd4j.linalg.api.ops.DynamicCustomOp;
 
 /**
  * The data-free per-channel distribution of every activation tensor the statistics reach
@@ -45,14 +43,13 @@ public final class ChannelDistributions {
     /** Propagates the statistics of the network through its graph. */
     public static ChannelDistributions propagate(GraphView g) {
         ChannelDistributions d = new ChannelDistributions();
-        Network net = g.network();
         for (String p : g.placeholders()) {
             d.unknown.put(p, "'" + p + "' is the network input (its distribution is not modelled)");
         }
         for (String op : g.ops()) {
             for (String out : g.outputs(op)) {
                 try {
-                    d.known.put(out, d.distributionOf(g, net, op));
+                    d.known.put(out, d.distributionOf(g, op));
                 } catch (Unknown u) {
                     d.unknown.put(out, u.getMessage());
                 }
@@ -102,30 +99,29 @@ public final class ChannelDistributions {
                 + "' reads " + inChannels;
     }
 
-    private ChannelDistribution distributionOf(GraphView g, Network net, String op) {
-        String type = g.opType(op);
+    private ChannelDistribution distributionOf(GraphView g, String op) {
         List<String> in = g.inputs(op);
         WeightLayer layer = g.weightLayer(op);
         if (layer != null) {
-            ChannelStats s = net.stats().get(layer.output());
+            ChannelStats s = g.stats(layer.output());
             if (s == null) {
                 throw new Unknown("layer '" + layer.output() + "' has no BatchNorm statistics");
             }
             return ChannelDistribution.of(s);
         }
-        DifferentialFunction f = g.sameDiffOp(op).getOp();
-        return switch (type) {
-            case "batchnorm" -> batchNorm(g, op, in);
-            case "relu" -> input(g, in.get(0)).clip(scalar(f, 0), Double.POSITIVE_INFINITY);
-            case "relu6" -> input(g, in.get(0)).clip(Math.max(0, scalar(f, 0)), 6);
-            case "leakyrelu" -> input(g, in.get(0)).leakyRelu(scalar(f, 0.01));
-            case "minimum", "maximum" -> clipByConstant(g, type, in);
-            case "add" -> input(g, in.get(0)).plus(input(g, in.get(1)));
-            case "concat" -> concat(g, f, in);
-            case "pad", "avgpool2d", "maxpool2d", "identity", "fake_quant_with_min_max_vars" -> input(g, in.get(0));
-            case "reduce_mean" -> globalMean(g, f, in);
-            case "reshape" -> flatten(g, f, in);
-            default -> throw new Unknown("op '" + op + "' (" + type + ") is not modelled");
+        OpAttributes a = g.attributes(op);
+        return switch (a.kind()) {
+            case BATCH_NORM -> batchNorm(g, op, in);
+            case RELU -> input(g, in.get(0)).clip(a.scalar().orElse(0), Double.POSITIVE_INFINITY);
+            case RELU6 -> input(g, in.get(0)).clip(Math.max(0, a.scalar().orElse(0)), 6);
+            case LEAKY_RELU -> input(g, in.get(0)).leakyRelu(a.scalar().orElse(0.01));
+            case MINIMUM, MAXIMUM -> clipByConstant(g, a.kind(), in);
+            case ADD -> input(g, in.get(0)).plus(input(g, in.get(1)));
+            case CONCAT -> concat(g, a, in);
+            case PAD, AVG_POOL, MAX_POOL, IDENTITY, FAKE_QUANT -> input(g, in.get(0));
+            case MEAN -> globalMean(g, a, in);
+            case RESHAPE -> flatten(g, a, in);
+            default -> throw new Unknown("op '" + op + "' (" + g.opType(op) + ") is not modelled");
         };
     }
 
@@ -147,7 +143,7 @@ public final class ChannelDistributions {
         return ChannelDistribution.of(new ChannelStats(beta, std));
     }
 
-    private ChannelDistribution clipByConstant(GraphView g, String type, List<String> in) {
+    private ChannelDistribution clipByConstant(GraphView g, OpKind type, List<String> in) {
         int ci = in.size() != 2 ? -1 : g.isConstant(in.get(1)) ? 1 : g.isConstant(in.get(0)) ? 0 : -1;
         if (ci < 0) {
             throw new Unknown(type + " of '" + in + "' is not a clip by a constant");
@@ -165,7 +161,7 @@ public final class ChannelDistributions {
                     + " is not a per-channel clip");
         }
         double[] inf = new double[x.size()];
-        if (type.equals("minimum")) {
+        if (type == OpKind.MINIMUM) {
             Arrays.fill(inf, Double.NEGATIVE_INFINITY);
             return x.clip(inf, bound);
         }
@@ -184,8 +180,8 @@ public final class ChannelDistributions {
         };
     }
 
-    private ChannelDistribution concat(GraphView g, DifferentialFunction f, List<String> in) {
-        long axis = f instanceof DynamicCustomOp d && d.iArgs().length > 0 ? d.iArgs()[0] : -1;
+    private ChannelDistribution concat(GraphView g, OpAttributes a, List<String> in) {
+        long axis = a.concatAxis();
         if (axis != 1) {
             throw new Unknown("concat along axis " + axis + " is not a channel concat");
         }
@@ -196,28 +192,21 @@ public final class ChannelDistributions {
         return ChannelDistribution.concat(parts);
     }
 
-    private ChannelDistribution globalMean(GraphView g, DifferentialFunction f, List<String> in) {
-        int[] dims = f instanceof BaseReduceOp r ? r.getDimensions() : null;
+    private ChannelDistribution globalMean(GraphView g, OpAttributes a, List<String> in) {
+        int[] dims = a.reductionAxes().orElse(null);
         if (dims == null || in.size() != 1 || !Arrays.equals(dims, new int[] {2, 3})) {
             throw new Unknown("reduce_mean over " + Arrays.toString(dims) + " is not a global average pool");
         }
         return input(g, in.get(0));
     }
 
-    private ChannelDistribution flatten(GraphView g, DifferentialFunction f, List<String> in) {
-        long[] args = f instanceof DynamicCustomOp d ? d.iArgs() : new long[0];
+    private ChannelDistribution flatten(GraphView g, OpAttributes a, List<String> in) {
+        long[] args = a.integerArguments();
         // NetworkBuilder.flatten / reshape(-1, k): iArgs = [order, -1, k]
         if (in.size() != 1 || args.length != 3 || args[1] != -1) {
             throw new Unknown("reshape to " + Arrays.toString(args) + " is not a flatten to [N, k]");
         }
         return input(g, in.get(0));
-    }
-
-    private static double scalar(DifferentialFunction f, double otherwise) {
-        if (f instanceof BaseScalarOp s && s.getScalarValue() != null) {
-            return s.getScalarValue().getDouble(0);
-        }
-        return otherwise;
     }
 
     /** A distribution that cannot be modelled, with the reason. */

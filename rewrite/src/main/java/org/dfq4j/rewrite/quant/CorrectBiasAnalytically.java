@@ -1,5 +1,7 @@
 package org.dfq4j.rewrite.quant;
 
+import static org.dfq4j.rewrite.pattern.Patterns.layer;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -8,7 +10,9 @@ import java.util.Optional;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.Transform;
+import org.dfq4j.rewrite.engine.PatternJointRule;
+import org.dfq4j.rewrite.engine.Matches;
+import org.dfq4j.rewrite.pattern.Match;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -33,29 +37,33 @@ import org.nd4j.linalg.factory.Nd4j;
  * refuses to run on already quantized weights. Layers whose input mean is unknown (the network
  * input, a layer without statistics) are skipped and logged with the reason.
  */
-public final class CorrectBiasAnalytically implements Transform {
+public final class CorrectBiasAnalytically extends PatternJointRule {
+
+    // W~ x + b - eps E[x] has the mean of W x + b, eps = W~ - W
 
     private final QuantScheme scheme;
 
     /** @param scheme the weight quantization that will follow */
     public CorrectBiasAnalytically(QuantScheme scheme) {
+        super(layer(), "not applied");
         this.scheme = scheme;
     }
 
     @Override
-    public void apply(GraphEditor editor, RewriteLog log) {
-        String done = editor.network().properties().get(QuantizeWeights.PROPERTY);
+    public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
+        GraphView g = matches.view();
+        String done = g.property(QuantizeWeights.PROPERTY);
         if (done != null) {
             throw new DfqException("bias correction needs the float weights, but the weights of '"
-                    + editor.network().name() + "' are already quantized (" + done
+                    + g.name() + "' are already quantized (" + done
                     + "); run CorrectBiasAnalytically before QuantizeWeights");
         }
-        GraphView g = editor.view();
         ChannelDistributions d = ChannelDistributions.propagate(g);
         int corrected = 0;
         List<String> skipped = new ArrayList<>();
-        for (WeightLayer layer : g.weightLayers()) {
-            long in = layer.inChannels(g.sameDiff());
+        for (Match m : matches.list()) {
+            WeightLayer layer = g.weightLayer(m.anchor());
+            long in = g.inChannels(layer);
             Optional<ChannelDistribution> x = d.inputOf(layer, in);
             if (x.isEmpty()) {
                 skipped.add(layer.output());
@@ -87,7 +95,7 @@ public final class CorrectBiasAnalytically implements Transform {
             corrected++;
         }
         log.add(name(), corrected + " layers corrected, " + skipped.size() + " skipped", skipped,
-                Map.of("corrected", corrected, "skipped", skipped.size()));
+                RewriteLog.values("corrected", corrected, "skipped", skipped.size()));
     }
 
     /**

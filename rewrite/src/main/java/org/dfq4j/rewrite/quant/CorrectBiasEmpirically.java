@@ -1,5 +1,7 @@
 package org.dfq4j.rewrite.quant;
 
+import static org.dfq4j.rewrite.pattern.Patterns.layer;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,7 +9,10 @@ import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
+import org.dfq4j.rewrite.engine.PatternJointRule;
+import org.dfq4j.rewrite.engine.Matches;
 import org.dfq4j.rewrite.engine.Transform;
+import org.dfq4j.rewrite.pattern.Match;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
@@ -33,7 +38,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * quantization that follows in the pipeline starts from corrected biases (weight quantization does
  * not touch biases, so the shifts carry over).
  */
-public final class CorrectBiasEmpirically implements Transform {
+public final class CorrectBiasEmpirically extends PatternJointRule {
+
+    // b -= E[y~] - E[y], measured per layer with every earlier layer already corrected
 
     private final List<Transform> quantization;
     private final List<INDArray> batches;
@@ -44,6 +51,7 @@ public final class CorrectBiasEmpirically implements Transform {
      * @param batches      calibration images [N,C,H,W]
      */
     public CorrectBiasEmpirically(List<? extends Transform> quantization, List<INDArray> batches) {
+        super(layer(), "not applied");
         if (batches.isEmpty()) {
             throw new DfqException("empirical bias correction needs calibration images; none were given");
         }
@@ -52,21 +60,21 @@ public final class CorrectBiasEmpirically implements Transform {
     }
 
     @Override
-    public void apply(GraphEditor editor, RewriteLog log) {
+    public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
         Network reference = editor.network();
         if (reference.properties().containsKey(QuantizeWeights.PROPERTY)) {
             throw new DfqException("empirical bias correction runs on the float network, but the weights of '"
                     + reference.name() + "' are already quantized; run it before QuantizeWeights");
         }
-        Network quantized = reference.copy();
-        GraphEditor q = new GraphEditor(quantized);
+        GraphEditor q = new GraphEditor(reference);
         for (Transform t : quantization) {
             t.apply(q, new RewriteLog());
         }
         INDArray batch = batches.size() == 1 ? batches.get(0) : Nd4j.concat(0, batches.toArray(new INDArray[0]));
-        Map<String, double[]> shifts = measureShifts(quantized, reference, batch);
-        GraphView g = editor.view();
-        for (WeightLayer layer : g.weightLayers()) {
+        Map<String, double[]> shifts = measureShifts(q.network(), reference, batch);
+        GraphView g = matches.view();
+        for (Match m : matches.list()) {
+            WeightLayer layer = g.weightLayer(m.anchor());
             double[] delta = shifts.get(layer.output());
             if (delta == null) {
                 log.add(name(), "skipped: no quantized counterpart", List.of(layer.output()));
@@ -80,10 +88,10 @@ public final class CorrectBiasEmpirically implements Transform {
                 max = Math.max(max, Math.abs(delta[i]));
             }
             editor.setConstant(layer.bias(), Nd4j.createFromArray(v).reshape(b.shape()));
-            log.add(name(), "bias -= measured mean shift", List.of(layer.output()), Map.of("maxAbsShift", max));
+            log.add(name(), "bias -= measured mean shift", List.of(layer.output()), RewriteLog.values("maxAbsShift", max));
         }
         log.add(name(), shifts.size() + " layers corrected on " + batch.size(0) + " calibration images",
-                List.of(), Map.of("images", batch.size(0), "corrected", shifts.size()));
+                List.of(), RewriteLog.values("images", batch.size(0), "corrected", shifts.size()));
     }
 
     /**
@@ -94,8 +102,7 @@ public final class CorrectBiasEmpirically implements Transform {
      */
     public static Map<String, double[]> measureShifts(Network quantized, Network reference, INDArray batch) {
         Map<String, INDArray> floatMeans = layerMeans(reference, batch);
-        Network scratch = quantized.copy();
-        GraphEditor editor = new GraphEditor(scratch);
+        GraphEditor editor = new GraphEditor(quantized);
         Map<String, String> meanVars = new LinkedHashMap<>();
         for (WeightLayer layer : editor.view().weightLayers()) {
             INDArray target = floatMeans.get(layer.output());
@@ -110,7 +117,7 @@ public final class CorrectBiasEmpirically implements Transform {
                 return y.sub(m).add(sd.getVariable(t)); // y - delta: the layer as if its bias were corrected
             });
         }
-        Map<String, INDArray> r = scratch.run(batch, new ArrayList<>(meanVars.values()));
+        Map<String, INDArray> r = editor.network().run(batch, new ArrayList<>(meanVars.values()));
         Map<String, double[]> shifts = new LinkedHashMap<>();
         meanVars.forEach((layer, m) -> shifts.put(layer,
                 r.get(m).sub(floatMeans.get(layer)).reshape(r.get(m).length()).toDoubleVector()));
@@ -119,8 +126,7 @@ public final class CorrectBiasEmpirically implements Transform {
 
     /** Per-channel means (keepDims shape [1,C,1,1] or [1,C]) of every weight layer output on a batch. */
     static Map<String, INDArray> layerMeans(Network net, INDArray batch) {
-        Network scratch = net.copy();
-        GraphEditor editor = new GraphEditor(scratch);
+        GraphEditor editor = new GraphEditor(net);
         Map<String, String> meanVars = new LinkedHashMap<>();
         for (WeightLayer layer : editor.view().weightLayers()) {
             int rank = layer.kind() == WeightLayer.Kind.DENSE ? 2 : 4;
@@ -130,7 +136,7 @@ public final class CorrectBiasEmpirically implements Transform {
                 return sd.identity(y);
             });
         }
-        Map<String, INDArray> r = scratch.run(batch, new ArrayList<>(meanVars.values()));
+        Map<String, INDArray> r = editor.network().run(batch, new ArrayList<>(meanVars.values()));
         Map<String, INDArray> out = new LinkedHashMap<>();
         meanVars.forEach((layer, m) -> out.put(layer, r.get(m)));
         return out;

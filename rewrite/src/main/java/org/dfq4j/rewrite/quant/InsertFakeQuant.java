@@ -7,8 +7,11 @@ import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.Transform;
+import org.dfq4j.rewrite.engine.PatternJointRule;
+import org.dfq4j.rewrite.engine.Matches;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.TensorRange;
+import org.dfq4j.rewrite.pattern.Match;
 import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -27,10 +30,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Points without a range (the source has none for them) and zero-width ranges stay float; each is
  * logged with the reason, as is every inserted range and the source's name.
  */
-public final class InsertFakeQuant implements Transform {
-
-    /** The SameDiff op type this transform inserts. */
-    public static final String OP = "fake_quant_with_min_max_vars";
+public final class InsertFakeQuant extends PatternJointRule {
 
     private final QuantScheme scheme;
     private final RangeSource source;
@@ -40,6 +40,7 @@ public final class InsertFakeQuant implements Transform {
      * @param source where the ranges come from
      */
     public InsertFakeQuant(QuantScheme scheme, RangeSource source) {
+        super(QuantizationPoint.PATTERN, "not applied");
         if (scheme.perChannel()) {
             throw new DfqException("activation quantization is per-tensor; got '" + scheme + "'");
         }
@@ -52,27 +53,35 @@ public final class InsertFakeQuant implements Transform {
         this(QuantScheme.perTensor(bits, false), source);
     }
 
+    /** The network input's points and every match, in topological order; each gets the range the source gives. */
     @Override
-    public void apply(GraphEditor editor, RewriteLog log) {
+    public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
         if (source instanceof RangeSource.None) {
             log.add(name(), "activation ranges: none; activations stay float (weights-only quantization)",
-                    List.of(), Map.of("source", source.name()));
+                    List.of(), RewriteLog.values("source", source.name()));
             return;
         }
-        GraphView g = editor.view();
-        List<RangeSource.PointRange> ranges = source.ranges(g, QuantizationPoint.find(g));
+        GraphView g = matches.view();
+        List<QuantizationPoint> points = new ArrayList<>();
+        for (String p : g.placeholders()) {
+            points.add(QuantizationPoint.ofInput(g, p));
+        }
+        for (Match m : matches.list()) {
+            points.add(QuantizationPoint.of(g, m));
+        }
+        List<RangeSource.PointRange> ranges = source.ranges(g, points);
         List<String> inserted = new ArrayList<>();
         List<String> left = new ArrayList<>();
         for (RangeSource.PointRange pr : ranges) {
             String t = pr.point().tensor();
             String consumer = g.soleConsumer(t);
-            if (consumer != null && g.opType(consumer).equals(OP)) {
+            if (consumer != null && g.kind(consumer) == OpKind.FAKE_QUANT) {
                 log.add(name(), "skipped: already fake-quantized", List.of(t));
                 continue;
             }
             if (!pr.known()) {
                 left.add(t);
-                log.add(name(), "left float: " + pr.note(), List.of(t), Map.of("source", source.name()));
+                log.add(name(), "left float: " + pr.note(), List.of(t), RewriteLog.values("source", source.name()));
                 continue;
             }
             TensorRange r = opRange(pr.range());
@@ -80,7 +89,7 @@ public final class InsertFakeQuant implements Transform {
             // that the scale underflows, would make every value NaN
             if (!((float) (r.width() / ((1L << scheme.bits()) - 1)) >= Float.MIN_NORMAL)) {
                 left.add(t);
-                log.add(name(), "left float: zero range " + pr.range(), List.of(t), Map.of("source", source.name()));
+                log.add(name(), "left float: zero range " + pr.range(), List.of(t), RewriteLog.values("source", source.name()));
                 continue;
             }
             insert(editor, t, r);

@@ -1,18 +1,37 @@
 package org.dfq4j.rewrite.quant;
 
+import static org.dfq4j.rewrite.pattern.Patterns.anyOf;
+import static org.dfq4j.rewrite.pattern.Patterns.capture;
+import static org.dfq4j.rewrite.pattern.Patterns.constant;
+import static org.dfq4j.rewrite.pattern.Patterns.named;
+import static org.dfq4j.rewrite.pattern.Patterns.op;
+import static org.dfq4j.rewrite.pattern.Patterns.operand;
+import static org.dfq4j.rewrite.pattern.Patterns.operands;
+import static org.dfq4j.rewrite.pattern.Patterns.producedBy;
+import static org.dfq4j.rewrite.pattern.Patterns.required;
+import static org.dfq4j.rewrite.pattern.Patterns.soleUse;
+import static org.dfq4j.rewrite.pattern.Patterns.weightLayer;
+import static org.dfq4j.rewrite.pattern.Patterns.where;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.engine.GraphEditor;
+import org.dfq4j.rewrite.engine.PatternJointRule;
+import org.dfq4j.rewrite.engine.Matches;
+import org.dfq4j.rewrite.engine.RewriteDriver;
+import org.dfq4j.rewrite.engine.RewriteLog;
+import org.dfq4j.rewrite.engine.Rewritten;
+import org.dfq4j.rewrite.graph.LevelClip;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.OpAttributes;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.WeightLayer;
+import org.dfq4j.rewrite.pattern.Capture;
+import org.dfq4j.rewrite.pattern.Match;
+import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.view.GraphView;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.BaseTransformSameOp;
-import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
 
 /**
@@ -30,13 +49,21 @@ import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
  * neighbouring level, and ties round to even where the fake-quant rounds them up. Fake-quants of
  * other tensors (the input, sums) stay as they are.
  *
- * <p>The result is for running only: it holds an op that model files cannot store, so save the
+ * <p>A joint rule anchored at the fake-quants: those of other tensors are refused with the reason.
+ * The result is for running only: it holds an op that model files cannot store, so save the
  * network before lowering it.
  */
-public final class LowerFakeQuant {
+public final class LowerFakeQuant extends PatternJointRule {
+
+    // s * rint(clamp(W x + b, lo, hi) / s) = s * levelClip(rint((W/s) x + b/s), lo/s, hi/s), and W2 (s q) = (s W2) q
+
+    /** The rule. */
+    public LowerFakeQuant() {
+        super(PATTERN, "fake-quant kept");
+    }
 
     /** A lowered copy and how many fake-quants were lowered, of how many. */
-    public record Lowered(Network network, int lowered, int total) {
+    public record Lowered(Network network, int lowered, int total, RewriteLog log) {
 
         /** One line for reports: how many fake-quants were lowered. */
         public String describe() {
@@ -44,54 +71,43 @@ public final class LowerFakeQuant {
         }
     }
 
-    private LowerFakeQuant() {
-    }
+    /** The layer whose output a lowered fake-quant quantizes. */
+    public static final Capture<WeightLayer> LAYER = Capture.of("layer", WeightLayer.class);
 
-    /** Parses a --fake-quant value: true for "lowered", false for "ops". */
-    public static boolean parseMode(String mode) {
-        return switch (mode) {
-            case "lowered" -> true;
-            case "ops" -> false;
-            default -> throw new org.dfq4j.rewrite.DfqException("--fake-quant must be ops or lowered, got '" + mode + "'");
-        };
-    }
+    private static final Pattern FAKE_QUANT = named("fq", op(OpKind.FAKE_QUANT));
 
-    /** A lowered copy of {@code net} (the network itself is not changed). */
+    /** fq(layer(x)): the layer owns its constants and the fake-quant is the only reader. */
+    private static final Pattern DIRECT = operand(FAKE_QUANT, 0,
+            required(soleUse(producedBy(capture(LAYER, weightLayer())))));
+
+    /** fq(min(layer(x), t)): through the per-channel clip equalization keeps for ReLU6; t is divided by s too. */
+    private static final Pattern VIA_CLIP = operand(FAKE_QUANT, 0, required(soleUse(producedBy(
+            operands(named("clip", op(OpKind.MINIMUM)), soleUse(producedBy(capture(LAYER, weightLayer()))),
+                    soleUse(constant()))))));
+
+    private static final Pattern PATTERN = where(anyOf(DIRECT, VIA_CLIP), (g, m) -> nudged(g, m.op("fq")).scale > 0,
+            "its range is empty");
+
+    /** A lowered copy of {@code net} (the network itself is not changed), checked by the driver. */
     public static Lowered of(Network net) {
-        Network copy = net.copy();
-        GraphEditor editor = new GraphEditor(copy);
-        GraphView g = editor.view();
+        Rewritten r = RewriteDriver.once(new LowerFakeQuant()).run(net);
+        RewriteLog.Entry summary = r.log().entries(LowerFakeQuant.class.getSimpleName()).stream()
+                .filter(e -> e.targets().isEmpty()).reduce((a, b) -> b).orElseThrow();
+        return new Lowered(r.network(), (int) summary.number("lowered"), (int) summary.number("total"), r.log());
+    }
+
+    @Override
+    public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
+        GraphView g = matches.view();
         Map<String, Double> outScale = new HashMap<>();
         Map<String, Double> inScale = new HashMap<>();
         Map<String, Double> clipScale = new HashMap<>();
         List<Lowering> clips = new ArrayList<>();
-        int total = 0;
-        for (String fq : g.ops()) {
-            if (!g.opType(fq).equals(InsertFakeQuant.OP)) {
-                continue;
-            }
-            total++;
-            List<String> in = g.inputs(fq);
-            String x = in.get(0);
-            String producer = g.producer(x);
-            if (producer == null || g.fanOut(x) != 1 || g.isNetworkOutput(x)) {
-                continue;
-            }
-            // the producer may be a clip by a constant (min(x, t), the per-channel clip that
-            // equalization keeps for ReLU6): t is divided by s with the layer
-            String clip = null;
-            if (g.opType(producer).equals("minimum") && g.isConstant(g.inputs(producer).get(1))) {
-                clip = g.inputs(producer).get(1);
-                String a = g.inputs(producer).get(0);
-                if (g.fanOut(a) != 1 || g.isNetworkOutput(a) || g.fanOut(clip) != 1) {
-                    continue;
-                }
-                producer = g.producer(a);
-            }
-            WeightLayer p = producer == null ? null : g.weightLayer(producer);
-            if (p == null || !ownsConstants(g, p)) {
-                continue;
-            }
+        int total = (int) g.ops().stream().filter(op -> g.kind(op) == OpKind.FAKE_QUANT).count();
+        for (Match m : matches.list()) {
+            String fq = m.op("fq");
+            WeightLayer p = m.get(LAYER);
+            String clip = m.namedOps().containsKey("clip") ? g.inputs(m.op("clip")).get(1) : null;
             String y = g.output(fq);
             List<WeightLayer> readers = new ArrayList<>();
             List<String> others = new ArrayList<>();
@@ -104,11 +120,7 @@ public final class LowerFakeQuant {
                     others.add(c);
                 }
             }
-            Nudged q = Nudged.of(g.constant(in.get(1)).getDouble(0), g.constant(in.get(2)).getDouble(0),
-                    bits(g, fq), narrow(g, fq));
-            if (q.scale <= 0) {
-                continue;
-            }
+            Nudged q = nudged(g, fq);
             outScale.put(p.op(), q.scale);
             if (clip != null) {
                 clipScale.put(clip, q.scale);
@@ -118,18 +130,15 @@ public final class LowerFakeQuant {
             }
             clips.add(new Lowering(fq, y, q, others, g.isNetworkOutput(y)));
         }
-        SameDiff sd = copy.sameDiff();
         for (WeightLayer l : g.weightLayers()) {
             double si = inScale.getOrDefault(l.op(), 1.0);
             double so = outScale.getOrDefault(l.op(), 1.0);
             if (si != 1.0 || so != 1.0) {
-                INDArray w = sd.getArrForVarName(l.weights()).dup();
-                INDArray b = sd.getArrForVarName(l.bias()).dup();
-                editor.setConstant(l.weights(), w.muli(si / so));
-                editor.setConstant(l.bias(), b.divi(so));
+                editor.setConstant(l.weights(), g.constant(l.weights()).muli(si / so));
+                editor.setConstant(l.bias(), g.constant(l.bias()).divi(so));
             }
         }
-        clipScale.forEach((t, scale) -> editor.setConstant(t, sd.getArrForVarName(t).dup().divi(scale)));
+        clipScale.forEach((t, scale) -> editor.setConstant(t, g.constant(t).divi(scale)));
         for (Lowering c : clips) {
             editor.replaceOp(c.fq, x -> new LevelClip(x.getSameDiff(),
                     new Rint(x.getSameDiff(), x, false).outputVariable(), c.q.lo, c.q.hi).outputVariable());
@@ -138,9 +147,17 @@ public final class LowerFakeQuant {
                 // the real values: levels times s
                 editor.insertAfterFor(c.y, c.others, c.output, v -> v.mul(c.q.scale));
             }
+            log.add(name(), "lowered to rint + level clip [" + c.q.lo + ", " + c.q.hi + "]", List.of(c.y),
+                    RewriteLog.values("scale", c.q.scale));
         }
-        editor.requireFinite(0, "LowerFakeQuant");
-        return new Lowered(copy, clips.size(), total);
+        log.add(name(), "lowered " + clips.size() + " of " + total + " fake-quants (scales folded into weights)",
+                List.of(), RewriteLog.values("lowered", clips.size(), "total", total));
+    }
+
+    private static Nudged nudged(GraphView g, String fq) {
+        List<String> in = g.inputs(fq);
+        OpAttributes.FakeQuantConfig c = g.attributes(fq).fakeQuant().orElseThrow();
+        return Nudged.of(g.constant(in.get(1)).getDouble(0), g.constant(in.get(2)).getDouble(0), c.bits(), c.narrow());
     }
 
     /** Whether the layer's weights and bias are constants no other op reads (so they may be rescaled). */
@@ -151,16 +168,6 @@ public final class LowerFakeQuant {
 
     /** One fake-quant to lower: its output, quantizer, the consumers that need real values. */
     private record Lowering(String fq, String y, Nudged q, List<String> others, boolean output) {
-    }
-
-    private static int bits(GraphView g, String fq) {
-        long[] i = ((DynamicCustomOp) g.sameDiffOp(fq).getOp()).iArgs();
-        return i.length > 0 ? (int) i[0] : 8;
-    }
-
-    private static boolean narrow(GraphView g, String fq) {
-        boolean[] b = ((DynamicCustomOp) g.sameDiffOp(fq).getOp()).bArgs();
-        return b.length > 0 && b[0];
     }
 
     /**
@@ -178,41 +185,6 @@ public final class LowerFakeQuant {
             float zeroFromMin = qMin - (float) min / scale;
             float zero = zeroFromMin < qMin ? qMin : zeroFromMin > qMax ? qMax : Math.round(zeroFromMin);
             return new Nudged(scale, qMin - zero, qMax - zero);
-        }
-    }
-
-    /**
-     * min(max(x, lo), hi) in one pass: libnd4j's legacy ClipByValue transform (transform-same op 19),
-     * which ND4J 1.0.0-M2.1 has no Java class for (its clipbyvalue custom op is about 4x slower).
-     */
-    public static final class LevelClip extends BaseTransformSameOp {
-
-        public LevelClip() {
-        }
-
-        public LevelClip(SameDiff sd, SDVariable x, double lo, double hi) {
-            super(sd, x, false);
-            this.extraArgs = new Object[] {lo, hi};
-        }
-
-        public LevelClip(INDArray x, INDArray z, double lo, double hi) {
-            super(x, z);
-            this.extraArgs = new Object[] {lo, hi};
-        }
-
-        @Override
-        public int opNum() {
-            return 19;
-        }
-
-        @Override
-        public String opName() {
-            return "dfq_level_clip";
-        }
-
-        @Override
-        public List<SDVariable> doDiff(List<SDVariable> f1) {
-            throw new UnsupportedOperationException("LevelClip is for inference only");
         }
     }
 }

@@ -1,5 +1,9 @@
 package org.dfq4j.rewrite.quant;
 
+import static org.dfq4j.rewrite.pattern.Patterns.capture;
+import static org.dfq4j.rewrite.pattern.Patterns.layer;
+import static org.dfq4j.rewrite.pattern.Patterns.where;
+
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -8,8 +12,12 @@ import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.Transform;
+import org.dfq4j.rewrite.engine.PatternJointRule;
+import org.dfq4j.rewrite.engine.Matches;
 import org.dfq4j.rewrite.graph.WeightLayer;
+import org.dfq4j.rewrite.pattern.Capture;
+import org.dfq4j.rewrite.pattern.Match;
+import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.view.GraphView;
 
 /**
@@ -21,7 +29,9 @@ import org.dfq4j.rewrite.view.GraphView;
  * quantization in dB, and marks the network ({@link #PROPERTY}) so that a bias correction, which
  * needs the float weights, refuses to run after it.
  */
-public final class QuantizeWeights implements Transform {
+public final class QuantizeWeights extends PatternJointRule {
+
+    // W -> s (clamp(round(W / s) + z, qMin, qMax) - z), per tensor or per output channel
 
     /** Network property set to the scheme once the weights are quantized. */
     public static final String PROPERTY = "dfq.weights.quantized";
@@ -29,24 +39,28 @@ public final class QuantizeWeights implements Transform {
     private final QuantScheme scheme;
 
     public QuantizeWeights(QuantScheme scheme) {
+        super(CONSTANT_WEIGHTS, "skipped");
         this.scheme = scheme;
     }
 
+    /** Layers whose weights are a constant (shared weights are quantized once). */
+    static final Capture<WeightLayer> LAYER = Capture.of("layer", WeightLayer.class);
+
+    private static final Pattern CONSTANT_WEIGHTS = where(capture(LAYER, layer()),
+            (g, m) -> g.isConstant(m.get(LAYER).weights()), "weights are not a constant");
+
     @Override
-    public void apply(GraphEditor editor, RewriteLog log) {
-        String done = editor.network().properties().get(PROPERTY);
+    public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
+        GraphView g = matches.view();
+        String done = g.property(PROPERTY);
         if (done != null) {
-            throw new DfqException("the weights of '" + editor.network().name() + "' are already quantized (" + done
+            throw new DfqException("the weights of '" + g.name() + "' are already quantized (" + done
                     + "); quantize them once, at the end of the pipeline");
         }
-        GraphView g = editor.view();
         Set<String> quantized = new HashSet<>();
         int layers = 0;
-        for (WeightLayer layer : g.weightLayers()) {
-            if (!g.isConstant(layer.weights())) {
-                log.add(name(), "skipped: weights are not a constant", List.of(layer.output()));
-                continue;
-            }
+        for (Match m : matches.list()) {
+            WeightLayer layer = m.get(LAYER);
             if (!quantized.add(layer.weights())) {
                 continue; // shared weights: quantizing twice would not be idempotent
             }
@@ -60,7 +74,7 @@ public final class QuantizeWeights implements Transform {
             log.add(name(), "weights quantized " + scheme, List.of(layer.output()), values);
             layers++;
         }
-        editor.network().properties().put(PROPERTY, scheme.toString());
+        editor.setProperty(PROPERTY, scheme.toString());
         log.add(name(), layers + " weight tensors quantized " + scheme + "; biases kept float");
     }
 

@@ -1,10 +1,12 @@
 package org.dfq4j.rewrite.quant;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
@@ -22,11 +24,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   <li>{@code calib:N}: min/max of each tensor over N calibration images run through the float network;
  *   <li>{@code none}: no activation quantization (weights only).
  * </ul>
+ *
+ * The interface is open: implement it to estimate ranges another way (percentiles, MSE-optimal
+ * clipping) and hand it to {@link org.dfq4j.rewrite.Quantizer.Builder#rangeSource}.
  */
-public sealed interface RangeSource permits RangeSource.BatchNorm, RangeSource.Recorded, CalibratedRanges,
-        RangeSource.None {
+public interface RangeSource {
 
-    /** The source's name as a user gives it: "bn", "model", "calib:N" or "none". */
+    /** The source's name for logs and reports, e.g. "bn", "model", "calib:32", "none". */
     String name();
 
     /** A range (or the reason there is none) for each point. */
@@ -61,44 +65,14 @@ public sealed interface RangeSource permits RangeSource.BatchNorm, RangeSource.R
 
     /** No activation quantization. */
     static RangeSource none() {
-        return new None();
-    }
-
-    /**
-     * A source by name: "bn", "model", "calib:N" (the first N images of {@code images}) or "none".
-     *
-     * @param sigmas     n for "bn"
-     * @param inputRange the input range preprocessing fixes, for "bn"
-     * @param images     calibration batches for "calib:N" (may be empty otherwise)
-     */
-    static RangeSource parse(String spec, double sigmas, TensorRange inputRange, List<INDArray> images) {
-        String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
-        if (s.equals("bn")) {
-            return batchNorm(sigmas, inputRange);
-        }
-        if (s.equals("model")) {
-            return recorded();
-        }
-        if (s.equals("none")) {
-            return none();
-        }
-        if (s.startsWith("calib:")) {
-            int n;
-            try {
-                n = Integer.parseInt(s.substring("calib:".length()));
-            } catch (NumberFormatException e) {
-                throw new DfqException("activation range source '" + spec + "': N must be a whole number, e.g. calib:32");
-            }
-            return calibration(CalibratedRanges.firstImages(images, n, spec));
-        }
-        throw new DfqException("unknown activation range source '" + spec + "'; use bn, model, calib:N or none");
+        return None.INSTANCE;
     }
 
     /** mean +- n sigma of the propagated BatchNorm statistics, clipped per channel by the activation. */
     record BatchNorm(double sigmas, TensorRange inputRange) implements RangeSource {
 
-        private static final Set<String> RANGE_PRESERVING =
-                Set.of("reshape", "permute", "identity", "pad", "maxpool2d", "avgpool2d");
+        private static final Set<OpKind> RANGE_PRESERVING =
+                EnumSet.of(OpKind.RESHAPE, OpKind.PERMUTE, OpKind.IDENTITY, OpKind.PAD, OpKind.MAX_POOL, OpKind.AVG_POOL);
 
         public BatchNorm {
             if (!(sigmas > 0) || Double.isInfinite(sigmas)) {
@@ -107,7 +81,7 @@ public sealed interface RangeSource permits RangeSource.BatchNorm, RangeSource.R
             }
             if (inputRange == null) {
                 throw new DfqException("activation range 'bn' needs the network input's range fixed by preprocessing "
-                        + "(e.g. [-1, 1] for x/127.5-1); give it, or use model, calib:N or none");
+                        + "(e.g. [-1, 1] for x/127.5-1); give it, or use model, calib or none");
             }
         }
 
@@ -143,12 +117,12 @@ public sealed interface RangeSource permits RangeSource.BatchNorm, RangeSource.R
                 return inputRange;
             }
             String op = g.producer(t);
-            String type = op == null ? "" : g.opType(op);
-            if (type.equals("leakyrelu")) {
+            OpKind type = op == null ? OpKind.OTHER : g.kind(op);
+            if (type == OpKind.LEAKY_RELU) {
                 TensorRange in = rangeOf(g, d, g.inputs(op).get(0));
                 return in == null ? null : QuantizationPoint.through(g, List.of(op), in);
             }
-            if (type.equals("concat")) {
+            if (type == OpKind.CONCAT) {
                 TensorRange u = null;
                 for (String in : g.inputs(op)) {
                     TensorRange r = rangeOf(g, d, in);
@@ -164,27 +138,26 @@ public sealed interface RangeSource permits RangeSource.BatchNorm, RangeSource.R
             }
             if (RANGE_PRESERVING.contains(type)) { // values are a subset of the input's (plus zeros for pad)
                 TensorRange in = rangeOf(g, d, g.inputs(op).get(0));
-                return in == null || !type.equals("pad") ? in : in.union(new TensorRange(0, 0));
+                return in == null || type != OpKind.PAD ? in : in.union(new TensorRange(0, 0));
             }
             return null;
         }
 
         private static String whyNot(GraphView g, ChannelDistributions d, String t) {
             String op = g.producer(t);
-            if (op != null && g.opType(op).equals("leakyrelu")) {
+            if (op != null && g.kind(op) == OpKind.LEAKY_RELU) {
                 return d.whyUnknown(g.inputs(op).get(0));
             }
             return d.whyUnknown(t);
         }
 
         private static void requireStatistics(GraphView g) {
-            boolean any = g.weightLayers().stream().map(WeightLayer::output)
-                    .anyMatch(g.network().stats()::containsKey)
-                    || g.ops().stream().anyMatch(op -> g.opType(op).equals("batchnorm"));
+            boolean any = g.weightLayers().stream().map(WeightLayer::output).anyMatch(l -> g.stats(l) != null)
+                    || g.ops().stream().anyMatch(op -> g.kind(op) == OpKind.BATCH_NORM);
             if (!any) {
                 throw new DfqException("activation range source 'bn' needs BatchNorm statistics, but network '"
-                        + g.network().name() + "' has none (BatchNorm folded in the model file); use model "
-                        + "(ranges recorded in the file), calib:N (N calibration images) or none (weights only)");
+                        + g.name() + "' has none (BatchNorm folded in the model file); use model "
+                        + "(ranges recorded in the file), calib (calibration images) or none (weights only)");
             }
         }
     }
@@ -203,17 +176,16 @@ public sealed interface RangeSource permits RangeSource.BatchNorm, RangeSource.R
 
         @Override
         public List<PointRange> ranges(GraphView g, List<QuantizationPoint> points) {
-            Network net = g.network();
-            if (net.recordedRanges().isEmpty()) {
-                throw new DfqException("activation range source 'model': network '" + net.name()
-                        + "' records no activation ranges (a float model file); use bn, calib:N or none");
+            if (!g.hasRecordedRanges()) {
+                throw new DfqException("activation range source 'model': network '" + g.name()
+                        + "' records no activation ranges (a float model file); use bn, calib or none");
             }
             List<PointRange> out = new ArrayList<>();
             for (QuantizationPoint p : points) {
-                TensorRange r = net.recordedRanges().get(p.tensor());
+                TensorRange r = g.recordedRange(p.tensor());
                 if (r != null) {
                     out.add(new PointRange(p, r, "recorded in the model"));
-                } else if ((r = net.recordedRanges().get(p.anchor())) != null) {
+                } else if ((r = g.recordedRange(p.anchor())) != null) {
                     out.add(new PointRange(p, QuantizationPoint.through(g, p.activations(), r),
                             "recorded for '" + p.anchor() + "', mapped through " + p.activations()));
                 } else {
@@ -224,16 +196,22 @@ public sealed interface RangeSource permits RangeSource.BatchNorm, RangeSource.R
         }
     }
 
-    /** No activation ranges: weights-only quantization. */
-    record None() implements RangeSource {
-        @Override
-        public String name() {
-            return "none";
+    /** No activation ranges: weights-only quantization (its one instance is {@link RangeSource#none()}). */
+    final class None implements RangeSource {
+
+        private static final None INSTANCE = new None();
+
+        private None() {
         }
 
         @Override
         public List<PointRange> ranges(GraphView g, List<QuantizationPoint> points) {
             return points.stream().map(p -> new PointRange(p, null, "activation quantization off")).toList();
+        }
+
+        @Override
+        public String name() {
+            return "none";
         }
     }
 }

@@ -2,9 +2,7 @@ package org.dfq4j.rewrite.quant;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
@@ -32,9 +30,8 @@ public record WeightDiagnostics(String layer, WeightLayer.Kind kind, int channel
         GraphView g = GraphView.of(net);
         List<WeightDiagnostics> out = new ArrayList<>();
         for (WeightLayer l : g.weightLayers()) {
-            INDArray w = net.sameDiff().getArrForVarName(l.weights());
-            if (w != null) {
-                out.add(of(l.output(), l.kind(), w, scheme));
+            if (g.isConstant(l.weights())) {
+                out.add(of(l.output(), l.kind(), g.constant(l.weights()), scheme));
             }
         }
         return out;
@@ -60,19 +57,5 @@ public record WeightDiagnostics(String layer, WeightLayer.Kind kind, int channel
                 : 0.5 * (nonzero[nonzero.length / 2 - 1] + nonzero[nonzero.length / 2]);
         double sqnr = QuantizedTensor.of(w, scheme, kind).sqnrDb();
         return new WeightDiagnostics(layer, kind, ranges.length, max / min, max / median, zero, sqnr, scheme);
-    }
-
-    /** The record as an ordered map, one table row. */
-    public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("layer", layer);
-        m.put("kind", kind.name().toLowerCase(java.util.Locale.ROOT));
-        m.put("channels", channels);
-        m.put("rangeMaxOverMin", rangeMaxOverMin);
-        m.put("rangeMaxOverMedian", rangeMaxOverMedian);
-        m.put("zeroChannels", zeroChannels);
-        m.put("sqnrDb", sqnrDb);
-        m.put("scheme", scheme.toString());
-        return m;
     }
 }

@@ -8,7 +8,9 @@ import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.Transform;
+import org.dfq4j.rewrite.engine.PatternJointRule;
+import org.dfq4j.rewrite.engine.Matches;
+import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.view.GraphView;
 
@@ -23,7 +25,7 @@ import org.dfq4j.rewrite.view.GraphView;
  * the log says. Pairs whose first layer has no statistics (BN-folded source models) are skipped.
  * Recorded ranges of the shifted activations are dropped.
  */
-public final class AbsorbHighBias implements Transform {
+public final class AbsorbHighBias extends PatternJointRule {
 
     // W2 relu(W1 x + b1) + b2 = W2 relu(W1 x + b1 - c) + (b2 + W2 c)   where W1 x + b1 >= c
 
@@ -45,23 +47,25 @@ public final class AbsorbHighBias implements Transform {
 
     /** c = max(0, beta - sigmas * |gamma|). */
     public AbsorbHighBias(double sigmas) {
+        super(PAIR, "not absorbed");
         if (!(sigmas >= 0)) {
             throw new DfqException("high-bias absorption needs a number of standard deviations >= 0, got " + sigmas);
         }
         this.sigmas = sigmas;
     }
 
+    private static final Pattern PAIR = LayerPair.pattern(ALLOWED);
+
     @Override
-    public void apply(GraphEditor editor, RewriteLog log) {
-        GraphView g = editor.view();
-        LayerPair.Search search = LayerPair.findAll(g, ALLOWED);
-        search.unpaired().forEach((layer, why) -> log.add(name(), "not absorbed: " + why, List.of(layer)));
+    public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
+        GraphView g = matches.view();
+        LayerPair.Search search = LayerPair.of(matches);
         LayerEdits edits = new LayerEdits(editor);
         int absorbedPairs = 0;
         int skipped = 0;
         int forgotten = 0;
         for (LayerPair p : search.pairs()) {
-            ChannelStats st = editor.network().stats().get(p.first().output());
+            ChannelStats st = g.stats(p.first().output());
             if (st == null) {
                 log.add(name(), "skipped " + p.describe(g) + ": no pre-activation statistics (source was BN-folded)",
                         p.layers());
@@ -116,6 +120,6 @@ public final class AbsorbHighBias implements Transform {
         }
         edits.commit();
         log.add(name(), "absorbed high biases in " + absorbedPairs + " of " + search.pairs().size() + " pairs", List.of(),
-                Map.of("pairs", absorbedPairs, "skippedWithoutStats", skipped, "droppedRecordedRanges", forgotten));
+                RewriteLog.values("pairs", absorbedPairs, "skippedWithoutStats", skipped, "droppedRecordedRanges", forgotten));
     }
 }

@@ -1,6 +1,10 @@
 package org.dfq4j.rewrite.transform;
 
+import static org.dfq4j.rewrite.pattern.Patterns.candidateIf;
+import static org.dfq4j.rewrite.pattern.Patterns.filter;
+
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -9,8 +13,11 @@ import java.util.Map;
 import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.GraphEditor;
+import org.dfq4j.rewrite.engine.PatternJointRule;
+import org.dfq4j.rewrite.engine.Matches;
+import org.dfq4j.rewrite.engine.RewriteDriver;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.Transform;
+import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
@@ -34,7 +41,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * activations are dropped (and the drop logged), since a per-tensor range does not follow a
  * per-channel scale.
  */
-public final class CrossLayerEqualization implements Transform {
+public final class CrossLayerEqualization extends PatternJointRule {
 
     // W2 f(W1 x + b1) = (W2 S) f(S^-1 W1 x + S^-1 b1) for f(s x) = s f(x), s > 0 (ReLU, LeakyReLU, pooling, zero pad)
 
@@ -51,6 +58,7 @@ public final class CrossLayerEqualization implements Transform {
     }
 
     public CrossLayerEqualization(boolean keepRelu6, double threshold, int maxIterations) {
+        super(PAIR, "not equalized");
         if (!(threshold > 0) || maxIterations < 1) {
             throw new DfqException("cross-layer equalization needs a threshold > 0 and at least 1 iteration, got "
                     + "threshold " + threshold + " and " + maxIterations + " iterations");
@@ -65,15 +73,23 @@ public final class CrossLayerEqualization implements Transform {
         return new CrossLayerEqualization(true, DEFAULT_THRESHOLD, DEFAULT_MAX_ITERATIONS);
     }
 
+    /** Layer pairs through ops that commute with a positive per-channel scale. */
+    private static final Pattern PAIR = LayerPair.pattern(PerChannelOp.SCALE_COMMUTING);
+
+    /** With {@code keepRelu6}, first {@link KeepRelu6AsClip}; then the pairs, equalized jointly. */
     @Override
     public void apply(GraphEditor editor, RewriteLog log) {
         if (keepRelu6) {
-            clipRelu6BetweenPairs(editor, log);
+            new KeepRelu6AsClip().apply(editor, log);
         }
-        GraphView g = editor.view();
-        LayerPair.Search search = LayerPair.findAll(g, PerChannelOp.SCALE_COMMUTING);
-        search.unpaired().forEach((layer, why) -> log.add(name(), "not equalized: " + why, List.of(layer)));
-        List<LayerPair> pairs = search.pairs();
+        RewriteDriver.once(this).apply(editor, log);
+    }
+
+    /** Equalizes every pair; pairs that share a layer are swept together to convergence. */
+    @Override
+    public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
+        GraphView g = matches.view();
+        List<LayerPair> pairs = LayerPair.of(matches).pairs();
         if (pairs.isEmpty()) {
             log.add(name(), "no layer pairs to equalize");
             return;
@@ -83,7 +99,7 @@ public final class CrossLayerEqualization implements Transform {
         List<double[]> spreadBefore = new ArrayList<>();
         for (LayerPair p : pairs) {
             double[] ones = new double[edits.weights(p.first()).outChannels()];
-            java.util.Arrays.fill(ones, 1);
+            Arrays.fill(ones, 1);
             total.add(ones);
             spreadBefore.add(new double[] {spread(edits.weights(p.first()).outAbsMax()),
                     spread(edits.weights(p.second()).inAbsMax())});
@@ -104,11 +120,24 @@ public final class CrossLayerEqualization implements Transform {
             iterations = Math.max(iterations, it);
             unconverged += maxLog < threshold ? 0 : 1;
             worst = Math.max(worst, maxLog);
+            if (component.size() > 1) {
+                List<String> chain = new ArrayList<>();
+                for (int k : component) {
+                    for (String layer : pairs.get(k).layers()) {
+                        if (!chain.contains(layer)) {
+                            chain.add(layer);
+                        }
+                    }
+                }
+                log.add(name(), (component.size() == 2 ? "triplet" : "chain of " + chain.size() + " layers")
+                        + " equalized jointly: " + String.join(" -> ", chain), chain,
+                        RewriteLog.values("pairs", component.size(), "iterations", it));
+            }
         }
         for (int k = 0; k < pairs.size(); k++) {
             logPair(g, log, pairs.get(k), edits, total.get(k), spreadBefore.get(k));
             String out = pairs.get(k).first().output();
-            ChannelStats st = editor.network().stats().get(out);
+            ChannelStats st = g.stats(out);
             if (st != null) {
                 editor.setStats(out, st.divide(total.get(k)));
             }
@@ -123,7 +152,7 @@ public final class CrossLayerEqualization implements Transform {
         if (forgotten > 0) {
             log.add(name(), "dropped the recorded ranges of " + forgotten
                     + " rescaled activations (no longer valid; use statistics or calibration)", List.of(),
-                    Map.of("tensors", forgotten));
+                    RewriteLog.values("tensors", forgotten));
         }
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("pairs", pairs.size());
@@ -249,36 +278,59 @@ public final class CrossLayerEqualization implements Transform {
         return max > 0 ? max / min : 1;
     }
 
-    /** Replaces each ReLU6 inside a would-be pair by ReLU and a per-channel clip at 6. */
-    private void clipRelu6BetweenPairs(GraphEditor editor, RewriteLog log) {
-        GraphView g = editor.view();
-        Set<PerChannelOp.Kind> allowed = EnumSet.copyOf(PerChannelOp.SCALE_COMMUTING);
-        allowed.add(PerChannelOp.Kind.RELU6);
-        Set<String> done = new HashSet<>();
-        int count = 0;
-        for (LayerPair p : LayerPair.findAll(g, allowed).pairs()) {
-            boolean flat = p.first().kind() == WeightLayer.Kind.DENSE;
-            for (PerChannelOp op : p.between()) {
-                if (op.kind() == PerChannelOp.Kind.FLATTEN_POOLED || (op.kind() == PerChannelOp.Kind.GLOBAL_AVG_POOL
-                        && !Boolean.TRUE.equals(g.sameDiffOp(op.op()).getOp().propertiesForFunction().get("keepDims")))) {
-                    flat = true;
-                }
-                if (op.kind() != PerChannelOp.Kind.RELU6 || !done.add(op.op())) {
-                    continue;
-                }
-                long c = p.first().outChannels(g.sameDiff());
-                long[] shape = flat ? new long[] {1, c} : new long[] {1, c, 1, 1};
-                String out = g.output(op.op());
-                String limit = editor.addConstant(out + "/clip", Nd4j.valueArrayOf(shape, 6f));
-                editor.replaceOp(op.op(), x -> {
-                    SameDiff sd = x.getSameDiff();
-                    SDVariable relu = sd.nn().relu(editor.freshName(out + "/relu"), x, 0);
-                    return sd.math().min(relu, sd.getVariable(limit));
-                });
-                count++;
-            }
+    /**
+     * Replaces each ReLU6 inside a would-be pair (a pair if ReLU6 commuted with scaling) by ReLU and
+     * a per-channel clip at 6, which equalization then scales with the channel.
+     */
+    public static final class KeepRelu6AsClip extends PatternJointRule {
+
+        // relu6(x) = min(relu(x), t) with t_c = 6, and min(relu(s x), s t) = s min(relu(x), t) for s > 0
+
+        private static final Pattern PAIR_THROUGH_RELU6 = candidateIf(filter(
+                LayerPair.pattern(EnumSet.copyOf(withRelu6())),
+                (g, m) -> m.getAll(LayerPair.BETWEEN).stream().anyMatch(p -> p.kind() == PerChannelOp.Kind.RELU6),
+                "no relu6 between the layers"));
+
+        private static Set<PerChannelOp.Kind> withRelu6() {
+            Set<PerChannelOp.Kind> allowed = EnumSet.copyOf(PerChannelOp.SCALE_COMMUTING);
+            allowed.add(PerChannelOp.Kind.RELU6);
+            return allowed;
         }
-        log.add(name(), "kept relu6 as relu + per-channel clip min(x, 6/s) on " + count + " activations", List.of(),
-                Map.of("count", count));
+
+        /** The rule. */
+        public KeepRelu6AsClip() {
+            super(PAIR_THROUGH_RELU6, "not applied");
+        }
+
+        @Override
+        public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
+            GraphView g = matches.view();
+            Set<String> done = new HashSet<>();
+            int count = 0;
+            for (LayerPair p : LayerPair.of(matches).pairs()) {
+                boolean flat = p.first().kind() == WeightLayer.Kind.DENSE;
+                for (PerChannelOp op : p.between()) {
+                    if (op.kind() == PerChannelOp.Kind.FLATTEN_POOLED || (op.kind() == PerChannelOp.Kind.GLOBAL_AVG_POOL
+                            && !g.attributes(op.op()).keepDims())) {
+                        flat = true;
+                    }
+                    if (op.kind() != PerChannelOp.Kind.RELU6 || !done.add(op.op())) {
+                        continue;
+                    }
+                    long c = g.outChannels(p.first());
+                    long[] shape = flat ? new long[] {1, c} : new long[] {1, c, 1, 1};
+                    String out = g.output(op.op());
+                    String limit = editor.addConstant(out + "/clip", Nd4j.valueArrayOf(shape, 6f));
+                    editor.replaceOp(op.op(), x -> {
+                        SameDiff sd = x.getSameDiff();
+                        SDVariable relu = sd.nn().relu(editor.freshName(out + "/relu"), x, 0);
+                        return sd.math().min(relu, sd.getVariable(limit));
+                    });
+                    count++;
+                }
+            }
+            log.add(name(), "kept relu6 as relu + per-channel clip min(x, 6/s) on " + count + " activations", List.of(),
+                    RewriteLog.values("count", count));
+        }
     }
 }

@@ -10,7 +10,9 @@ import java.util.Set;
 import java.util.stream.IntStream;
 import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.engine.RewriteLog;
-import org.dfq4j.rewrite.engine.Transform;
+import org.dfq4j.rewrite.engine.PatternJointRule;
+import org.dfq4j.rewrite.engine.Matches;
+import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
@@ -35,16 +37,23 @@ import org.dfq4j.rewrite.view.GraphView;
  * <p>Without this, CLE cannot help a layer with dead channels: their range is zero and the next
  * layer still reads a large constant.
  */
-public final class EliminateDeadChannels implements Transform {
+public final class EliminateDeadChannels extends PatternJointRule {
 
     // W2 f(W1 x + b1) + b2 = W2' f(W1 x + b1') + (b2 + W2[:,c] f(b1_c))   when W1[c,:] = 0 (W2' and b1' zero at c)
 
     private static final Set<PerChannelOp.Kind> ALLOWED = EnumSet.allOf(PerChannelOp.Kind.class);
 
+    private static final Pattern PAIR = LayerPair.pattern(ALLOWED);
+
+    /** The rule. */
+    public EliminateDeadChannels() {
+        super(PAIR, "not paired");
+    }
+
     @Override
-    public void apply(GraphEditor editor, RewriteLog log) {
-        GraphView g = editor.view();
-        LayerPair.Search search = LayerPair.findAll(g, ALLOWED);
+    public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
+        GraphView g = matches.view();
+        LayerPair.Search search = LayerPair.of(matches);
         Map<String, LayerPair> byFirst = new LinkedHashMap<>();
         search.pairs().forEach(p -> byFirst.put(p.first().output(), p));
         LayerEdits edits = new LayerEdits(editor);
@@ -61,7 +70,7 @@ public final class EliminateDeadChannels implements Transform {
                 }
                 if (dead > 0) {
                     log.add(name(), "skipped " + dead + " dead channels: " + search.unpaired().get(l.output()),
-                            List.of(l.output()), Map.of("channels", dead));
+                            List.of(l.output()), RewriteLog.values("channels", dead));
                 }
                 continue;
             }
@@ -71,7 +80,7 @@ public final class EliminateDeadChannels implements Transform {
         }
         edits.commit();
         log.add(name(), "folded " + total + " dead channels into the next layers, rescaled " + rescaledTotal
-                + " that feed a zero-padding layer", List.of(), Map.of("channels", total, "rescaled", rescaledTotal));
+                + " that feed a zero-padding layer", List.of(), RewriteLog.values("channels", total, "rescaled", rescaledTotal));
     }
 
     /** Folds (or rescales) the dead channels of p's first layer; returns {folded, rescaled}. */
@@ -117,7 +126,7 @@ public final class EliminateDeadChannels implements Transform {
         if (kept > 0) {
             log.add(name(), "kept " + kept + " dead channels of " + p.describe(g) + " as they are (the next layer pads "
                     + "with zeros, and its weights for them are not outsized or their constant is at its clip)",
-                    p.layers(), Map.of("kept", kept, "of", n));
+                    p.layers(), RewriteLog.values("kept", kept, "of", n));
         }
         if (count == 0 && rescaled == 0) {
             return new int[] {0, 0};
@@ -130,7 +139,7 @@ public final class EliminateDeadChannels implements Transform {
         for (int o = 0; o < b2.length; o++) {
             b2[o] += add[o];
         }
-        ChannelStats st = editor.network().stats().get(p.first().output());
+        ChannelStats st = g.stats(p.first().output());
         double[] mean = st == null ? null : st.mean();
         double[] std = st == null ? null : st.std();
         for (int c = 0; c < n; c++) {

@@ -1,6 +1,6 @@
 package org.dfq4j.rewrite.transform;
 
-import static org.dfq4j.rewrite.pattern.Patterns.named;
+import static org.dfq4j.rewrite.pattern.Patterns.capture;
 import static org.dfq4j.rewrite.pattern.Patterns.through;
 import static org.dfq4j.rewrite.pattern.Patterns.weightLayer;
 import static org.dfq4j.rewrite.pattern.Patterns.withSingleConsumer;
@@ -10,7 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.dfq4j.rewrite.engine.Matches;
+import org.dfq4j.rewrite.graph.OpAttributes;
 import org.dfq4j.rewrite.graph.WeightLayer;
+import org.dfq4j.rewrite.pattern.Capture;
 import org.dfq4j.rewrite.pattern.Match;
 import org.dfq4j.rewrite.pattern.MatchResult;
 import org.dfq4j.rewrite.pattern.Pattern;
@@ -28,6 +31,13 @@ public record LayerPair(WeightLayer first, List<PerChannelOp> between, WeightLay
         between = List.copyOf(between);
     }
 
+    /** The first layer of a pair. */
+    public static final Capture<WeightLayer> FIRST = Capture.of("first", WeightLayer.class);
+    /** The per-channel ops between the layers, in order. */
+    public static final Capture<PerChannelOp> BETWEEN = Capture.of("between", PerChannelOp.class);
+    /** The second layer of a pair. */
+    public static final Capture<WeightLayer> SECOND = Capture.of("second", WeightLayer.class);
+
     /** Pairs found in a graph, and why each other weight layer starts no pair. */
     public record Search(List<LayerPair> pairs, Map<String, String> unpaired) {
     }
@@ -43,7 +53,7 @@ public record LayerPair(WeightLayer first, List<PerChannelOp> between, WeightLay
 
     /** The tensors whose channels a change of the first layer's output channels reaches: its output and each op's between. */
     public List<String> tensorsBetween(GraphView g) {
-        List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         out.add(first.output());
         between.forEach(p -> out.add(g.output(p.op())));
         return out;
@@ -59,43 +69,68 @@ public record LayerPair(WeightLayer first, List<PerChannelOp> between, WeightLay
     }
 
     /**
-     * Every pair in topological order of the first layer, with only ops of the allowed kinds between.
-     * A layer whose output is a network output or has several consumers, or whose chain reaches an op
-     * not allowed, starts no pair (the reason is kept).
+     * Two weight layers that own their constants, joined by sole consumers through ops of the allowed
+     * kinds, where output channel i of the first is input channel i of the second (captures
+     * {@link #FIRST}, {@link #BETWEEN}, {@link #SECOND}). A layer whose output is a network output or
+     * has several consumers, whose chain reaches an op not allowed, whose channels do not line up
+     * with the second layer's, or whose clip between has not one limit per channel is refused, and
+     * the reason says which.
      */
+    public static Pattern pattern(Set<PerChannelOp.Kind> allowed) {
+        Pattern chain = through(withSingleConsumer(capture(FIRST, weightLayer())),
+                capture(BETWEEN, PerChannelOp.pattern(allowed)), capture(SECOND, weightLayer()));
+        return (g, op) -> {
+            MatchResult r = chain.match(g, op);
+            if (!r.matched()) {
+                return r;
+            }
+            Match m = r.match();
+            WeightLayer first = m.get(FIRST);
+            WeightLayer second = m.get(SECOND);
+            long out = g.outChannels(first);
+            long in = g.inChannels(second);
+            if (out != in) {
+                return MatchResult.refused("'" + first.output() + "' has " + out + " output channels but '"
+                        + second.output() + "' reads " + in + " (not channel-preserving between them)");
+            }
+            for (PerChannelOp p : m.getAll(BETWEEN)) {
+                if (p.kind() == PerChannelOp.Kind.CLIP && g.constantLength(p.clipConstant()) != out) {
+                    return MatchResult.refused("clip '" + p.op() + "' does not have one limit per channel");
+                }
+            }
+            return r;
+        };
+    }
+
+    /** The pair a match of {@link #pattern} found. */
+    public static LayerPair of(GraphView g, Match m) {
+        WeightLayer second = m.get(SECOND);
+        List<PerChannelOp> between = m.getAll(BETWEEN);
+        boolean pads = between.stream().anyMatch(p -> p.kind() == PerChannelOp.Kind.ZERO_PAD) || readsPadding(g, second);
+        return new LayerPair(m.get(FIRST), between, second, pads);
+    }
+
+    /** The pairs of a joint rule's matches, and its refusals as the unpaired layers. */
+    public static Search of(Matches matches) {
+        List<LayerPair> pairs = new ArrayList<>();
+        for (Match m : matches.list()) {
+            pairs.add(of(matches.view(), m));
+        }
+        return new Search(pairs, matches.refusals());
+    }
+
+    /** Every pair of a graph in topological order of the first layer, and why each other layer starts none. */
     public static Search findAll(GraphView g, Set<PerChannelOp.Kind> allowed) {
-        Pattern pair = through(named("first", withSingleConsumer(weightLayer())), PerChannelOp.pattern(allowed),
-                named("second", weightLayer()));
+        Pattern pair = pattern(allowed);
         List<LayerPair> pairs = new ArrayList<>();
         Map<String, String> unpaired = new LinkedHashMap<>();
         for (WeightLayer l : g.weightLayers()) {
             MatchResult r = pair.match(g, l.op());
-            if (!r.matched()) {
+            if (r.matched()) {
+                pairs.add(of(g, r.match()));
+            } else {
                 unpaired.put(l.output(), r.reason());
-                continue;
             }
-            Match m = r.match();
-            WeightLayer second = g.weightLayer(m.op("second"));
-            long out = l.outChannels(g.sameDiff());
-            long in = second.inChannels(g.sameDiff());
-            if (out != in) {
-                unpaired.put(l.output(), "'" + l.output() + "' has " + out + " output channels but '" + second.output()
-                        + "' reads " + in + " (not channel-preserving between them)");
-                continue;
-            }
-            List<PerChannelOp> between = new ArrayList<>();
-            for (String op : m.ops().subList(1, m.ops().size() - 1)) {
-                between.add(PerChannelOp.classify(g, op));
-            }
-            String badClip = between.stream().filter(p -> p.kind() == PerChannelOp.Kind.CLIP
-                    && g.constant(p.clipConstant()).length() != out).map(PerChannelOp::op).findFirst().orElse(null);
-            if (badClip != null) {
-                unpaired.put(l.output(), "clip '" + badClip + "' does not have one limit per channel");
-                continue;
-            }
-            boolean pads = between.stream().anyMatch(p -> p.kind() == PerChannelOp.Kind.ZERO_PAD)
-                    || readsPadding(g, second);
-            pairs.add(new LayerPair(l, between, second, pads));
         }
         return new Search(pairs, unpaired);
     }
@@ -105,14 +140,6 @@ public record LayerPair(WeightLayer first, List<PerChannelOp> between, WeightLay
         if (l.kind() == WeightLayer.Kind.DENSE) {
             return false;
         }
-        Map<String, Object> p = g.sameDiffOp(l.op()).getOp().propertiesForFunction();
-        boolean wide = number(p.get("kH")) > 1 || number(p.get("kW")) > 1;
-        boolean padded = "SAME".equals(String.valueOf(p.get("paddingMode"))) || number(p.get("pH")) > 0
-                || number(p.get("pW")) > 0;
-        return wide && padded;
-    }
-
-    private static long number(Object o) {
-        return o instanceof Number n ? n.longValue() : 0;
+        return g.attributes(l.op()).window().map(OpAttributes.Window::readsPadding).orElse(false);
     }
 }

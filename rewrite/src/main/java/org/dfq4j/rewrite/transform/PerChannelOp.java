@@ -1,13 +1,14 @@
 package org.dfq4j.rewrite.transform;
 
 import java.util.Arrays;
-import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import org.dfq4j.rewrite.graph.OpAttributes;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.pattern.MatchResult;
-import org.dfq4j.rewrite.pattern.Pattern;
+import org.dfq4j.rewrite.pattern.TypedPattern;
 import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.BaseScalarOp;
 
 /**
  * An op that may sit between two weight layers and acts on each channel separately, classified by
@@ -17,6 +18,7 @@ import org.nd4j.linalg.api.ops.BaseScalarOp;
  */
 public record PerChannelOp(String op, Kind kind, double alpha, String clipConstant) {
 
+    /** The kinds, by how they treat a per-channel scale or shift. */
     public enum Kind {
         /** max(x, 0). */
         RELU,
@@ -48,45 +50,51 @@ public record PerChannelOp(String op, Kind kind, double alpha, String clipConsta
 
     /** Classifies an op; null when it is none of the kinds (or not in a form the transforms handle). */
     public static PerChannelOp classify(GraphView g, String op) {
-        Object fn = g.sameDiffOp(op).getOp();
-        Map<String, Object> props = g.sameDiffOp(op).getOp().propertiesForFunction();
-        switch (g.opType(op)) {
-            case "relu":
-                return cutoffIsZero(fn) ? new PerChannelOp(op, Kind.RELU, 0, null) : null;
-            case "relu6":
-                return cutoffIsZero(fn) ? new PerChannelOp(op, Kind.RELU6, 0, null) : null;
-            case "leakyrelu":
-                return props.get("alpha") instanceof Number a ? new PerChannelOp(op, Kind.LEAKY_RELU, a.doubleValue(), null)
-                        : null;
-            case "minimum":
+        OpAttributes a = g.attributes(op);
+        switch (a.kind()) {
+            case RELU:
+                return cutoffIsZero(a) ? new PerChannelOp(op, Kind.RELU, 0, null) : null;
+            case RELU6:
+                return cutoffIsZero(a) ? new PerChannelOp(op, Kind.RELU6, 0, null) : null;
+            case LEAKY_RELU:
+                return a.leakyReluAlpha().isPresent()
+                        ? new PerChannelOp(op, Kind.LEAKY_RELU, a.leakyReluAlpha().getAsDouble(), null) : null;
+            case MINIMUM:
                 return clip(g, op);
-            case "pad":
-                return zeroSpatialPad(g, op, props) ? new PerChannelOp(op, Kind.ZERO_PAD, 0, null) : null;
-            case "avgpool2d":
-                return Boolean.FALSE.equals(props.get("isNHWC")) ? new PerChannelOp(op, Kind.AVG_POOL, 0, null) : null;
-            case "maxpool2d":
-                return Boolean.FALSE.equals(props.get("isNHWC")) ? new PerChannelOp(op, Kind.MAX_POOL, 0, null) : null;
-            case "reduce_mean":
+            case PAD:
+                return zeroSpatialPad(g, op, a) ? new PerChannelOp(op, Kind.ZERO_PAD, 0, null) : null;
+            case AVG_POOL:
+                return a.nhwc().equals(Optional.of(false)) ? new PerChannelOp(op, Kind.AVG_POOL, 0, null) : null;
+            case MAX_POOL:
+                return a.nhwc().equals(Optional.of(false)) ? new PerChannelOp(op, Kind.MAX_POOL, 0, null) : null;
+            case MEAN:
                 return spatialMean(g, op) ? new PerChannelOp(op, Kind.GLOBAL_AVG_POOL, 0, null) : null;
-            case "reshape":
+            case RESHAPE:
                 String p = g.producer(g.inputs(op).get(0));
-                return p != null && spatialMean(g, p) && Boolean.TRUE.equals(
-                        g.sameDiffOp(p).getOp().propertiesForFunction().get("keepDims"))
+                return p != null && spatialMean(g, p) && g.attributes(p).keepDims()
                         ? new PerChannelOp(op, Kind.FLATTEN_POOLED, 0, null) : null;
             default:
                 return null;
         }
     }
 
-    /** A pattern matching one op of the allowed kinds; the failure says what the op is. */
-    public static Pattern pattern(Set<Kind> allowed) {
-        return (g, op) -> {
-            PerChannelOp p = classify(g, op);
-            if (p == null) {
-                return MatchResult.noMatch("'" + op + "' (" + g.opType(op) + ") does not act per channel");
+    /** A pattern matching one op of the allowed kinds, its value the classified op; the failure says what the op is. */
+    public static TypedPattern<PerChannelOp> pattern(Set<Kind> allowed) {
+        return new TypedPattern<>() {
+            @Override
+            public MatchResult match(GraphView g, String op) {
+                PerChannelOp p = classify(g, op);
+                if (p == null) {
+                    return MatchResult.noMatch("'" + op + "' (" + g.opType(op) + ") does not act per channel");
+                }
+                return allowed.contains(p.kind()) ? MatchResult.of(op)
+                        : MatchResult.noMatch("'" + op + "' (" + p.kind() + ") is not allowed here");
             }
-            return allowed.contains(p.kind()) ? MatchResult.of(op)
-                    : MatchResult.noMatch("'" + op + "' (" + p.kind() + ") is not allowed here");
+
+            @Override
+            public PerChannelOp value(GraphView g, String op) {
+                return classify(g, op);
+            }
         };
     }
 
@@ -97,21 +105,20 @@ public record PerChannelOp(String op, Kind kind, double alpha, String clipConsta
                 || g.consumers(in.get(1)).size() != 1) {
             return null;
         }
-        long[] s = g.constant(in.get(1)).shape();
+        long[] s = g.constantShape(in.get(1));
         boolean perChannel = s.length == 1
                 || (s.length == 2 && s[0] == 1)
                 || (s.length == 4 && s[0] == 1 && s[2] == 1 && s[3] == 1);
         return perChannel ? new PerChannelOp(op, Kind.CLIP, 0, in.get(1)) : null;
     }
 
-    private static boolean cutoffIsZero(Object fn) {
-        return fn instanceof BaseScalarOp s && s.scalar() != null && s.scalar().getDouble(0) == 0;
+    private static boolean cutoffIsZero(OpAttributes a) {
+        return a.scalar().isPresent() && a.scalar().getAsDouble() == 0;
     }
 
-    private static boolean zeroSpatialPad(GraphView g, String op, Map<String, Object> props) {
+    private static boolean zeroSpatialPad(GraphView g, String op, OpAttributes a) {
         var in = g.inputs(op);
-        if (!(props.get("padValue") instanceof Number v) || v.doubleValue() != 0
-                || !(props.get("mode") instanceof Number m) || m.intValue() != 0
+        if (a.constantPadValue().isEmpty() || a.constantPadValue().getAsDouble() != 0
                 || in.size() != 2 || !g.isConstant(in.get(1))) {
             return false;
         }
@@ -120,11 +127,11 @@ public record PerChannelOp(String op, Kind kind, double alpha, String clipConsta
                 && p.getRow(1).sumNumber().doubleValue() == 0;
     }
 
-    private static boolean spatialMean(GraphView g, String op) {
-        if (!g.opType(op).equals("reduce_mean")) {
+    /** Whether op is a mean over the spatial axes (2, 3) of an NCHW tensor: global average pooling. */
+    public static boolean spatialMean(GraphView g, String op) {
+        if (g.kind(op) != OpKind.MEAN) {
             return false;
         }
-        int[] d = g.sameDiffOp(op).getOp().getDimensions();
-        return d != null && Arrays.equals(d, new int[] {2, 3});
+        return g.attributes(op).reductionAxes().map(d -> Arrays.equals(d, new int[] {2, 3})).orElse(false);
     }
 }

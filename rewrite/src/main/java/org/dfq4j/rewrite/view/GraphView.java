@@ -9,7 +9,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.OpAttributes;
+import org.dfq4j.rewrite.graph.OpKind;
+import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -20,7 +24,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A read-only view of a network's graph for matching: ops in topological order, the producer and
- * consumers of each variable, op types, constants, placeholders and network outputs.
+ * consumers of each variable, op kinds and their attributes, constants (as copies), placeholders,
+ * network outputs and the network's metadata (statistics, recorded ranges, properties). Nothing
+ * reachable from a view changes the graph.
  *
  * <p>The structure (order, producers, consumers) is a snapshot taken at construction; constant
  * arrays are read from the graph when asked. A {@link org.dfq4j.rewrite.engine.GraphEditor} hands
@@ -69,12 +75,47 @@ public final class GraphView {
         return new GraphView(network);
     }
 
-    public Network network() {
-        return network;
+    /** The network's name. */
+    public String name() {
+        return network.name();
     }
 
-    public SameDiff sameDiff() {
-        return sd;
+    /** The network's input shape without the batch dimension: [C, H, W]. */
+    public long[] inputShape() {
+        return network.inputShape();
+    }
+
+    /** The pre-activation statistics of the weight layer whose output is {@code layerOutput}, or null. */
+    public ChannelStats stats(String layerOutput) {
+        return network.stats().get(layerOutput);
+    }
+
+    /** Whether any weight layer has pre-activation statistics. */
+    public boolean hasStats() {
+        return !network.stats().isEmpty();
+    }
+
+    /** The range the model file recorded for a variable, or null. */
+    public TensorRange recordedRange(String var) {
+        return network.recordedRanges().get(var);
+    }
+
+    /** Whether the model file recorded any activation range. */
+    public boolean hasRecordedRanges() {
+        return !network.recordedRanges().isEmpty();
+    }
+
+    /** A string property of the network, or null. */
+    public String property(String key) {
+        return network.properties().get(key);
+    }
+
+    /**
+     * An independent copy of the network as it is now (graph, arrays and metadata), e.g. to run it
+     * with extra ops on calibration images.
+     */
+    public Network snapshot() {
+        return network.copy();
     }
 
     /** All op names in a topological order (producers before consumers; ties keep the graph's op order). */
@@ -90,8 +131,7 @@ public final class GraphView {
         return sd.getVariables().containsKey(var);
     }
 
-    /** The SameDiff op, for reading its configuration (never modify it through this). */
-    public SameDiffOp sameDiffOp(String op) {
+    private SameDiffOp sameDiffOp(String op) {
         SameDiffOp o = sd.getOps().get(op);
         if (o == null) {
             throw new IllegalArgumentException("no op named '" + op + "'");
@@ -99,9 +139,30 @@ public final class GraphView {
         return o;
     }
 
-    /** The op's type, e.g. "conv2d", "batchnorm", "relu". */
+    /** The op's kind ({@link OpKind#OTHER} for ops outside the registry). */
+    public OpKind kind(String op) {
+        return OpKind.of(sameDiffOp(op));
+    }
+
+    /** Whether the op is of one of the given kinds. */
+    public boolean is(String op, OpKind... kinds) {
+        OpKind k = kind(op);
+        for (OpKind c : kinds) {
+            if (c == k) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The op's configuration, typed. */
+    public OpAttributes attributes(String op) {
+        return OpAttributes.of(sameDiffOp(op));
+    }
+
+    /** The op's SameDiff type name, for messages (match on {@link #kind}, never on this). */
     public String opType(String op) {
-        return sameDiffOp(op).getOp().opName();
+        return OpKind.nameOf(sameDiffOp(op));
     }
 
     public List<String> inputs(String op) {
@@ -156,8 +217,22 @@ public final class GraphView {
         return v != null && v.getVariable().getVariableType() == VariableType.PLACEHOLDER;
     }
 
-    /** The array of a constant (the graph's own array: do not modify it, edit through the editor). */
+    /** A copy of a constant's array (change constants through a GraphEditor). */
     public INDArray constant(String var) {
+        return requireConstant(var).dup();
+    }
+
+    /** The shape of a constant. */
+    public long[] constantShape(String var) {
+        return requireConstant(var).shape();
+    }
+
+    /** The number of elements of a constant. */
+    public long constantLength(String var) {
+        return requireConstant(var).length();
+    }
+
+    private INDArray requireConstant(String var) {
         if (!isConstant(var)) {
             throw new IllegalArgumentException("variable '" + var + "' is not a constant");
         }
@@ -182,6 +257,22 @@ public final class GraphView {
     /** The canonical weight layer an op is, or null. */
     public WeightLayer weightLayer(String op) {
         return WeightLayer.of(sameDiffOp(op));
+    }
+
+    /** The op's single output if it has one, else the op's name: how logs name a place in the graph. */
+    public String describe(String op) {
+        List<String> outs = outputsOf(sameDiffOp(op));
+        return outs.size() == 1 ? outs.get(0) : op;
+    }
+
+    /** Number of output channels of a weight layer. */
+    public long outChannels(WeightLayer l) {
+        return l.outChannels(constantShape(l.weights()));
+    }
+
+    /** Number of input channels of a weight layer. */
+    public long inChannels(WeightLayer l) {
+        return l.inChannels(constantShape(l.weights()));
     }
 
     /** All canonical weight layers in topological order. */

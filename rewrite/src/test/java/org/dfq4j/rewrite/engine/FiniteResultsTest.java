@@ -4,16 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
+import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.Padding;
+import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.pattern.Match;
-import org.dfq4j.rewrite.pattern.Pattern;
 import org.dfq4j.rewrite.pattern.Patterns;
 import org.dfq4j.rewrite.quant.InsertFakeQuant;
 import org.dfq4j.rewrite.quant.RangeSource;
+import org.dfq4j.rewrite.testing.OpCounts;
 import org.dfq4j.rewrite.testing.SyntheticNets;
 import org.dfq4j.rewrite.transform.CrossLayerEqualization;
 import org.junit.jupiter.api.Test;
@@ -39,46 +41,38 @@ class FiniteResultsTest {
         return net;
     }
 
+    /** Divides a weight by zero range: 0 / 0. */
+    private static final class DivideByZeroRange implements Transform {
+        @Override
+        public void apply(GraphEditor editor, RewriteLog log) {
+            editor.setConstant("conv2/W", editor.view().constant("conv2/W").divi(0).muli(0));
+        }
+    }
+
+    /** Scales a weight beyond float range at every relu it replaces by a new relu. */
+    private static final class Overflow extends PatternRule {
+        Overflow() {
+            super(Patterns.op(OpKind.RELU), "kept");
+        }
+
+        @Override
+        public void rewrite(Match match, GraphEditor editor, RewriteLog log) {
+            editor.setConstant("conv1/W", editor.view().constant("conv1/W").muli(Float.MAX_VALUE).muli(10));
+            editor.replaceOp(match.anchor(), v -> v.getSameDiff().nn().relu(v, 0));
+        }
+    }
+
     @Test
     void aTransformThatProducesNaNIsNamedWithTheTensor() {
-        Transform broken = new Transform() {
-            @Override
-            public String name() {
-                return "DivideByZeroRange";
-            }
-
-            @Override
-            public void apply(GraphEditor editor, RewriteLog log) {
-                INDArray w = editor.network().sameDiff().getArrForVarName("conv2/W").dup();
-                editor.setConstant("conv2/W", w.divi(0).muli(0)); // 0 / 0
-            }
-        };
-        DfqException e = assertThrows(DfqException.class, () -> Pipeline.of(broken).run(pair(Float.NaN)));
+        DfqException e = assertThrows(DfqException.class,
+                () -> Pipeline.of(new DivideByZeroRange()).run(pair(Float.NaN)));
         assertTrue(e.getMessage().contains("DivideByZeroRange") && e.getMessage().contains("conv2/W")
                 && e.getMessage().contains("NaN"), e.getMessage());
     }
 
     @Test
     void aRuleThatProducesInfinityIsNamed() {
-        Rule overflow = new Rule() {
-            @Override
-            public String name() {
-                return "Overflow";
-            }
-
-            @Override
-            public Pattern pattern() {
-                return Patterns.op("relu");
-            }
-
-            @Override
-            public void rewrite(Match match, GraphEditor editor, RewriteLog log) {
-                INDArray w = editor.network().sameDiff().getArrForVarName("conv1/W").dup();
-                editor.setConstant("conv1/W", w.muli(Float.MAX_VALUE).muli(10));
-                editor.replaceOp(match.anchor(), v -> v.getSameDiff().nn().relu(v, 0));
-            }
-        };
-        DfqException e = assertThrows(DfqException.class, () -> RewriteDriver.of(overflow).run(pair(Float.NaN)));
+        DfqException e = assertThrows(DfqException.class, () -> RewriteDriver.of(new Overflow()).run(pair(Float.NaN)));
         assertTrue(e.getMessage().contains("Overflow") && e.getMessage().contains("conv1/W")
                 && e.getMessage().contains("Infinity"), e.getMessage());
     }
@@ -107,13 +101,11 @@ class FiniteResultsTest {
         assertTrue(e.getMessage().contains("non-finite") && e.getMessage().contains(net.outputs().get(0)), e.getMessage());
     }
 
-    private static long fakeQuants(double max) {
-        Network net = pair(Float.NaN);
-        net.recordedRanges().put("r", new org.dfq4j.rewrite.graph.TensorRange(0, max));
+    private static int fakeQuants(double max) {
+        Network net = pair(Float.NaN).withRecordedRanges(Map.of("r", new TensorRange(0, max)));
         Rewritten r = Pipeline.of(new InsertFakeQuant(8, RangeSource.recorded())).run(net);
         r.network().run(Nd4j.rand(DataType.FLOAT, 1, 2, 6, 6)); // checked: no NaN
-        return r.network().sameDiff().getOps().values().stream()
-                .filter(o -> o.getOp().opName().equals(InsertFakeQuant.OP)).count();
+        return OpCounts.of(r.network()).getOrDefault(OpKind.FAKE_QUANT, 0);
     }
 
     @Test

@@ -8,28 +8,17 @@ import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.testing.SyntheticNets;
 import org.junit.jupiter.api.Test;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Network.run recycles op outputs between passes; nothing a caller holds may change because of it. */
 class ArrayRecyclerTest {
 
     /** conv -> bn -> relu -> depthwise -> gap -> dense -> bn: every kind of output allocation (4-D, 2-D, 'f'-asked). */
-    private static SyntheticNets net() {
-        SyntheticNets n = new SyntheticNets("recycle", 5, 3, 8);
-        var b = n.builder();
-        SDVariable x = b.relu("r1", n.calibratedBatchNorm("bn1", n.conv("conv1", n.input(), 3, 3, 6, 1, Padding.SAME)));
-        x = b.relu6("r2", n.depthwise("dw", x, 3, 6, 1, 2, Padding.SAME));
-        x = b.globalAvgPool("gap", x, false);
-        n.calibratedBatchNorm("bn2", n.dense("fc", x, 6, 4));
-        return n;
-    }
-
     @Test
     void recycledPassesEqualSameDiffsOwnAndReuseTheirArrays() {
-        SyntheticNets n = net();
-        Network net = n.builder().build("bn2");
-        List<String> vars = List.of("r1", "dw", "fc", "bn2");
+        SyntheticNets n = SyntheticNets.convDepthwiseDense("recycle", 13);
+        Network net = n.builder().build("bn3");
+        List<String> vars = List.of("r1", "dw", "fc", "bn3");
         Map<String, INDArray> reference = net.sameDiff().output(Map.of(net.input(), n.calibration()), vars);
         for (int pass = 0; pass < 3; pass++) {
             Map<String, INDArray> got = net.run(n.calibration(), vars);
@@ -43,8 +32,8 @@ class ArrayRecyclerTest {
 
     @Test
     void returnedArraysBelongToTheCaller() {
-        SyntheticNets n = net();
-        Network net = n.builder().build("bn2");
+        SyntheticNets n = SyntheticNets.convDepthwiseDense("recycle", 13);
+        Network net = n.builder().build("bn3");
         INDArray first = net.run(n.calibration(), List.of("r1", "bn2")).get("r1");
         INDArray kept = first.dup();
         net.run(n.calibration().mul(-2.0), List.of("r1", "bn2"));
@@ -53,8 +42,8 @@ class ArrayRecyclerTest {
 
     @Test
     void aCopyMadeAfterRecycledPassesRunsItsOwnGraph() {
-        SyntheticNets n = net();
-        Network net = n.builder().build("bn2");
+        SyntheticNets n = SyntheticNets.convDepthwiseDense("recycle", 13);
+        Network net = n.builder().build("bn3");
         INDArray before = net.output(n.calibration());
         net.output(n.calibration());
         Network copy = net.copy();

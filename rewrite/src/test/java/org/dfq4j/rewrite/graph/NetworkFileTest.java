@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
 import org.dfq4j.rewrite.DfqException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,12 +28,10 @@ class NetworkFileTest {
         var r = b.relu6("r", c);
         var d = b.depthwiseConv2d("d", r, Nd4j.randn(DataType.FLOAT, 3, 3, 4, 1), null, 1, 1, Padding.SAME, 1, 1);
         b.dense("fc", b.globalAvgPool("gap", d, false), Nd4j.randn(DataType.FLOAT, 4, 5), null);
-        Network n = b.build("fc");
-        n.recordedRanges().put("r", new TensorRange(0, 6));
-        n.stats().put("c", new ChannelStats(new double[] {1, 2, 3, 4}, new double[] {0.5, 0.5, 1, 2}));
-        n.properties().put("format", "test");
-        n.attachments().put("anchors", Nd4j.rand(DataType.FLOAT, 7, 4));
-        return n;
+        return b.build("fc").withRecordedRanges(Map.of("r", new TensorRange(0, 6)))
+                .withStats(Map.of("c", new ChannelStats(new double[] {1, 2, 3, 4}, new double[] {0.5, 0.5, 1, 2})))
+                .withProperties(Map.of("format", "test"))
+                .withAttachments(Map.of("anchors", Nd4j.rand(DataType.FLOAT, 7, 4)));
     }
 
     @Test
@@ -62,7 +62,7 @@ class NetworkFileTest {
         Files.write(truncated, Arrays.copyOf(all, all.length / 2));
         Path random = dir.resolve("random.dfq");
         byte[] junk = new byte[1000];
-        new java.util.Random(1).nextBytes(junk);
+        new Random(1).nextBytes(junk);
         Files.write(random, junk);
         for (Path p : new Path[] {truncated, random, dir.resolve("missing.dfq")}) {
             DfqException e = assertThrows(DfqException.class, () -> NetworkFile.load(p));

@@ -3,6 +3,8 @@ package org.dfq4j.rewrite.quant;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Map;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
@@ -26,9 +28,8 @@ class ChannelDistributionsTest {
         SDVariable c2 = b.conv2d("c2", r, Nd4j.ones(DataType.FLOAT, 1, 1, 2, 2), null, 1, 1, Padding.SAME, 1, 1);
         b.conv2d("c3", b.sigmoid("s", c2), Nd4j.ones(DataType.FLOAT, 1, 1, 2, 2), null, 1, 1, Padding.SAME, 1, 1);
         b.dense("fc", b.flatten("flat", r, 18), Nd4j.ones(DataType.FLOAT, 18, 4), null);
-        Network n = b.build("c3", "fc");
-        n.stats().put("c2", new ChannelStats(new double[] {0.5, 1}, new double[] {1, 2}));
-        return n;
+        return b.build("c3", "fc").withStats(Map.of("c2", new ChannelStats(new double[] {0.5, 1},
+                new double[] {1, 2})));
     }
 
     @Test
@@ -52,7 +53,7 @@ class ChannelDistributionsTest {
         assertTrue(d.of("c1").isEmpty());
         assertTrue(d.whyUnknown("c1").contains("no BatchNorm statistics"), d.whyUnknown("c1"));
         assertTrue(d.whyUnknown("input").contains("network input"), d.whyUnknown("input"));
-        assertTrue(d.whyUnknown("s").contains("sigmoid"), d.whyUnknown("s"));
+        assertTrue(d.whyUnknown("s").contains(OpKind.SIGMOID.opName()), d.whyUnknown("s"));
         assertTrue(d.of("c2").isPresent());
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.engine.Pipeline;
 import org.dfq4j.rewrite.engine.RewriteLog;
@@ -35,7 +36,7 @@ class CorrectBiasAnalyticallyTest {
      * its statistics) -> relu -> {c2 conv 3x3 VALID 4->6, d2 depthwise 3x3 VALID x2, gap -> fc 4->5}.
      */
     private static Network net(long seed) {
-        java.util.Random r = new java.util.Random(seed);
+        Random r = new Random(seed);
         NetworkBuilder b = new NetworkBuilder("bc", 4, 10, 10);
         INDArray diag = Nd4j.zeros(DataType.FLOAT, 1, 1, 4, 4);
         for (int c = 0; c < 4; c++) {
@@ -47,12 +48,10 @@ class CorrectBiasAnalyticallyTest {
         b.conv2d("c2", x, gaussian(r, 0.3, 3, 3, 4, 6), gaussian(r, 0.1, 6), 1, 1, Padding.VALID, 1, 1);
         b.depthwiseConv2d("d2", x, gaussian(r, 0.4, 3, 3, 4, 2), gaussian(r, 0.1, 8), 1, 1, Padding.VALID, 1, 1);
         b.dense("fc", b.globalAvgPool("gap", x, false), gaussian(r, 0.5, 4, 5), gaussian(r, 0.1, 5));
-        Network n = b.build("c2", "d2", "fc");
-        n.stats().put("c1", new ChannelStats(MU, SIGMA));
-        return n;
+        return b.build("c2", "d2", "fc").withStats(Map.of("c1", new ChannelStats(MU, SIGMA)));
     }
 
-    private static INDArray gaussian(java.util.Random r, double scale, long... shape) {
+    private static INDArray gaussian(Random r, double scale, long... shape) {
         INDArray a = Nd4j.zeros(DataType.FLOAT, shape);
         for (long i = 0; i < a.length(); i++) {
             a.putScalar(i, scale * r.nextGaussian());

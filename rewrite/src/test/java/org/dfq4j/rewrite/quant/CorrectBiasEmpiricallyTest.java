@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.engine.GraphEditor;
@@ -26,14 +28,14 @@ class CorrectBiasEmpiricallyTest {
 
     /** The textbook algorithm: one layer at a time, rerunning the quantized network after each correction. */
     private static Map<String, double[]> sequential(Network quantized, Network reference, INDArray batch) {
-        Network q = quantized.copy();
-        GraphEditor editor = new GraphEditor(q);
-        Map<String, double[]> out = new java.util.LinkedHashMap<>();
-        for (WeightLayer l : GraphView.of(q).weightLayers()) {
+        GraphEditor editor = new GraphEditor(quantized);
+        Map<String, double[]> out = new LinkedHashMap<>();
+        for (WeightLayer l : GraphView.of(quantized).weightLayers()) {
+            Network q = editor.network();
             INDArray mq = channelMean(q.run(batch, List.of(l.output())).get(l.output()));
             INDArray mf = channelMean(reference.run(batch, List.of(l.output())).get(l.output()));
             double[] delta = mq.sub(mf).toDoubleVector();
-            INDArray b = q.sameDiff().getArrForVarName(l.bias());
+            INDArray b = editor.view().constant(l.bias());
             editor.setConstant(l.bias(), b.sub(Nd4j.createFromArray(delta).castTo(b.dataType())));
             out.put(l.output(), delta);
         }
@@ -62,7 +64,7 @@ class CorrectBiasEmpiricallyTest {
                 assertEquals(a[i], b[i], 1e-4 * (1 + Math.abs(a[i])), layer + "[" + i + "]");
             }
         }
-        double largest = slow.values().stream().flatMapToDouble(java.util.Arrays::stream).map(Math::abs).max()
+        double largest = slow.values().stream().flatMapToDouble(Arrays::stream).map(Math::abs).max()
                 .orElse(0);
         assertTrue(largest > 1e-2, "4-bit weights should shift some mean noticeably, largest " + largest);
     }

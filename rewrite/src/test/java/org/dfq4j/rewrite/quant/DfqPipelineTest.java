@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.engine.Pipeline;
 import org.dfq4j.rewrite.engine.RewriteDriver;
 import org.dfq4j.rewrite.engine.Rewritten;
@@ -53,7 +54,7 @@ class DfqPipelineTest {
         GraphView g = GraphView.of(prepared.network());
         QuantizationPoint c1 = QuantizationPoint.find(g).stream().filter(p -> p.anchor().equals("c1")).findFirst()
                 .orElseThrow();
-        assertEquals(List.of("relu", "minimum"), c1.activations().stream().map(g::opType).toList());
+        assertEquals(List.of(OpKind.RELU, OpKind.MINIMUM), c1.activations().stream().map(g::kind).toList());
         TensorRange r = RangeSource.batchNorm(6, input).ranges(g, List.of(c1)).get(0).range();
         INDArray clip = g.constant(g.inputs(c1.activations().get(1)).stream().filter(g::isConstant).findFirst().orElseThrow());
         assertEquals(0, r.min());

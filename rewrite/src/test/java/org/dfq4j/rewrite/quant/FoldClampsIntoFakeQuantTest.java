@@ -4,8 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.engine.Pipeline;
 import org.dfq4j.rewrite.engine.RewriteDriver;
+import org.dfq4j.rewrite.engine.RewriteLog;
+import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
@@ -32,8 +35,8 @@ class FoldClampsIntoFakeQuantTest {
         return b.build("c2");
     }
 
-    private static long count(Network n, String type) {
-        return n.sameDiff().getOps().values().stream().filter(o -> o.getOp().opName().equals(type)).count();
+    private static long count(Network n, OpKind type) {
+        return n.sameDiff().getOps().values().stream().filter(o -> OpKind.of(o) == type).count();
     }
 
     @Test
@@ -44,11 +47,20 @@ class FoldClampsIntoFakeQuantTest {
                     new CrossLayerEqualization(keepRelu6, 1e-4, 100)).run(net()).network();
             RangeSource ranges = RangeSource.calibration(List.of(x));
             Network quantized = Pipeline.of(new InsertFakeQuant(8, ranges)).run(base).network();
-            Network folded = Pipeline.of(new InsertFakeQuant(8, ranges), new FoldClampsIntoFakeQuant()).run(base).network();
+            Rewritten run = Pipeline.of(new InsertFakeQuant(8, ranges), RewriteDriver.of(new FoldClampsIntoFakeQuant())).run(base);
+            Network folded = run.network();
             assertEquals(quantized.output(x), folded.output(x), "folding must be exact (keepRelu6=" + keepRelu6 + ")");
-            long before = count(quantized, "relu") + count(quantized, "relu6");
-            long after = count(folded, "relu") + count(folded, "relu6");
+            long before = count(quantized, OpKind.RELU) + count(quantized, OpKind.RELU6);
+            long after = count(folded, OpKind.RELU) + count(folded, OpKind.RELU6);
             assertTrue(after < before, "expected clamps removed: " + before + " -> " + after);
+            // the rule's summary counts what went, by kind
+            RewriteLog.Entry summary = run.log().entries("FoldClampsIntoFakeQuant").stream()
+                    .filter(e -> e.targets().isEmpty()).reduce((a, b) -> b).orElseThrow();
+            assertEquals("removed clamps the next fake-quant performs: "
+                    + (count(quantized, OpKind.RELU) - count(folded, OpKind.RELU)) + " relu, "
+                    + (count(quantized, OpKind.RELU6) - count(folded, OpKind.RELU6)) + " relu6, "
+                    + (count(quantized, OpKind.MINIMUM) - count(folded, OpKind.MINIMUM)) + " per-channel clips",
+                    summary.message());
         }
     }
 
@@ -58,9 +70,9 @@ class FoldClampsIntoFakeQuantTest {
         Network base = Pipeline.of(RewriteDriver.of(new FoldBatchNorm())).run(net()).network();
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 12, 12);
         Network withFq = Pipeline.of(new InsertFakeQuant(8, RangeSource.calibration(List.of(x.sub(0.5))))).run(base).network();
-        Network folded = Pipeline.of(new FoldClampsIntoFakeQuant()).run(withFq).network();
-        assertEquals(count(withFq, "relu") + count(withFq, "relu6") - removable(withFq), count(folded, "relu")
-                + count(folded, "relu6"));
+        Network folded = Pipeline.of(RewriteDriver.of(new FoldClampsIntoFakeQuant())).run(withFq).network();
+        assertEquals(count(withFq, OpKind.RELU) + count(withFq, OpKind.RELU6) - removable(withFq),
+                count(folded, OpKind.RELU) + count(folded, OpKind.RELU6));
         assertEquals(withFq.output(x), folded.output(x));
     }
 
@@ -69,15 +81,15 @@ class FoldClampsIntoFakeQuantTest {
         long k = 0;
         var sd = n.sameDiff();
         for (var op : sd.getOps().values()) {
-            if (!op.getOp().opName().equals(InsertFakeQuant.OP)) {
+            if (OpKind.of(op) != OpKind.FAKE_QUANT) {
                 continue;
             }
             String in = op.getInputsToOp().get(0);
             var producer = sd.getVariableOutputOp(in);
             double lo = sd.getArrForVarName(op.getInputsToOp().get(1)).getDouble(0);
             double hi = sd.getArrForVarName(op.getInputsToOp().get(2)).getDouble(0);
-            if (producer != null && (producer.opName().equals("relu") && lo >= 0
-                    || producer.opName().equals("relu6") && lo >= 0 && hi <= 6)) {
+            if (producer != null && (OpKind.of(producer) == OpKind.RELU && lo >= 0
+                    || OpKind.of(producer) == OpKind.RELU6 && lo >= 0 && hi <= 6)) {
                 k++;
             }
         }

@@ -1,8 +1,10 @@
 package org.dfq4j.rewrite.quant;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.dfq4j.rewrite.graph.ChannelStats;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.Padding;
@@ -21,6 +23,17 @@ final class QuantTestNets {
 
     /** A network and the batch its statistics were measured on. */
     record Calibrated(Network net, INDArray calibration) {
+
+        /** The same network without the statistics of the given layers. */
+        Calibrated withoutStats(String... layers) {
+            Map<String, ChannelStats> stats = new LinkedHashMap<>(net.stats());
+            for (String l : layers) {
+                stats.remove(l);
+            }
+            Network n = Network.adopt(net.name(), net.sameDiff(), net.input(), net.inputShape(), net.outputs(),
+                    net.recordedRanges(), stats, net.properties(), net.attachments());
+            return new Calibrated(n, calibration);
+        }
     }
 
     /**
@@ -44,27 +57,28 @@ final class QuantTestNets {
         SDVariable cat = b.concat("cat", 1, l3, a1);
         SDVariable gap = b.globalAvgPool("gap", cat, false);
         s.dense("fc", gap, 14, 5);
-        Network net = b.build("fc");
-        measureStats(net, s.calibration());
+        Network net = measureStats(b.build("fc"), s.calibration());
         return new Calibrated(net, s.calibration());
     }
 
-    /** Sets every weight layer's statistics to the per-channel mean and std of its output on the batch. */
-    static void measureStats(Network net, INDArray batch) {
+    /** The network with every weight layer's statistics set to the per-channel mean and std of its output on the batch. */
+    static Network measureStats(Network net, INDArray batch) {
         List<WeightLayer> layers = GraphView.of(net).weightLayers();
         List<String> outs = new ArrayList<>();
         layers.forEach(l -> outs.add(l.output()));
         Map<String, INDArray> r = net.run(batch, outs);
+        Map<String, ChannelStats> stats = new LinkedHashMap<>();
         for (String o : outs) {
             INDArray y = r.get(o);
             int[] axes = y.rank() == 4 ? new int[] {0, 2, 3} : new int[] {0};
-            net.stats().put(o, new ChannelStats(y.mean(axes).toDoubleVector(), y.std(false, axes).toDoubleVector()));
+            stats.put(o, new ChannelStats(y.mean(axes).toDoubleVector(), y.std(false, axes).toDoubleVector()));
         }
+        return net.withStats(stats);
     }
 
     /** Standard normal images [n,c,h,w] from a seed. */
     static INDArray images(long seed, int n, int c, int h, int w) {
-        java.util.Random r = new java.util.Random(seed);
+        Random r = new Random(seed);
         float[] v = new float[n * c * h * w];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) r.nextGaussian();

@@ -117,8 +117,7 @@ class RangeSourceTest {
 
     @Test
     void missingStatisticsAreReportedAndNoStatisticsIsAnError() {
-        Network net = QuantTestNets.residual(4).net();
-        net.stats().remove("c2");
+        Network net = QuantTestNets.residual(4).withoutStats("c2").net();
         Map<String, RangeSource.PointRange> r = ranges(net, RangeSource.batchNorm(6, INPUT));
         for (String t : List.of("c2", "a1", "cat")) {
             assertFalse(r.get(t).known(), t);
@@ -126,9 +125,10 @@ class RangeSourceTest {
         }
         assertTrue(r.get("r1").known());
 
-        net.stats().clear();
-        DfqException e = assertThrows(DfqException.class, () -> ranges(net, RangeSource.batchNorm(6, INPUT)));
-        assertTrue(e.getMessage().contains("model") && e.getMessage().contains("calib:N")
+        Network none = QuantTestNets.residual(4).withoutStats("c1", "d1", "c2", "c3", "fc").net();
+        assertTrue(none.stats().isEmpty());
+        DfqException e = assertThrows(DfqException.class, () -> ranges(none, RangeSource.batchNorm(6, INPUT)));
+        assertTrue(e.getMessage().contains("model") && e.getMessage().contains("calib")
                 && e.getMessage().contains("none"), e.getMessage());
         assertThrows(DfqException.class, () -> RangeSource.batchNorm(6, null));
         assertThrows(DfqException.class, () -> RangeSource.batchNorm(0, INPUT));
@@ -136,12 +136,14 @@ class RangeSourceTest {
 
     @Test
     void recordedRangesAreUsedAndMissingOnesReported() {
-        Network net = QuantTestNets.residual(5).net();
-        assertThrows(DfqException.class, () -> ranges(net, RangeSource.recorded()));
-        net.recordedRanges().put("input", new TensorRange(-1, 1));
-        net.recordedRanges().put("c1", new TensorRange(-3, 9)); // recorded before the fused relu6
-        net.recordedRanges().put("a1", new TensorRange(-2, 5));
-        net.recordedRanges().put("l3", new TensorRange(-0.25, 3));
+        Network plain = QuantTestNets.residual(5).net();
+        assertThrows(DfqException.class, () -> ranges(plain, RangeSource.recorded()));
+        Map<String, TensorRange> recorded = new LinkedHashMap<>();
+        recorded.put("input", new TensorRange(-1, 1));
+        recorded.put("c1", new TensorRange(-3, 9)); // recorded before the fused relu6
+        recorded.put("a1", new TensorRange(-2, 5));
+        recorded.put("l3", new TensorRange(-0.25, 3));
+        Network net = plain.withRecordedRanges(recorded);
         Map<String, RangeSource.PointRange> r = ranges(net, RangeSource.recorded());
         assertEquals(new TensorRange(-1, 1), r.get("input").range());
         assertEquals(new TensorRange(0, 6), r.get("r1").range());
@@ -171,16 +173,29 @@ class RangeSourceTest {
     }
 
     @Test
-    void sourcesAreParsedByName() {
+    void specsAreParsedByName() {
+        assertEquals(RangeSpec.batchNorm(), RangeSpec.parse("bn"));
+        assertEquals(RangeSpec.batchNorm(3), RangeSpec.parse("BN:3"));
+        assertEquals("bn:3", RangeSpec.parse("bn:3").toString());
+        assertEquals("model", RangeSpec.parse("model").toString());
+        assertEquals(RangeSpec.none(), RangeSpec.parse(" NONE "));
+        assertEquals(RangeSpec.calibration(), RangeSpec.parse("calib"));
+        assertEquals(RangeSpec.batchNorm(), RangeSpec.auto().resolve(true));
+        assertEquals(RangeSpec.calibration(), RangeSpec.auto().resolve(false));
+        for (String bad : List.of("calib:5", "bn:x", "bn:0", "percentile")) {
+            assertThrows(DfqException.class, () -> RangeSpec.parse(bad), bad);
+        }
+    }
+
+    @Test
+    void calibrationTakesTheFirstImages() {
         INDArray images = QuantTestNets.images(7, 4, 3, 8, 8);
         List<INDArray> batches = List.of(images.get(NDArrayIndex.interval(0, 2)), images.get(NDArrayIndex.interval(2, 4)));
-        assertInstanceOf(RangeSource.BatchNorm.class, RangeSource.parse("bn", 6, INPUT, List.of()));
-        assertEquals("model", RangeSource.parse("model", 6, null, List.of()).name());
-        assertEquals("none", RangeSource.parse(" NONE ", 6, null, List.of()).name());
-        RangeSource calib = RangeSource.parse("calib:3", 6, null, batches);
+        assertInstanceOf(RangeSource.BatchNorm.class, RangeSource.batchNorm(6, INPUT));
+        CalibratedRanges calib = CalibratedRanges.first(batches, 3);
         assertEquals("calib:3", calib.name());
-        assertThrows(DfqException.class, () -> RangeSource.parse("calib:5", 6, null, batches));
-        assertThrows(DfqException.class, () -> RangeSource.parse("calib:x", 6, null, batches));
-        assertThrows(DfqException.class, () -> RangeSource.parse("percentile", 6, null, batches));
+        assertEquals(List.of(2L, 1L), calib.batches().stream().map(b -> b.size(0)).toList());
+        assertThrows(DfqException.class, () -> CalibratedRanges.first(batches, 5));
+        assertThrows(DfqException.class, () -> CalibratedRanges.first(batches, 0));
     }
 }

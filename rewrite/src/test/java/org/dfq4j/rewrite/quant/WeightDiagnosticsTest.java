@@ -30,7 +30,7 @@ class WeightDiagnosticsTest {
         assertEquals(20.0 / 11, d.rangeMaxOverMedian(), 1e-12);
         assertEquals(1, d.zeroChannels());
         assertEquals(QuantizedTensor.of(w, s, WeightLayer.Kind.DEPTHWISE).sqnrDb(), d.sqnrDb());
-        assertEquals("depthwise", d.toMap().get("kind"));
+        assertEquals(WeightLayer.Kind.DEPTHWISE, d.kind());
     }
 
     @Test

@@ -13,7 +13,7 @@ public final class ChannelRanges {
     }
 
     public static double[] out(SameDiff sd, WeightLayer l) {
-        INDArray a = Transforms.abs(l.weightArray(sd).castTo(DataType.DOUBLE), true);
+        INDArray a = Transforms.abs(sd.getArrForVarName(l.weights()).castTo(DataType.DOUBLE), true);
         return switch (l.kind()) {
             case CONV -> a.max(0, 1, 2).toDoubleVector();
             case DEPTHWISE -> a.max(0, 1).reshape(a.size(2) * a.size(3)).toDoubleVector();
@@ -22,7 +22,7 @@ public final class ChannelRanges {
     }
 
     public static double[] in(SameDiff sd, WeightLayer l) {
-        INDArray a = Transforms.abs(l.weightArray(sd).castTo(DataType.DOUBLE), true);
+        INDArray a = Transforms.abs(sd.getArrForVarName(l.weights()).castTo(DataType.DOUBLE), true);
         return l.kind() == WeightLayer.Kind.DENSE ? a.max(1).toDoubleVector() : a.max(0, 1, 3).toDoubleVector();
     }
 }

@@ -1,6 +1,7 @@
 package org.dfq4j.rewrite.testing;
 
 import java.util.Map;
+import java.util.Random;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -20,12 +21,12 @@ public final class SyntheticNets {
 
     private final NetworkBuilder b;
     private final INDArray calibration;
-    private final java.util.Random random;
+    private final Random random;
 
     /** A builder for an input [channels, size, size] with a seeded calibration batch of 8. */
     public SyntheticNets(String name, long seed, int channels, int size) {
         this.b = new NetworkBuilder(name, channels, size, size);
-        this.random = new java.util.Random(seed);
+        this.random = new Random(seed);
         this.calibration = randn(8, channels, size, size);
         b.sameDiff().setEnableCache(false);
     }
@@ -122,5 +123,18 @@ public final class SyntheticNets {
         double scale = Math.max(Transforms.abs(b.castTo(DataType.DOUBLE)).maxNumber().doubleValue(), 1e-30);
         return Transforms.abs(a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE))).maxNumber().doubleValue()
                 / scale;
+    }
+
+    /**
+     * A calibrated mobile block, input [3, 8, 8]: conv1 -> bn1 -> relu r1 -> depthwise dw (x2, stride
+     * 2) -> bn2 -> relu6 r2 -> global average pool gap -> dense fc -> bn3 (the output).
+     */
+    public static SyntheticNets convDepthwiseDense(String name, long seed) {
+        SyntheticNets n = new SyntheticNets(name, seed, 3, 8);
+        var b = n.builder();
+        SDVariable x = b.relu("r1", n.calibratedBatchNorm("bn1", n.conv("conv1", n.input(), 3, 3, 6, 1, Padding.SAME)));
+        x = b.relu6("r2", n.calibratedBatchNorm("bn2", n.depthwise("dw", x, 3, 6, 2, 2, Padding.SAME)));
+        n.calibratedBatchNorm("bn3", n.dense("fc", b.globalAvgPool("gap", x, false), 12, 5));
+        return n;
     }
 }

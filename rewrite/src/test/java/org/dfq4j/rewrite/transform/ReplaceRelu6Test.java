@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.engine.RewriteDriver;
+import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.Padding;
@@ -30,17 +32,21 @@ class ReplaceRelu6Test {
 
         Rewritten r = RewriteDriver.of(new ReplaceRelu6()).run(net);
         GraphView g = GraphView.of(r.network());
-        assertEquals("relu", g.opType(g.producer("a")));
-        assertEquals("relu6", g.opType(g.producer("hs/relu6")), "h-swish keeps its relu6");
-        INDArray a2 = r.network().run(n.calibration(), java.util.List.of("a")).get("a");
+        assertEquals(OpKind.RELU, g.kind(g.producer("a")));
+        assertEquals(OpKind.RELU6, g.kind(g.producer("hs/relu6")), "h-swish keeps its relu6");
+        INDArray a2 = r.network().run(n.calibration(), List.of("a")).get("a");
         assertEquals(0, SyntheticNets.relativeError(a2, Transforms.relu(pre, true)), 1e-6);
-        assertEquals(1, r.log().entries("ReplaceRelu6").size() - 1);
+        List<RewriteLog.Entry> log = r.log().entries("ReplaceRelu6");
+        assertEquals(3, log.size());
+        assertEquals(1.0, log.get(2).number("count"));
+        assertEquals("ReplaceRelu6: kept: '" + GraphView.of(net).producer("hs/relu6")
+                + "': relu6 is part of an h-swish (input is x + 3) [hs/relu6]", log.get(1).line());
         assertEquals("ReplaceRelu6: relu6 -> relu (changes FP32 where the input exceeds 6) [a]",
                 r.log().entries().get(0).line());
         GraphView before = GraphView.of(net);
-        assertEquals(List.of("conv2d", "multiply", "relu6", "conv2d", "add_scalar", "relu6", "multiply", "div_scalar"),
-                before.ops().stream().map(before::opType).toList());
-        assertEquals(List.of("conv2d", "multiply", "relu", "conv2d", "add_scalar", "relu6", "multiply", "div_scalar"),
-                g.ops().stream().map(g::opType).toList());
+        assertEquals(List.of(OpKind.CONV2D, OpKind.MULTIPLY, OpKind.RELU6, OpKind.CONV2D, OpKind.ADD_SCALAR, OpKind.RELU6, OpKind.MULTIPLY, OpKind.DIV_SCALAR),
+                before.ops().stream().map(before::kind).toList());
+        assertEquals(List.of(OpKind.CONV2D, OpKind.MULTIPLY, OpKind.RELU, OpKind.CONV2D, OpKind.ADD_SCALAR, OpKind.RELU6, OpKind.MULTIPLY, OpKind.DIV_SCALAR),
+                g.ops().stream().map(g::kind).toList());
     }
 }

@@ -1,13 +1,16 @@
 package org.dfq4j.zoo.mobilenet;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
+import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -113,13 +116,13 @@ public final class MobileNetV2Builder {
         SDVariable pooled = b.globalAvgPool("pool", features, false);
         INDArray fcW = gaussian(rnd, 1.0 / Math.sqrt(last), last, classes);
         b.softmax("probabilities", b.dense("logits", pooled, fcW, gaussian(rnd, 0.1, classes)));
-        Network net = b.build("logits");
-        calibrate(net, bns, rnd.nextLong());
-        unbalance(net, new Random(seed ^ 0x5DEECE66DL));
-        standardizeClassifier(net, pooled.name(), rnd.nextLong());
-        net.properties().put("format", "builtin");
-        net.properties().put("source", "MobileNetV2 builder, width " + width + ", seed " + seed);
-        return net;
+        Network net = calibrate(b.build("logits"), bns, rnd.nextLong());
+        net = unbalance(net, new Random(seed ^ 0x5DEECE66DL));
+        net = standardizeClassifier(net, pooled.name(), rnd.nextLong());
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put("format", "builtin");
+        properties.put("source", "MobileNetV2 builder, width " + width + ", seed " + seed);
+        return net.withProperties(properties);
     }
 
     private int headChannels() {
@@ -197,22 +200,24 @@ public final class MobileNetV2Builder {
      * order. BN statistics do not depend on the resolution, so a copy of the feature extractor at a
      * small resolution (same seed, same weights) is calibrated and its statistics copied over.
      */
-    private void calibrate(Network net, List<String[]> bns, long imageSeed) {
+    private Network calibrate(Network net, List<String[]> bns, long imageSeed) {
         int res = Math.min(resolution, 64);
         NetworkBuilder cb = new NetworkBuilder("calibration", 3, res, res);
         SDVariable features = new MobileNetV2Builder(width, res, classes, seed, style)
                 .features(cb, new Random(seed), new ArrayList<>());
-        Network small = cb.build(features.name());
+        GraphEditor small = new GraphEditor(cb.build(features.name()));
+        GraphEditor big = new GraphEditor(net);
         INDArray images = SyntheticImages.generate(6, 3, res, res, imageSeed);
         for (String[] p : bns) {
-            INDArray pre = small.run(images, List.of(p[0])).get(p[0]);
+            INDArray pre = small.network().run(images, List.of(p[0])).get(p[0]);
             INDArray mean = pre.mean(0, 2, 3).castTo(DataType.FLOAT);
             INDArray var = pre.var(false, 0, 2, 3).castTo(DataType.FLOAT);
-            for (SameDiff g : List.of(small.sameDiff(), net.sameDiff())) {
-                g.getVariable(p[1] + "/mean").setArray(mean.dup());
-                g.getVariable(p[1] + "/var").setArray(var.dup());
+            for (GraphEditor e : List.of(small, big)) {
+                e.setConstant(p[1] + "/mean", mean);
+                e.setConstant(p[1] + "/var", var);
             }
         }
+        return big.network();
     }
 
     /**
@@ -222,26 +227,31 @@ public final class MobileNetV2Builder {
      * channel c is multiplied by s_c, so the depthwise pre-activation, and its calibrated BatchNorm
      * statistics, are unchanged.
      */
-    private void unbalance(Network net, Random rnd) {
+    private Network unbalance(Network net, Random rnd) {
         if (style.imbalanceDecades() <= 0) {
-            return;
+            return net;
         }
-        SameDiff sd = net.sameDiff();
+        GraphEditor e = new GraphEditor(net);
         String before = "stem";
-        for (int block = 0; sd.hasVariable("block" + block + "/depthwise/W"); block++) {
+        for (int block = 0; e.view().hasVariable("block" + block + "/depthwise/W"); block++) {
             String p = "block" + block;
-            String producer = sd.hasVariable(p + "/expand/bn/gamma") ? p + "/expand" : before;
-            INDArray gamma = sd.getArrForVarName(producer + "/bn/gamma");
-            INDArray beta = sd.getArrForVarName(producer + "/bn/beta");
-            INDArray w = sd.getArrForVarName(p + "/depthwise/W");
+            GraphView g = e.view();
+            String producer = g.hasVariable(p + "/expand/bn/gamma") ? p + "/expand" : before;
+            INDArray gamma = g.constant(producer + "/bn/gamma");
+            INDArray beta = g.constant(producer + "/bn/beta");
+            INDArray w = g.constant(p + "/depthwise/W");
             for (int c = 0; c < gamma.length(); c++) {
                 double s = Math.pow(10, style.imbalanceDecades() * rnd.nextDouble());
                 gamma.putScalar(c, gamma.getDouble(c) / s);
                 beta.putScalar(c, beta.getDouble(c) / s);
                 w.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(c), NDArrayIndex.all()).muli(s);
             }
+            e.setConstant(producer + "/bn/gamma", gamma);
+            e.setConstant(producer + "/bn/beta", beta);
+            e.setConstant(p + "/depthwise/W", w);
             before = p + "/project";
         }
+        return e.network();
     }
 
     /**
@@ -251,17 +261,18 @@ public final class MobileNetV2Builder {
      * class. The scale is global, not per feature: dividing by each feature's spread would amplify
      * near-constant features (and their quantization noise) without bound.
      */
-    private void standardizeClassifier(Network net, String pooled, long imageSeed) {
+    private Network standardizeClassifier(Network net, String pooled, long imageSeed) {
         INDArray images = SyntheticImages.generate(8, 3, resolution, resolution, imageSeed);
         INDArray f = net.run(images, List.of(pooled)).get(pooled);
-        SameDiff sd = net.sameDiff();
-        INDArray w = sd.getArrForVarName("logits/W");
+        GraphEditor e = new GraphEditor(net);
+        INDArray w = e.view().constant("logits/W");
         INDArray centred = f.subRowVector(f.mean(0));
         double spread = centred.mmul(w).std(false, 0).meanNumber().doubleValue();
         w = w.mul(2.0 / Math.max(spread, 1e-6));
-        INDArray bias = sd.getArrForVarName("logits/b").sub(f.mean(0).reshape(1, f.size(1)).mmul(w).reshape(classes));
-        sd.getVariable("logits/W").setArray(w.castTo(DataType.FLOAT));
-        sd.getVariable("logits/b").setArray(bias.castTo(DataType.FLOAT));
+        INDArray bias = e.view().constant("logits/b").sub(f.mean(0).reshape(1, f.size(1)).mmul(w).reshape(classes));
+        e.setConstant("logits/W", w.castTo(DataType.FLOAT));
+        e.setConstant("logits/b", bias.castTo(DataType.FLOAT));
+        return e.network();
     }
 
     private static INDArray gaussian(Random rnd, double std, long... shape) {

@@ -1,6 +1,5 @@
 package org.dfq4j.zoo.onnx;
 
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import onnx.Onnx.AttributeProto;
@@ -77,7 +76,7 @@ final class OnnxNode {
 
     String string(String attribute, String dflt) {
         AttributeProto a = attributes.get(attribute);
-        return a == null ? dflt : a.getS().toString(StandardCharsets.UTF_8);
+        return a == null ? dflt : ProtoBytes.string(a);
     }
 
     /** The ints attribute, or {@code dflt} (may be null) when absent. */

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -22,7 +23,6 @@ import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.zoo.onnx.Value.GraphTensor;
-import org.nd4j.shade.protobuf.InvalidProtocolBufferException;
 
 /**
  * Reads an ONNX model (a CNN with one NCHW float image input) into a {@link Network} built through
@@ -156,12 +156,12 @@ public final class OnnxReader {
         if (outputs.isEmpty()) {
             throw new DfqException(where + ": the model declares no graph outputs");
         }
-        Network net = builder.build(outputs.toArray(String[]::new));
-        net.properties().put("format", "onnx");
-        net.properties().put("source", where);
-        net.properties().put("opset", Integer.toString(opset));
-        net.properties().put("producer", (model.getProducerName() + " " + model.getProducerVersion()).trim());
-        return ModelChecks.requireUsable(net, where);
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put("format", "onnx");
+        properties.put("source", where);
+        properties.put("opset", Integer.toString(opset));
+        properties.put("producer", (model.getProducerName() + " " + model.getProducerVersion()).trim());
+        return ModelChecks.requireUsable(builder.build(outputs.toArray(String[]::new)).withProperties(properties), where);
     }
 
     private static ModelProto parse(Path file) {
@@ -174,7 +174,7 @@ public final class OnnxReader {
         ModelProto model;
         try {
             model = ModelProto.parseFrom(bytes);
-        } catch (InvalidProtocolBufferException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) { // a malformed protobuf is an IOException
             throw new DfqException(file + ": not a readable ONNX model (truncated or corrupt protobuf: " + oneLine(e) + ")");
         }
         if (!model.hasGraph() || model.getGraph().getNodeCount() == 0 || model.getIrVersion() <= 0) {
@@ -235,8 +235,8 @@ public final class OnnxReader {
     private static Map<String, Integer> uses(GraphProto g) {
         Map<String, Integer> uses = new HashMap<>();
         for (NodeProto n : g.getNodeList()) {
-            for (String in : n.getInputList()) {
-                uses.merge(in, 1, Integer::sum);
+            for (int i = 0; i < n.getInputCount(); i++) {
+                uses.merge(n.getInput(i), 1, Integer::sum);
             }
         }
         for (ValueInfoProto o : g.getOutputList()) {

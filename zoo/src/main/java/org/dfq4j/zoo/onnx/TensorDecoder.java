@@ -1,7 +1,6 @@
 package org.dfq4j.zoo.onnx;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import onnx.Onnx.TensorProto;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.ModelChecks;
@@ -38,8 +37,8 @@ final class TensorDecoder {
             }
         }
         int n = (int) count;
-        ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-        boolean hasRaw = !t.getRawData().isEmpty();
+        ByteBuffer raw = ProtoBytes.rawData(t);
+        boolean hasRaw = raw.hasRemaining();
         TensorProto.DataType type = TensorProto.DataType.forNumber(t.getDataType());
         if (type == null) {
             throw new DfqException(where + ": tensor '" + t.getName() + "' has unknown data type " + t.getDataType());

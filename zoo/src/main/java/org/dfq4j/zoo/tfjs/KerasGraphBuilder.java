@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.ModelChecks;
@@ -15,7 +16,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * Translates a channels-last Keras topology with its weights into an NCHW {@link Network} through
@@ -31,7 +32,25 @@ final class KerasGraphBuilder {
     private static final List<String> SUPPORTED = List.of("InputLayer", "Conv2D", "DepthwiseConv2D", "Dense",
             "BatchNormalization", "ReLU", "LeakyReLU", "Activation", "Softmax", "MaxPooling2D", "AveragePooling2D",
             "GlobalAveragePooling2D", "Add", "Concatenate", "ZeroPadding2D", "Reshape", "Flatten", "Dropout");
-    private static final List<String> ACTIVATIONS = List.of("linear", "relu", "relu6", "sigmoid", "tanh", "softmax");
+    /** Keras activation names the reader supports (Keras's vocabulary, matched by the lower-case constant name). */
+    enum Activation {
+        LINEAR, RELU, RELU6, SIGMOID, TANH, SOFTMAX;
+
+        /** The Keras name, e.g. "relu6". */
+        String keras() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** The activation a Keras name denotes, or null. */
+        static Activation of(String keras) {
+            for (Activation a : values()) {
+                if (a.keras().equals(keras)) {
+                    return a;
+                }
+            }
+            return null;
+        }
+    }
 
     /** A layer output: its graph variable and its shape without the batch axis, [C,H,W] or [F]. */
     private record Tensor(SDVariable var, long[] shape) {
@@ -102,7 +121,7 @@ final class KerasGraphBuilder {
             case "ReLU" -> relu(l, single(l, ins));
             case "LeakyReLU" -> new Tensor(nb.leakyRelu(l.name(), single(l, ins).var(),
                     l.number("alpha", l.number("negative_slope", 0.3))), single(l, ins).shape());
-            case "Activation" -> activation(l, single(l, ins), l.string("activation", "linear"), l.name());
+            case "Activation" -> activation(l, single(l, ins), l.string("activation", Activation.LINEAR.keras()), l.name());
             case "Softmax" -> softmax(l, single(l, ins));
             case "MaxPooling2D", "AveragePooling2D" -> pool(l, single(l, ins));
             case "GlobalAveragePooling2D" -> globalAveragePool(l, single(l, ins));
@@ -216,21 +235,24 @@ final class KerasGraphBuilder {
 
     /** The layer's {@code activation} attribute as an op of its own after the layer. */
     private Tensor fusedActivation(KerasLayer l, Tensor y) {
-        String act = l.string("activation", "linear");
-        return act.equals("linear") ? y : activation(l, y, act, l.name() + "/" + act);
+        String act = l.string("activation", Activation.LINEAR.keras());
+        return Activation.of(act) == Activation.LINEAR ? y : activation(l, y, act, l.name() + "/" + act);
     }
 
     private Tensor activation(KerasLayer l, Tensor x, String act, String out) {
         SDVariable v = x.var();
-        SDVariable y = switch (act) {
-            case "linear" -> null;
-            case "relu" -> nb.relu(out, v);
-            case "relu6" -> nb.relu6(out, v);
-            case "sigmoid" -> nb.sigmoid(out, v);
-            case "tanh" -> nb.tanh(out, v);
-            case "softmax" -> nb.softmax(out, v);
-            default -> throw l.error("activation '" + act + "' is not supported; supported: "
-                    + String.join(", ", ACTIVATIONS));
+        Activation a = Activation.of(act);
+        if (a == null) {
+            throw l.error("activation '" + act + "' is not supported; supported: "
+                    + String.join(", ", Arrays.stream(Activation.values()).map(Activation::keras).toList()));
+        }
+        SDVariable y = switch (a) {
+            case LINEAR -> null;
+            case RELU -> nb.relu(out, v);
+            case RELU6 -> nb.relu6(out, v);
+            case SIGMOID -> nb.sigmoid(out, v);
+            case TANH -> nb.tanh(out, v);
+            case SOFTMAX -> nb.softmax(out, v);
         };
         return y == null ? x : new Tensor(y, x.shape());
     }

@@ -3,7 +3,7 @@ package org.dfq4j.zoo.tfjs;
 import java.nio.file.Path;
 import java.util.List;
 import org.dfq4j.rewrite.DfqException;
-import org.nd4j.shade.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * One layer of a Keras topology: its name, class, config object and the names of the layers whose

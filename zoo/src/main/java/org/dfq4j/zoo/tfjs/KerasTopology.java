@@ -7,10 +7,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.dfq4j.rewrite.graph.ModelChecks;
-import org.nd4j.shade.jackson.databind.JsonNode;
-import org.nd4j.shade.jackson.databind.node.JsonNodeFactory;
-import org.nd4j.shade.jackson.databind.node.ObjectNode;
 
 /**
  * The layer graph of a Keras model as TF.js stores it ({@code modelTopology}): a Sequential model

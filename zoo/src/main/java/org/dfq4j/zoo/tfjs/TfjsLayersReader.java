@@ -4,12 +4,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
-import org.nd4j.shade.jackson.core.JsonProcessingException;
-import org.nd4j.shade.jackson.databind.JsonNode;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * Reads a TensorFlow.js layers model: {@code model.json} (a Keras topology, Sequential or
@@ -42,10 +44,11 @@ public final class TfjsLayersReader {
         }
         KerasTopology keras = KerasTopology.parse(modelJson, topology);
         TfjsWeights weights = TfjsWeights.load(modelJson, root.get("weightsManifest"));
-        Network net = KerasGraphBuilder.build(modelJson, keras, weights);
-        net.properties().put("format", FORMAT);
-        net.properties().put("source", modelJson.toString());
-        return ModelChecks.requireUsable(net, modelJson.toString());
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put("format", FORMAT);
+        properties.put("source", modelJson.toString());
+        return ModelChecks.requireUsable(KerasGraphBuilder.build(modelJson, keras, weights).withProperties(properties),
+                modelJson.toString());
     }
 
     private static JsonNode parse(Path modelJson) {

@@ -15,7 +15,7 @@ import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.ModelChecks;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * The weights of a TF.js model, read from its {@code weightsManifest}: each group lists shard files

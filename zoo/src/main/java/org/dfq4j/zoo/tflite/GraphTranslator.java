@@ -135,10 +135,7 @@ final class GraphTranslator {
                         + e.getClass().getSimpleName() + ": " + msg, e);
             }
         }
-        Network net = b.build(new ArrayList<>(outputs()), ranges);
-        net.properties().putAll(properties);
-        net.attachments().putAll(attachments);
-        return net;
+        return b.build(new ArrayList<>(outputs()), ranges).withProperties(properties).withAttachments(attachments);
     }
 
     /** The graph outputs: 4-D outputs NCHW, others in TFLite's layout. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.WeightLayer;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,12 +29,12 @@ class MobileNetV2BuilderTest {
 
     @Test
     void hasTheMobileNetV2Topology() {
-        List<WeightLayer> layers = WeightLayer.all(net.sameDiff());
+        List<WeightLayer> layers = org.dfq4j.rewrite.view.GraphView.of(net).weightLayers();
         // stem + 17 blocks (16 with expansion: 3 layers, the first: 2) + head + classifier
         assertEquals(1 + 16 * 3 + 2 + 1 + 1, layers.size());
         long depthwise = layers.stream().filter(l -> l.kind() == WeightLayer.Kind.DEPTHWISE).count();
         assertEquals(17, depthwise);
-        long adds = net.sameDiff().getOps().values().stream().filter(o -> o.getOp().opName().equals("add")).count();
+        long adds = net.sameDiff().getOps().values().stream().filter(o -> OpKind.of(o) == OpKind.ADD).count();
         assertEquals(10, adds, "residual connections");
         assertArrayEquals(new long[] {12, 10}, net.output(images).shape());
     }

@@ -1,8 +1,6 @@
 package org.dfq4j.zoo.onnx;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -11,13 +9,13 @@ import onnx.Onnx.GraphProto;
 import onnx.Onnx.ModelProto;
 import onnx.Onnx.NodeProto;
 import onnx.Onnx.OperatorSetIdProto;
+import onnx.Onnx.StringStringEntryProto;
 import onnx.Onnx.TensorProto;
 import onnx.Onnx.TensorShapeProto;
 import onnx.Onnx.TypeProto;
 import onnx.Onnx.ValueInfoProto;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.shade.protobuf.ByteString;
 
 /** Writes small ONNX models with the protobuf builders, for tests that need no Python. */
 public final class OnnxModelWriter {
@@ -122,7 +120,9 @@ public final class OnnxModelWriter {
 
     public static AttributeProto string(String name, String v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
-                .setS(ByteString.copyFromUtf8(v)).build();
+                // the UTF-8 bytes through a string field's bytes accessor: no code of ours names the
+                // protobuf runtime the ONNX classes are compiled against (ND4J's shaded copy)
+                .setS(StringStringEntryProto.newBuilder().setValue(v).build().getValueBytes()).build();
     }
 
     public ModelProto build() {
@@ -138,12 +138,10 @@ public final class OnnxModelWriter {
 
     private static TensorProto floatTensor(String name, INDArray value) {
         INDArray f = value.castTo(DataType.FLOAT).dup('c');
-        ByteBuffer buf = ByteBuffer.allocate(4 * (int) f.length()).order(ByteOrder.LITTLE_ENDIAN);
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE);
         for (float x : f.data().asFloat()) {
-            buf.putFloat(x);
+            t.addFloatData(x); // float_data (the PyTorch fixture covers raw_data)
         }
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
-                .setRawData(ByteString.copyFrom(buf.array()));
         for (long d : f.shape()) {
             t.addDims(d);
         }

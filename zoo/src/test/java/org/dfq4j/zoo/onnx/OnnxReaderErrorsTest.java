@@ -66,10 +66,7 @@ class OnnxReaderErrorsTest {
         OnnxModelWriter m = new OnnxModelWriter(13).input("x", 1, 4, 8, 8);
         m.output(m.node("Conv", "grouped", List.of("x", m.floats("w", Nd4j.ones(DataType.FLOAT, 6, 3, 3, 3))),
                 integer("group", 2)));
-        Path file = m.write(dir.resolve("grouped.onnx"));
-        DfqException e = assertThrows(DfqException.class, () -> OnnxReader.read(file));
-        assertOneLineNaming(e, "grouped.onnx");
-        assertTrue(e.getMessage().contains("3 input channels per group"), e.getMessage());
+        assertRejected(m, "grouped.onnx", "3 input channels per group");
     }
 
     @Test
@@ -77,10 +74,7 @@ class OnnxReaderErrorsTest {
         OnnxModelWriter m = new OnnxModelWriter(13).input("x", 1, 4, 1, 1);
         String f = m.node("Flatten", "flat", List.of("x"));
         m.output(m.node("Gemm", "fc", List.of(f, m.floats("w", Nd4j.ones(DataType.FLOAT, 4, 2))), real("alpha", 2f)));
-        Path file = m.write(dir.resolve("alpha.onnx"));
-        DfqException e = assertThrows(DfqException.class, () -> OnnxReader.read(file));
-        assertOneLineNaming(e, "alpha.onnx");
-        assertTrue(e.getMessage().contains("alpha=2.0"), e.getMessage());
+        assertRejected(m, "alpha.onnx", "alpha=2.0");
     }
 
     @Test
@@ -88,10 +82,7 @@ class OnnxReaderErrorsTest {
         OnnxModelWriter m = new OnnxModelWriter(13).input("x", 1, 2, 8, 8);
         m.output(m.node("AveragePool", "avg", List.of("x"), ints("kernel_shape", 3, 3), ints("pads", 1, 1, 1, 1),
                 integer("count_include_pad", 1)));
-        Path file = m.write(dir.resolve("avg.onnx"));
-        DfqException e = assertThrows(DfqException.class, () -> OnnxReader.read(file));
-        assertOneLineNaming(e, "avg.onnx");
-        assertTrue(e.getMessage().contains("count_include_pad=1"), e.getMessage());
+        assertRejected(m, "avg.onnx", "count_include_pad=1");
     }
 
     @Test
@@ -106,10 +97,7 @@ class OnnxReaderErrorsTest {
     void danglingInput() throws Exception {
         OnnxModelWriter m = new OnnxModelWriter(13).input("x", 1, 2, 4, 4);
         m.output(m.node("Add", "add", List.of("x", "nowhere")));
-        Path file = m.write(dir.resolve("dangling.onnx"));
-        DfqException e = assertThrows(DfqException.class, () -> OnnxReader.read(file));
-        assertOneLineNaming(e, "dangling.onnx");
-        assertTrue(e.getMessage().contains("'nowhere'"), e.getMessage());
+        assertRejected(m, "dangling.onnx", "'nowhere'");
     }
 
     /** x -> Conv -> op "act" -> output. */
@@ -119,6 +107,14 @@ class OnnxReaderErrorsTest {
                 ints("pads", 1, 1, 1, 1), string("auto_pad", "NOTSET"));
         m.output(m.node(actOp, "act", List.of(c)));
         return m.write(file);
+    }
+
+    /** Writing m to {@code fileName} gives a file the reader rejects in one line naming it and {@code mentions}. */
+    private void assertRejected(OnnxModelWriter m, String fileName, String mentions) throws Exception {
+        Path file = m.write(dir.resolve(fileName));
+        DfqException e = assertThrows(DfqException.class, () -> OnnxReader.read(file));
+        assertOneLineNaming(e, fileName);
+        assertTrue(e.getMessage().contains(mentions), e.getMessage());
     }
 
     private static void assertOneLineNaming(DfqException e, String fileName) {

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import org.dfq4j.rewrite.testing.OpCounts;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
@@ -22,7 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -277,11 +276,7 @@ class OnnxReaderTest {
         return r;
     }
 
-    private static Map<String, Integer> opCounts(Network net) {
-        Map<String, Integer> ops = new TreeMap<>();
-        for (SameDiffOp op : net.sameDiff().getOps().values()) {
-            ops.merge(op.getOp().opName(), 1, Integer::sum);
-        }
-        return ops;
+    private static Map<?, Integer> opCounts(Network net) {
+        return OpCounts.of(net);
     }
 }

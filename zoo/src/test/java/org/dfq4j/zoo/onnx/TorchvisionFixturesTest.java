@@ -12,10 +12,12 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.quant.QuantScheme;
+import org.dfq4j.rewrite.graph.WeightLayer;
+import org.dfq4j.rewrite.view.GraphView;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -95,7 +97,7 @@ class TorchvisionFixturesTest {
         double err = relativeError(y, expected);
         assertTrue(err <= TOLERANCE, file + ": max |ours - PyTorch| / max |PyTorch| = " + err);
 
-        DfqRecipe floatDfq = DfqRecipe.naive(QuantScheme.perTensor(8, false), 8, "none").withEqualize(true);
+        DfqRecipe floatDfq = DfqRecipe.builder().equalize(true).build();
         Network rewritten = floatDfq.floatPipeline().run(net).network();
         double change = relativeError(rewritten.output(x), y);
         assertTrue(change <= TOLERANCE, file + ": the float DFQ pipeline changed the output by " + change);
@@ -111,22 +113,23 @@ class TorchvisionFixturesTest {
     @org.junit.jupiter.params.provider.ValueSource(strings = {"regnet_x_400mf_op13_bnkept", "regnet_x_400mf_op17_bnfolded"})
     void equalizationKeepsGroupedConvolutionsGrouped(String file) throws IOException {
         Architecture a = architectures().stream().filter(r -> r.name().equals("regnet_x_400mf")).findFirst().orElseThrow();
-        Network folded = DfqRecipe.naive(QuantScheme.perTensor(8, false), 8, "none").floatPipeline().run(read(file, a)).network();
-        Network equalized = DfqRecipe.naive(QuantScheme.perTensor(8, false), 8, "none").withEqualize(true)
-                .floatPipeline().run(read(file, a)).network();
+        Network folded = DfqRecipe.builder().build().floatPipeline().run(read(file, a)).network();
+        Network equalized = DfqRecipe.builder().equalize(true).build().floatPipeline().run(read(file, a)).network();
+        GraphView before = GraphView.of(folded);
+        GraphView after = GraphView.of(equalized);
         int grouped = 0;
         int changed = 0;
-        for (org.dfq4j.rewrite.graph.WeightLayer l : org.dfq4j.rewrite.graph.WeightLayer.all(folded.sameDiff())) {
-            INDArray before = l.weightArray(folded.sameDiff());
-            INDArray after = equalized.sameDiff().getArrForVarName(l.weights());
-            INDArray zeros = before.eq(0).castTo(org.nd4j.linalg.api.buffer.DataType.INT32);
-            if (zeros.sumNumber().longValue() * 4 < before.length()) {
+        for (WeightLayer l : before.weightLayers()) {
+            INDArray w = before.constant(l.weights());
+            INDArray equalizedW = after.constant(l.weights());
+            INDArray zeros = w.eq(0).castTo(DataType.INT32);
+            if (zeros.sumNumber().longValue() * 4 < w.length()) {
                 continue; // not a grouped kernel
             }
             grouped++;
-            assertTrue(after.mul(zeros.castTo(after.dataType())).amaxNumber().doubleValue() == 0,
+            assertTrue(equalizedW.mul(zeros.castTo(equalizedW.dataType())).amaxNumber().doubleValue() == 0,
                     l.output() + ": a weight outside the groups' blocks became nonzero");
-            changed += before.equalsWithEps(after, 1e-6) ? 0 : 1;
+            changed += w.equalsWithEps(equalizedW, 1e-6) ? 0 : 1;
         }
         assertTrue(grouped >= 3, "grouped convolutions found: " + grouped);
         assertTrue(changed >= 1, "equalization changed none of the " + grouped + " grouped convolutions");

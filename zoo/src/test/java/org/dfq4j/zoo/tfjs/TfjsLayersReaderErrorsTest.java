@@ -64,22 +64,23 @@ class TfjsLayersReaderErrorsTest {
         readFails(json, "group1-shard2of2", "missing");
     }
 
-    @Test
-    void truncatedShard() throws IOException {
+    /** The small model with its second shard cut or grown by {@code delta} bytes. */
+    private Path withResizedShard(int delta) throws IOException {
         Path json = smallModel().write(dir, "gap");
         Path shard = dir.resolve("group1-shard2of2");
         byte[] b = Files.readAllBytes(shard);
-        Files.write(shard, Arrays.copyOf(b, b.length - 3));
-        readFails(json, "group1-shard2of2", "truncated");
+        Files.write(shard, Arrays.copyOf(b, b.length + delta));
+        return json;
+    }
+
+    @Test
+    void truncatedShard() throws IOException {
+        readFails(withResizedShard(-3), "group1-shard2of2", "truncated");
     }
 
     @Test
     void oversizedShard() throws IOException {
-        Path json = smallModel().write(dir, "gap");
-        Path shard = dir.resolve("group1-shard2of2");
-        byte[] b = Files.readAllBytes(shard);
-        Files.write(shard, Arrays.copyOf(b, b.length + 4));
-        readFails(json, "group1-shard2of2");
+        readFails(withResizedShard(4), "group1-shard2of2");
     }
 
     @Test

@@ -9,10 +9,11 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.Random;
 import org.dfq4j.rewrite.DfqException;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -87,7 +88,7 @@ class TfliteReaderErrorsTest {
         byte[] full = tinyModel();
         TfliteReader.read(write("full.tflite", full)); // the untruncated model reads
         for (int len = 0; len < full.length; len += 3) {
-            byte[] cut = java.util.Arrays.copyOf(full, len);
+            byte[] cut = Arrays.copyOf(full, len);
             failsNamingFile(write("cut" + len + ".tflite", cut));
         }
     }
@@ -105,11 +106,7 @@ class TfliteReaderErrorsTest {
 
     @Test
     void unsupportedOpIsNamed() throws IOException {
-        TinyTflite t = new TinyTflite();
-        int x = t.activation("x", 1, 2, 2, 1);
-        int y = t.activation("y", 1, 2, 2, 1);
-        t.op(BuiltinOperator.TANH, new int[] {x}, new int[] {y});
-        DfqException e = failsNamingFile(write("tanh.tflite", t.finish(new int[] {x}, new int[] {y})));
+        DfqException e = failsNamingFile(write("tanh.tflite", TinyTflite.unary(BuiltinOperator.TANH)));
         assertTrue(e.getMessage().contains("TANH"), e.getMessage());
     }
 }

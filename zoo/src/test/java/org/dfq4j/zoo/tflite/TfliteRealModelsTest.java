@@ -13,12 +13,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.dfq4j.rewrite.SharedData;
+import org.dfq4j.rewrite.testing.OpCounts;
+import org.dfq4j.rewrite.graph.OpKind;
+import org.dfq4j.rewrite.testing.SharedData;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -65,10 +66,15 @@ class TfliteRealModelsTest {
         return agree;
     }
 
-    private static Map<String, Integer> opCounts(SameDiff sd) {
-        Map<String, Integer> counts = new TreeMap<>();
-        sd.getOps().values().forEach(op -> counts.merge(op.getOp().opName(), 1, Integer::sum));
-        return counts;
+    private static Map<OpKind, Integer> opCounts(Network n) {
+        return OpCounts.of(n);
+    }
+
+    /** All but at most one of the reference photographs get the reference's top-1. */
+    private static void assertAgreesWithReference(Network n) throws IOException {
+        Map<Path, Integer> ref = referencePredictions();
+        int agree = agreeingTop1(n, ref);
+        assertTrue(agree >= ref.size() - 1, agree + " of " + ref.size() + " top-1 agree with the reference");
     }
 
     /** Every recorded range belongs to a variable of the graph. */
@@ -82,11 +88,11 @@ class TfliteRealModelsTest {
     @Test
     void mobileNetV2Int8PerChannelAgreesWithFloatReference() throws IOException {
         Network n = TfliteReader.read(shared("models/mobilenet_v2_1.0_224_ptq.tflite"));
-        Map<String, Integer> ops = opCounts(n.sameDiff());
-        assertEquals(36, ops.get("conv2d"));
-        assertEquals(17, ops.get("depthwise_conv2d"));
-        assertEquals(10, ops.get("add"));
-        assertEquals(35, ops.get("relu6"), "fused RELU6 as separate ops");
+        Map<OpKind, Integer> ops = opCounts(n);
+        assertEquals(36, ops.get(OpKind.CONV2D));
+        assertEquals(17, ops.get(OpKind.DEPTHWISE_CONV2D));
+        assertEquals(10, ops.get(OpKind.ADD));
+        assertEquals(35, ops.get(OpKind.RELU6), "fused RELU6 as separate ops");
         rangesNameVariables(n);
         // uint8 input, scale 1/127.5, zero point 127: real input in [-127/127.5, 128/127.5]
         TensorRange in = n.recordedRanges().get("input");
@@ -94,20 +100,16 @@ class TfliteRealModelsTest {
         assertEquals(128 / 127.5, in.max(), 1e-6);
         assertEquals("uint8", n.properties().get("input.type"));
 
-        Map<Path, Integer> ref = referencePredictions();
-        int agree = agreeingTop1(n, ref);
-        assertTrue(agree >= ref.size() - 1, agree + " of " + ref.size() + " top-1 agree with the reference");
+        assertAgreesWithReference(n);
     }
 
     @Test
     void mobileNetV2Uint8QatClassifiesLikeReference() throws IOException {
         Network n = TfliteReader.read(shared("models/mobilenet_v2_1.0_224_qat_uint8.tflite"));
-        assertEquals(1, opCounts(n.sameDiff()).get("avgpool2d"));
+        assertEquals(1, opCounts(n).get(OpKind.AVG_POOL));
         rangesNameVariables(n);
-        Map<Path, Integer> ref = referencePredictions();
         // a different (quantization-aware trained) network than the reference's: near, not equal
-        int agree = agreeingTop1(n, ref);
-        assertTrue(agree >= ref.size() - 1, agree + " of " + ref.size() + " top-1 agree with the reference");
+        assertAgreesWithReference(n);
     }
 
     @Test
@@ -154,8 +156,8 @@ class TfliteRealModelsTest {
         assertTrue(centres.minNumber().doubleValue() >= 0 && centres.maxNumber().doubleValue() <= 1);
 
         // the backbone's old-TOCO convs record uint8 [0, 6] outputs without a fused activation: ReLU6 restored
-        assertEquals("relu6", n.sameDiff()
-                .getVariableOutputOp("FeatureExtractor/MobilenetV1/MobilenetV1/Conv2d_0/Relu6").opName());
+        assertEquals(OpKind.RELU6, OpKind.of(n.sameDiff()
+                .getVariableOutputOp("FeatureExtractor/MobilenetV1/MobilenetV1/Conv2d_0/Relu6")));
 
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 300, 300).muli(2).subi(1);
         Map<String, INDArray> out = n.run(x);

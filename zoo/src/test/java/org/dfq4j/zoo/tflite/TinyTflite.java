@@ -186,4 +186,13 @@ public final class TinyTflite {
     private static int[] toArray(List<Integer> xs) {
         return xs.stream().mapToInt(Integer::intValue).toArray();
     }
+
+    /** A model of one unary op (x [1,2,2,1] -> y [1,2,2,1]), e.g. RELU or an unsupported TANH. */
+    static byte[] unary(int builtinOperator) {
+        TinyTflite t = new TinyTflite();
+        int x = t.activation("x", 1, 2, 2, 1);
+        int y = t.activation("y", 1, 2, 2, 1);
+        t.op(builtinOperator, new int[] {x}, new int[] {y});
+        return t.finish(new int[] {x}, new int[] {y});
+    }
 }

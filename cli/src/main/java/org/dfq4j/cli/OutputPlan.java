@@ -1,4 +1,4 @@
-package org.dfq4j.rewrite.io;
+package org.dfq4j.cli;
 
 import java.io.IOException;
 import java.nio.file.FileVisitOption;
@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.io.AtomicFile;
 
 /**
  * The files a command will write, checked before it does any work, so that a run never ends by
@@ -30,7 +31,7 @@ import org.dfq4j.rewrite.DfqException;
  *
  * Each failure is a {@link DfqException} naming the option, the path and what to do.
  */
-public final class OutputPlan {
+final class OutputPlan {
 
     /** How deep below an input folder its files count as inputs (a Pascal VOC root holds them at depth 2). */
     private static final int INPUT_DEPTH = 4;
@@ -42,25 +43,25 @@ public final class OutputPlan {
     private List<Path> inputFiles;
 
     /** @param force whether existing files may be replaced */
-    public OutputPlan(boolean force) {
+    OutputPlan(boolean force) {
         this.force = force;
     }
 
     /** An input file, or a folder whose files (to a small depth) are inputs; null and missing paths are ignored. */
-    public OutputPlan input(Path path) {
+    OutputPlan input(Path path) {
         if (path != null) {
             inputs.add(path);
         }
         return this;
     }
 
-    public OutputPlan inputs(Collection<Path> paths) {
+    OutputPlan inputs(Collection<Path> paths) {
         paths.forEach(this::input);
         return this;
     }
 
     /** A file that option {@code option} writes; null (option not given) is ignored. */
-    public OutputPlan file(String option, Path target) {
+    OutputPlan file(String option, Path target) {
         if (target == null) {
             return this;
         }
@@ -73,7 +74,7 @@ public final class OutputPlan {
     }
 
     /** Files {@code names} inside the folder {@code dir} that option {@code option} writes. */
-    public OutputPlan filesIn(String option, Path dir, Collection<String> names) {
+    OutputPlan filesIn(String option, Path dir, Collection<String> names) {
         if (dir == null) {
             return this;
         }
@@ -91,7 +92,7 @@ public final class OutputPlan {
      *
      * @throws DfqException naming the first output that breaks one
      */
-    public void check() {
+    void check() {
         for (Map.Entry<Path, String> o : outputs.entrySet()) {
             Path file = o.getKey();
             String what = o.getValue();

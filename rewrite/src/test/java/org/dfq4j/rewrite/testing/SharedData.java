@@ -1,4 +1,4 @@
-package org.dfq4j.rewrite;
+package org.dfq4j.rewrite.testing;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

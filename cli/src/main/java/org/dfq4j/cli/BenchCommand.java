@@ -1,0 +1,121 @@
+package org.dfq4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.dfq4j.bench.BenchComparison;
+import org.dfq4j.bench.BenchResult;
+import org.dfq4j.bench.Benchmark;
+import org.dfq4j.eval.report.JsonReport;
+import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.Quantizer;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.zoo.ModelFiles;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code dfq bench}: FP32 versus 8-bit-simulated throughput on the backend in use (CPU, or CUDA when
+ * built with -Pcuda), the DFQ pipeline's time and peak memory; {@code --compare A.json B.json}
+ * merges two recorded results (say a CPU run and a GPU run) into one table with ratios. The 8-bit
+ * network is described with the same flags as eval's ({@code --relu --equalize ...}).
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark FP32 vs 8-bit-simulated inference (images/s, median of timed runs), the DFQ pipeline "
+                + "time and peak memory; or compare two recorded results with --compare.")
+final class BenchCommand implements Callable<Integer> {
+
+    /** Generated calibration images by default (speed does not depend on their content). */
+    private static final int DEFAULT_CALIBRATION = 8;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "PATH", description = ModelOption.DESCRIPTION)
+    String model;
+
+    @Mixin
+    InputShapeOption shape;
+
+    @Mixin
+    RunOptions run;
+
+    @Mixin
+    RecipeOptions rewrites;
+
+    @Mixin
+    QuantOptions quant;
+
+    @Option(names = "--warmup", defaultValue = "3", paramLabel = "N", description = "untimed runs first (default: ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--runs", defaultValue = "10", paramLabel = "N", description = "timed runs (default: ${DEFAULT-VALUE})")
+    int runs;
+
+    @Option(names = "--profile", description = "also print the op types that take the most time")
+    boolean profile;
+
+    @Option(names = "--json", paramLabel = "PATH", description = "write the result as JSON (atomically)")
+    Path json;
+
+    @Option(names = "--markdown", paramLabel = "PATH", description = "write the table as Markdown (atomically)")
+    Path markdown;
+
+    @Mixin
+    ForceOption force;
+
+    @Option(names = "--compare", arity = "2", paramLabel = "JSON",
+            description = "merge two recorded results (e.g. CPU and GPU) into one table with ratios")
+    List<Path> compare;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        force.plan().inputs(model == null ? List.of() : ModelFiles.files(model)).inputs(compare == null ? List.of() : compare)
+                .input(quant.calibImages).file("--json", json).file("--markdown", markdown).check();
+        String md;
+        Object jsonValue;
+        if (compare != null) {
+            BenchComparison c = BenchComparison.of(BenchResult.read(compare.get(0)), BenchResult.read(compare.get(1)));
+            md = c.markdown();
+            jsonValue = c;
+        } else {
+            if (model == null) {
+                throw new DfqException("dfq bench needs --model PATH (or --compare A.json B.json)");
+            }
+            if (warmup < 0 || runs < 1) {
+                throw new DfqException("dfq bench needs --warmup >= 0 and --runs >= 1");
+            }
+            Backend backend = run.apply();
+            out.println(backend.describe());
+            Network net = ModelFiles.read(model, shape.chw());
+            DfqRecipe recipe = quant.applyTo(rewrites.applyTo(DfqRecipe.builder()), DEFAULT_CALIBRATION).build();
+            RecipeOptions.requirePossible(recipe, DfqRecipe.hasStatistics(net), true);
+            Quantizer quantizer = Quantizer.builder(recipe).calibration(Benchmark.calibration(recipe, net.inputShape()))
+                    .inputRange(-1, 1).lowered(quant.lowered(FakeQuantMode.LOWERED)).build();
+            BenchResult r = new Benchmark(run.batch, warmup, runs, profile, out).run(net.name(), net, quantizer);
+            if (run.threads != null) {
+                r = r.withThreads(run.threads);
+            }
+            md = BenchComparison.markdown(r);
+            jsonValue = r;
+        }
+        out.println();
+        out.print(md);
+        if (json != null) {
+            JsonReport.write(json, jsonValue);
+            out.println("wrote " + json);
+        }
+        if (markdown != null) {
+            JsonReport.writeText(markdown, md);
+            out.println("wrote " + markdown);
+        }
+        return 0;
+    }
+}
