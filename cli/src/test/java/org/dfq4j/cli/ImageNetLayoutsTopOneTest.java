@@ -10,7 +10,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 import org.dfq4j.eval.classify.ClassificationEvaluator;
 import org.dfq4j.eval.classify.ClassificationResult;
@@ -23,7 +22,6 @@ import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.testing.SharedData;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.zoo.ModelFiles;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -41,17 +39,12 @@ class ImageNetLayoutsTopOneTest {
     @TempDir
     Path dir;
 
-    private static Path shared(String relative) {
-        Optional<Path> p = SharedData.file(relative);
-        Assumptions.assumeTrue(p.isPresent(), SharedData.missing(relative));
-        return p.get();
-    }
 
     @Test
     void threeLayoutsGiveTheSameTop1() throws Exception {
-        Path photos = shared("images/imagenet-dev");
-        Path model = shared("models/mobilenet_v2_1.0_224_ptq.tflite");
-        Path synsets1001 = shared("models/imagenet_synsets_1001.txt");
+        Path photos = SharedData.required("images/imagenet-dev");
+        Path model = SharedData.required("models/mobilenet_v2_1.0_224_ptq.tflite");
+        Path synsets1001 = SharedData.required("models/imagenet_synsets_1001.txt");
         List<String> lines = Files.readAllLines(synsets1001);
         Path synsets1000 = Files.write(dir.resolve("synsets_1000.txt"), lines.subList(1, lines.size()));
 
