@@ -1,6 +1,6 @@
 package org.dfq4j.cli;
 
-import org.dfq4j.zoo.ModelFiles;
+import org.dfq4j.rewrite.DfqException;
 import picocli.CommandLine.Option;
 
 /** {@code --input-shape C,H,W}: the input of an ONNX model whose file leaves dims symbolic. */
@@ -11,8 +11,28 @@ final class InputShapeOption {
                     + "(e.g. 3,224,224)")
     String inputShape;
 
-    /** [C, H, W], or null when the option is absent. */
+    /**
+     * [C, H, W] ("C,H,W" or "CxHxW"), or null when the option is absent.
+     *
+     * @throws DfqException unless it is three positive numbers
+     */
     long[] chw() {
-        return inputShape == null ? null : ModelFiles.parseShape(inputShape);
+        if (inputShape == null) {
+            return null;
+        }
+        String[] f = inputShape.trim().split("\\s*[,x]\\s*");
+        long[] chw = new long[f.length];
+        try {
+            for (int i = 0; i < f.length; i++) {
+                chw[i] = Long.parseLong(f[i]);
+            }
+        } catch (NumberFormatException e) {
+            chw = null;
+        }
+        if (chw == null || chw.length != 3 || chw[0] < 1 || chw[1] < 1 || chw[2] < 1) {
+            throw new DfqException("--input-shape must be three positive numbers C,H,W (e.g. 3,224,224), got '"
+                    + inputShape + "'");
+        }
+        return chw;
     }
 }

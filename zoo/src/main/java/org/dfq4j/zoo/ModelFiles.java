@@ -44,9 +44,9 @@ public final class ModelFiles {
         try {
             Network net = load(spec, chw);
             if (chw != null && !java.util.Arrays.equals(chw, net.inputShape())) {
-                throw new DfqException("--input-shape " + java.util.Arrays.toString(chw) + " does not fit " + spec
+                throw new DfqException("input shape " + java.util.Arrays.toString(chw) + " does not fit " + spec
                         + ", whose input is fixed at " + java.util.Arrays.toString(net.inputShape())
-                        + " (C,H,W); the option resolves symbolic dims of ONNX models");
+                        + " (C,H,W); an input shape resolves symbolic dims of ONNX models");
             }
             return net;
         } catch (OutOfMemoryError e) {
@@ -70,27 +70,6 @@ public final class ModelFiles {
         String name = p.getFileName() == null ? "" : p.getFileName().toString().toLowerCase(Locale.ROOT);
         boolean tfjs = name.endsWith(".json") && p.toAbsolutePath().getParent() != null;
         return tfjs ? List.of(p, p.toAbsolutePath().getParent()) : List.of(p);
-    }
-
-    /**
-     * "C,H,W" (or "CxHxW") as [C, H, W].
-     *
-     * @throws DfqException unless it is three positive numbers
-     */
-    public static long[] parseShape(String text) {
-        String[] f = text.trim().split("\\s*[,x]\\s*");
-        long[] chw = new long[f.length];
-        try {
-            for (int i = 0; i < f.length; i++) {
-                chw[i] = Long.parseLong(f[i]);
-            }
-        } catch (NumberFormatException e) {
-            chw = null;
-        }
-        if (chw == null || chw.length != 3 || chw[0] < 1 || chw[1] < 1 || chw[2] < 1) {
-            throw new DfqException("--input-shape must be three positive numbers C,H,W (e.g. 3,224,224), got '" + text + "'");
-        }
-        return chw;
     }
 
     private static Network load(String spec, long[] chw) {
