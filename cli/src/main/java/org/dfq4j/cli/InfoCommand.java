@@ -11,7 +11,6 @@ import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.view.GraphView;
-import org.dfq4j.zoo.ModelFiles;
 import org.dfq4j.zoo.onnx.OnnxReader;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -31,11 +30,8 @@ final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "PATH", description = ModelOption.DESCRIPTION)
-    String model;
-
     @Mixin
-    InputShapeOption shape;
+    OptionalModelOption model;
 
     @Option(names = "--supported-ops", description = "list the ONNX ops the reader converts, with the forms it accepts")
     boolean supportedOps;
@@ -48,11 +44,11 @@ final class InfoCommand implements Callable<Integer> {
             OnnxReader.SUPPORTED_OPS.forEach((op, note) -> out.printf("  %-19s %s%n", op, note));
             return 0;
         }
-        if (model == null) {
+        if (model.path == null) {
             throw new DfqException("dfq info needs --model PATH (or --supported-ops)");
         }
         out.println(Backend.current().describe());
-        Network net = ModelFiles.read(model, shape.chw());
+        Network net = model.read();
         GraphView g = GraphView.of(net);
         List<String> outs = new ArrayList<>();
         for (String op : g.ops()) {
