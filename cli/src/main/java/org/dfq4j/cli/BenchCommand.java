@@ -37,9 +37,8 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "PATH",
-            description = "model file (.tflite, .onnx, TF.js model.json, .dfq) or " + ModelFiles.BUILTIN_MOBILENET)
-    String model;
+    @Mixin
+    OptionalModelOption model;
 
     @Mixin
     RunOptions run;
@@ -75,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        force.plan().inputs(model == null ? List.of() : ModelFiles.files(model)).inputs(compare == null ? List.of() : compare)
+        force.plan().inputs(model.path == null ? List.of() : ModelFiles.files(model.path)).inputs(compare == null ? List.of() : compare)
                 .input(quant.calibImages).file("--json", json).file("--markdown", markdown).check();
         String md;
         Object jsonValue;
@@ -84,7 +83,7 @@ final class BenchCommand implements Callable<Integer> {
             md = c.markdown();
             jsonValue = c;
         } else {
-            if (model == null) {
+            if (model.path == null) {
                 throw new DfqException("dfq bench needs --model PATH (or --compare A.json B.json)");
             }
             if (warmup < 0 || runs < 1) {
@@ -92,7 +91,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             Backend backend = run.apply();
             out.println(backend.describe());
-            Network net = ModelFiles.read(model);
+            Network net = model.read();
             DfqRecipe recipe = quant.applyTo(rewrites.applyTo(DfqRecipe.builder()), DEFAULT_CALIBRATION).build();
             RecipeOptions.requirePossible(recipe, DfqRecipe.hasStatistics(net), true);
             Quantizer quantizer = Quantizer.builder(recipe).calibration(Benchmark.calibration(recipe, net.inputShape()))
