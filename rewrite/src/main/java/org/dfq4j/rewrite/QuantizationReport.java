@@ -211,7 +211,9 @@ public record QuantizationReport(String network, String rangeSource, int calibra
     }
 
     private static float[] floats(INDArray a) {
-        return a.castTo(DataType.FLOAT).dup('c').data().asFloat();
+        INDArray f = a.castTo(DataType.FLOAT);
+        boolean plain = f.ordering() == 'c' && !f.isView() && f.data().length() == f.length();
+        return (plain ? f : f.dup('c')).data().asFloat();
     }
 
     /** A fake-quant op of the quantized network: its input, output and quantizer. */

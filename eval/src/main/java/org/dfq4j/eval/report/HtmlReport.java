@@ -62,7 +62,8 @@ public final class HtmlReport {
                 .append("text-align:right}td:first-child,th:first-child{text-align:left}")
                 .append("svg{display:block;margin:4px 0}figure{margin:16px 0}figcaption{color:#555}")
                 .append(".key{display:inline-block;width:10px;height:10px;margin:0 4px}section{margin:20px 0}")
-                .append("details{color:#555;font-size:12px}\n</style>\n</head>\n<body>\n");
+                .append("details{color:#555;font-size:12px}td.note{text-align:left;font-size:12px;min-width:300px}")
+                .append("\n</style>\n</head>\n<body>\n");
         sb.append("<h1>").append(esc(title)).append("</h1>\n<table class=\"summary\">\n");
         summary.forEach((k, v) -> sb.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(v))
                 .append("</td></tr>\n"));
@@ -212,7 +213,7 @@ public final class HtmlReport {
         int step = grey == null ? 10 : 14;
         int width = Math.max(400, LEFT + names.size() * step + 20);
         figureStart(sb, kind, width, caption);
-        yAxis(sb, y, width, tickValues(lo, hi, tick), v -> String.format(Locale.ROOT, "%.0f", v));
+        yAxis(sb, y, width, tickValues(lo, hi, tick), tickLabel(tick));
         for (int i = 0; i < names.size(); i++) {
             double x = LEFT + i * step + 1;
             sb.append("<g><title>").append(esc(names.get(i)));
@@ -272,7 +273,7 @@ public final class HtmlReport {
                 + "in network order, with the range its FP32 values covered on the calibration images (black line) where "
                 + "measured: a line beyond the bar is clipped, a bar beyond the line spends levels on values that never occur.";
         figureStart(sb, "activation-ranges", width, caption);
-        yAxis(sb, y, width, tickValues(lo, hi, tick), v -> fmt(v));
+        yAxis(sb, y, width, tickValues(lo, hi, tick), tickLabel(tick));
         for (int i = 0; i < acts.size(); i++) {
             Activation a = acts.get(i);
             double x = LEFT + i * step + 1;
@@ -324,7 +325,7 @@ public final class HtmlReport {
                     .append(fmt(a.min())).append("</td><td>").append(fmt(a.max())).append("</td><td>")
                     .append(fmt(a.observedMin())).append("</td><td>").append(fmt(a.observedMax())).append("</td><td>")
                     .append(fmt(100 * a.clipped())).append("</td><td>").append(fmt(a.sqnrDb())).append("</td><td>")
-                    .append(fmt(a.networkSqnrDb())).append("</td><td style=\"text-align:left\">")
+                    .append(fmt(a.networkSqnrDb())).append("</td><td class=\"note\">")
                     .append(esc(a.note())).append("</td></tr>\n");
         }
         sb.append("</table>\n");
@@ -391,16 +392,36 @@ public final class HtmlReport {
         for (int c = 0; c < boxes.size(); c++) {
             ChannelBox b = boxes.get(c);
             double x = x0 + (c + 0.5) * step;
-            whiskers.append(String.format(Locale.ROOT, "M%.1f %.1fV%.1f", x, y.at(b.max()), y.at(b.min())));
-            rects.append(String.format(Locale.ROOT, "M%.1f %.1fH%.1fV%.1fH%.1fZ", x - half, y.at(b.q3()), x + half,
-                    y.at(b.q1()), x - half));
-            medians.append(String.format(Locale.ROOT, "M%.1f %.1fH%.1f", x - half, y.at(b.median()), x + half));
+            whiskers.append('M');
+            coordinate(whiskers, x).append(' ');
+            coordinate(whiskers, y.at(b.max())).append('V');
+            coordinate(whiskers, y.at(b.min()));
+            rects.append('M');
+            coordinate(rects, x - half).append(' ');
+            coordinate(rects, y.at(b.q3())).append('H');
+            coordinate(rects, x + half).append('V');
+            coordinate(rects, y.at(b.q1())).append('H');
+            coordinate(rects, x - half).append('Z');
+            medians.append('M');
+            coordinate(medians, x - half).append(' ');
+            coordinate(medians, y.at(b.median())).append('H');
+            coordinate(medians, x + half);
         }
         sb.append("<path class=\"whiskers\" stroke=\"").append(colour).append("\" stroke-width=\"")
                 .append(String.format(Locale.ROOT, "%.2f", Math.min(1, step / 2))).append("\" d=\"").append(whiskers)
                 .append("\"/>\n<path class=\"boxes\" fill=\"").append(colour).append("\" stroke=\"").append(colour)
                 .append("\" stroke-width=\"0.3\" d=\"").append(rects).append("\"/>\n<path class=\"medians\" stroke=\"#000\" ")
                 .append("stroke-width=\"0.5\" d=\"").append(medians).append("\"/>\n</g>\n");
+    }
+
+    /** A pixel coordinate to 0.1 pixel, as %.1f writes it (String.format is slow for the thousands of boxes). */
+    static StringBuilder coordinate(StringBuilder sb, double v) {
+        long tenths = Math.round(v * 10);
+        if (tenths < 0) {
+            sb.append('-');
+            tenths = -tenths;
+        }
+        return sb.append(tenths / 10).append('.').append(tenths % 10);
     }
 
     // ---- helpers --------------------------------------------------------------------------------
@@ -432,6 +453,12 @@ public final class HtmlReport {
                     + "font-size=\"10\" text-anchor=\"end\">%s</text>\n", LEFT + 1, y.at(t), width - 10, LEFT - 4,
                     y.at(t) + 3, esc(label.apply(t))));
         }
+    }
+
+    /** Tick labels with as many decimals as the step needs. */
+    private static java.util.function.DoubleFunction<String> tickLabel(double step) {
+        int decimals = Math.max(0, (int) -Math.floor(Math.log10(step) + 1e-9));
+        return v -> String.format(Locale.ROOT, "%." + decimals + "f", Math.abs(v) < step / 2 ? 0.0 : v);
     }
 
     private static double[] tickValues(double lo, double hi, double step) {
