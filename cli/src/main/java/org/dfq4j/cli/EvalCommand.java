@@ -195,8 +195,17 @@ final class EvalCommand implements Callable<Integer> {
     private void writeReport(PrintWriter out, Network original, DfqRecipe recipe, boolean hasStats, Quantizer quantizer,
                              QuantizedNetwork q, TextTable summary) {
         long t0 = System.nanoTime();
-        boolean measure = recipe.needsCalibration(hasStats) || setup.quant.calibImages != null;
-        List<INDArray> calibration = measure ? quantizer.calibrationImages(q.floatNetwork().inputShape()) : List.of();
+        List<INDArray> calibration = List.of();
+        if (recipe.needsCalibration(hasStats)) {
+            calibration = quantizer.calibrationImages(q.floatNetwork().inputShape()); // loaded already
+        } else if (setup.quant.calibImages != null) {
+            try {
+                calibration = quantizer.calibrationImages(q.floatNetwork().inputShape());
+            } catch (DfqException e) { // a data-free recipe never read them: keep the evaluation, say why
+                out.println("warning: --report: activations not measured: " + e.getMessage());
+            }
+        }
+        boolean measure = !calibration.isEmpty();
         QuantizationReport r = QuantizationReport.of(recipe, original, q, calibration);
         String title = "dfq report: " + original.name() + ", " + RecipeOptions.flags(recipe) + " --quantize";
         Map<String, String> rows = new LinkedHashMap<>();

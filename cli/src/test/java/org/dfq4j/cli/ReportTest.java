@@ -186,6 +186,20 @@ class ReportTest extends TinyClassifierTest {
     }
 
     @Test
+    void aWeightsOnlyRunReportsItsWeightsAndSaysWhyNothingWasMeasured() throws Exception {
+        Path report = dir.resolve("weights-only");
+        List<String> args = new ArrayList<>(List.of(eval(report)));
+        args.set(args.indexOf("calib"), "none");
+        args.set(args.indexOf("--calib") + 1, "40"); // more than the folder holds: a data-free recipe never read them
+        String out = ok(args.toArray(String[]::new));
+        assertTrue(out.contains("warning: --report: activations not measured") && out.contains("40 needed"), out);
+        Document d = parse(report.resolve("index.html"));
+        assertEquals(List.of("spread", "weight-sqnr", "channels", "channels"), elements(d, "svg", "class", "chart")
+                .stream().map(e -> e.getAttribute("data-chart")).toList());
+        assertTrue(Files.readString(report.resolve("index.html")).contains("No activation is quantized"));
+    }
+
+    @Test
     void aBrowserRendersEveryChart() throws Exception {
         Path chromium = onPath("chromium", "chromium-browser", "google-chrome");
         assumeTrue(chromium != null, "no chromium on PATH: the browser check is skipped (apt-get install chromium)");
