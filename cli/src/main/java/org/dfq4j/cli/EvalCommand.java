@@ -120,7 +120,7 @@ final class EvalCommand implements Callable<Integer> {
         TextTable t = new TextTable("", "");
         t.row("model", original.name() + " (" + original.properties().getOrDefault("format", "?") + ")");
         t.row("task", task.name() + ", " + built.description());
-        t.row("preprocess", pre.toString());
+        t.row("preprocess", setup.task.describePreprocessing());
         t.row("pipeline", RecipeOptions.flags(recipe) + (quantize ? " --quantize: weights " + recipe.weights()
                 + ", activations " + (rangeName.equals("none") ? "float" : recipe.activationBits() + "-bit, ranges "
                 + rangeName) : " (FP32)"));
