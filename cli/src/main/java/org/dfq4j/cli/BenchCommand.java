@@ -3,6 +3,7 @@ package org.dfq4j.cli;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.dfq4j.bench.BenchComparison;
 import org.dfq4j.bench.BenchResult;
@@ -24,7 +25,8 @@ import picocli.CommandLine.Spec;
  * {@code dfq bench}: FP32 versus 8-bit-simulated throughput on the backend in use (CPU, or CUDA when
  * built with -Pcuda), the DFQ pipeline's time and peak memory; {@code --compare A.json B.json}
  * merges two recorded results (say a CPU run and a GPU run) into one table with ratios. The 8-bit
- * network is described with the same flags as eval's ({@code --relu --equalize ...}).
+ * network is described with the same flags as eval's ({@code --relu --equalize ...}). With
+ * {@code --runtime onnxruntime} the same networks exported to ONNX are timed in ONNX Runtime beside them.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark FP32 vs 8-bit-simulated inference (images/s, median of timed runs), the DFQ pipeline "
@@ -57,6 +59,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--profile", description = "also print the op types that take the most time")
     boolean profile;
+
+    @Option(names = "--runtime", paramLabel = "RUNTIME", defaultValue = "nd4j",
+            description = "${COMPLETION-CANDIDATES}: onnxruntime also times the FP32 and 8-bit networks exported to ONNX "
+                    + "by dfq4j (8-bit as QDQ, on ONNX Runtime's integer kernels and with QDQ fusion disabled), and an "
+                    + ".onnx --model as it is, in ONNX Runtime beside ND4J (default: ${DEFAULT-VALUE})")
+    RuntimeKind runtime;
 
     @Option(names = "--json", paramLabel = "PATH", description = "write the result as JSON (atomically)")
     Path json;
@@ -96,7 +104,11 @@ final class BenchCommand implements Callable<Integer> {
             RecipeOptions.requirePossible(recipe, DfqRecipe.hasStatistics(net), true);
             Quantizer quantizer = Quantizer.builder(recipe).calibration(Benchmark.calibration(recipe, net.inputShape()))
                     .inputRange(-1, 1).lowered(quant.lowered(FakeQuantMode.LOWERED)).build();
-            BenchResult r = new Benchmark(run.batch, warmup, runs, profile, out).run(net.name(), net, quantizer);
+            boolean ort = runtime == RuntimeKind.ONNXRUNTIME;
+            Path file = ort && model.path.toLowerCase(Locale.ROOT).endsWith(".onnx") ? Path.of(model.path) : null;
+            int ortThreads = !ort ? 0 : run.threads != null ? run.threads : Runtime.getRuntime().availableProcessors();
+            BenchResult r = new Benchmark(run.batch, warmup, runs, profile, out, ortThreads, file)
+                    .run(net.name(), net, quantizer);
             if (run.threads != null) {
                 r = r.withThreads(run.threads);
             }

@@ -49,6 +49,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--quantize", description = "simulate 8-bit inference (weights offline, activations by fake-quant)")
     boolean quantize;
 
+    @Mixin
+    RuntimeOptions runtime;
+
     @Option(names = "--json", paramLabel = "PATH", description = "also write the result as JSON (atomically)")
     Path json;
 
@@ -75,6 +78,10 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (runtime.onnxRuntime()) {
+            OnnxRuntimeEval.requireNoPipeline(setup, quantize, explain, outFile, overlays);
+            return OnnxRuntimeEval.run(out, setup, runtime, force, json);
+        }
         if (overlays != null && !quantize) {
             throw new DfqException("--save-overlays compares FP32 with 8-bit: add --quantize");
         }

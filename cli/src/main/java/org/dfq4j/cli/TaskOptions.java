@@ -56,8 +56,8 @@ final class TaskOptions {
 
     @Option(names = "--preprocess", paramLabel = "NAME|SPEC", converter = Converters.Preprocess.class,
             description = "preset named after its origin (inception, torchvision, darknet, deeplab) or a spec such as "
-                    + "crop=0.875,scale=0.0078431,offset=-1 (default: classification torchvision for .onnx models, "
-                    + "inception otherwise; deeplab for segmentation and detection)")
+                    + "crop=0.875,scale=0.0078431,offset=-1 (default: what a file from dfq export records; classification "
+                    + "torchvision for other .onnx models, inception otherwise; deeplab for segmentation and detection)")
     Preprocessing preprocess;
 
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N photographs (sorted by name)")
@@ -79,29 +79,23 @@ final class TaskOptions {
         return in;
     }
 
-    /** The model the task runs: its format picks the default preprocessing. */
+    /** The model the task runs: its format (and an exported file's own record) picks the default preprocessing. */
     private String model = "";
 
-    /** Sets the model whose format picks the default preprocessing (ONNX: torchvision; others: inception). */
+    /** Sets the model whose format picks the default preprocessing (see {@link TaskKind#defaultPreprocessing}). */
     TaskOptions forModel(String modelSpec) {
         this.model = modelSpec == null ? "" : modelSpec;
         return this;
     }
 
     Preprocessing preprocessing() {
-        return preprocess != null ? preprocess : task != TaskKind.CLASSIFICATION ? Preprocessing.RESIZE
-                : onnx() ? Preprocessing.TORCHVISION : Preprocessing.INCEPTION;
-    }
-
-    private boolean onnx() {
-        return model.toLowerCase(Locale.ROOT).endsWith(".onnx");
+        return preprocess != null ? preprocess : task.defaultPreprocessing(model).preprocessing();
     }
 
     /** The preprocessing for reports: preset name, spec, and whether it is a default and why. */
     String describePreprocessing() {
         return preprocessing().describe() + (preprocess != null ? ""
-                : onnx() && task == TaskKind.CLASSIFICATION ? ", the default for ONNX models (--preprocess to change)"
-                : ", the default (--preprocess to change)");
+                : ", " + task.defaultPreprocessing(model).why() + " (--preprocess to change)");
     }
 
     private int limit() {

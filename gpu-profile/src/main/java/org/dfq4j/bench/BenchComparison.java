@@ -32,6 +32,15 @@ public record BenchComparison(BenchResult a, BenchResult b, double fp32Ratio, do
                 r.quantizeSeconds(), r.peakPhysicalBytes() / 1048576.0));
         sb.append("\n8-bit: ").append(r.pipeline()).append("; ").append(r.runs())
                 .append(" timed runs, median (min-max)\n");
+        if (!r.runtimes().isEmpty()) {
+            double base = r.fp32().median();
+            sb.append("\nThe same networks on each runtime, timed in the same alternation:\n\n")
+                    .append("| runtime | network | images/s (min-max) | vs ND4J FP32 |\n|---|---|---|---|\n");
+            for (BenchResult.RuntimeThroughput t : r.runtimes()) {
+                sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f (%.1f-%.1f) | %.2f |%n", t.runtime(), t.network(),
+                        t.imagesPerSecond(), t.imagesPerSecondMin(), t.imagesPerSecondMax(), t.imagesPerSecond() / base));
+            }
+        }
         r.profile().forEach((which, ops) -> {
             sb.append("\nTop op types, ").append(which).append(" (one profiled batch):\n\n| op | seconds | calls |\n|---|---|---|\n");
             ops.stream().limit(8).forEach(o -> sb.append(String.format(Locale.ROOT, "| %s | %.4f | %d |%n",

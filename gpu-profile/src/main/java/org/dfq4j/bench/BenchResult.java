@@ -22,6 +22,8 @@ import org.dfq4j.rewrite.DfqException;
  *
  * @param pipeline     what the 8-bit network is, in words
  * @param profile      per network ("fp32", "int8"), the op types that took the most time; empty unless profiled
+ * @param runtimes     with ONNX Runtime, every network timed in the same alternation (ND4J's two first);
+ *                     empty otherwise
  */
 public record BenchResult(@JsonProperty(required = true) String model, @JsonProperty(required = true) String backend,
                           @JsonProperty(required = true) String device, @JsonProperty(required = true) int threads,
@@ -36,10 +38,27 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
                           @JsonProperty(required = true) double quantizeSeconds, String pipeline,
                           @JsonProperty(required = true) long peakPhysicalBytes,
                           @JsonProperty(required = true) long peakHeapBytes,
-                          @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, List<OpTime>> profile) {
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, List<OpTime>> profile,
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<RuntimeThroughput> runtimes) {
 
     /** Total time and call count of one op type. */
     public record OpTime(String op, double seconds, long calls) {
+    }
+
+    /** One network timed on one runtime (ND4J, or ONNX Runtime with --runtime onnxruntime) in the same run. */
+    public record RuntimeThroughput(String runtime, String network, double imagesPerSecond, double imagesPerSecondMin,
+                                    double imagesPerSecondMax) {
+
+        /** A row from its throughput. */
+        public static RuntimeThroughput of(String runtime, String network, Throughput t) {
+            return new RuntimeThroughput(runtime, network, t.median(), t.min(), t.max());
+        }
+
+        /** The throughput. */
+        @JsonIgnore
+        public Throughput throughput() {
+            return new Throughput(imagesPerSecond, imagesPerSecondMin, imagesPerSecondMax);
+        }
     }
 
     /** Images per second over the timed runs: median, min and max. */
@@ -57,6 +76,7 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
 
     public BenchResult {
         profile = profile == null ? Map.of() : profile;
+        runtimes = runtimes == null ? List.of() : List.copyOf(runtimes);
         int8OverFp32 = int8ImagesPerSecond / fp32ImagesPerSecond;
     }
 
@@ -64,10 +84,10 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
     public static BenchResult of(String model, String backend, String device, int threads, int batch, int runs,
                                  Throughput fp32, Throughput int8, double pipelineSeconds, double quantizeSeconds,
                                  String pipeline, long peakPhysicalBytes, long peakHeapBytes,
-                                 Map<String, List<OpTime>> profile) {
+                                 Map<String, List<OpTime>> profile, List<RuntimeThroughput> runtimes) {
         return new BenchResult(model, backend, device, threads, batch, runs, fp32.median(), fp32.min(), fp32.max(),
                 int8.median(), int8.min(), int8.max(), 0, pipelineSeconds, quantizeSeconds, pipeline, peakPhysicalBytes,
-                peakHeapBytes, profile);
+                peakHeapBytes, profile, runtimes);
     }
 
     /** FP32 throughput. */
@@ -105,6 +125,6 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
         return new BenchResult(model, backend, device.replaceAll(", \\d+ threads$", ", " + n + " threads"), n, batch,
                 runs, fp32ImagesPerSecond, fp32ImagesPerSecondMin, fp32ImagesPerSecondMax, int8ImagesPerSecond,
                 int8ImagesPerSecondMin, int8ImagesPerSecondMax, 0, pipelineSeconds, quantizeSeconds, pipeline,
-                peakPhysicalBytes, peakHeapBytes, profile);
+                peakPhysicalBytes, peakHeapBytes, profile, runtimes);
     }
 }

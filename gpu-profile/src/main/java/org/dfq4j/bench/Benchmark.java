@@ -1,12 +1,16 @@
 package org.dfq4j.bench;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.bytedeco.javacpp.Pointer;
 import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.eval.runtime.OnnxRuntimeRunner;
 import org.dfq4j.rewrite.Calibration;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
@@ -15,6 +19,7 @@ import org.dfq4j.rewrite.Quantizer;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
+import org.dfq4j.zoo.onnx.OnnxExporter;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -22,9 +27,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * Measures FP32 and 8-bit-simulated inference of one network at one batch size: warm-up runs, then
  * timed runs (each a forward pass of one batch, its output copied to the host), reported as median,
  * min and max images/second; plus the DFQ pipeline's own time and peak memory. Inputs are generated
- * images, as speed does not depend on their content; calibration images too.
+ * images, as speed does not depend on their content; calibration images too. With ONNX Runtime
+ * ({@code ortThreads > 0}) the same networks, exported to ONNX by dfq4j (FP32, and the 8-bit network
+ * as QDQ, on ONNX Runtime's integer kernels and with its QDQ fusion disabled), and {@code ortFile}
+ * when given, are timed in ONNX Runtime in the same alternation.
  */
-public record Benchmark(int batch, int warmup, int runs, boolean profile, PrintWriter progress) {
+public record Benchmark(int batch, int warmup, int runs, boolean profile, PrintWriter progress, int ortThreads,
+                        Path ortFile) {
 
     /** Seed of the generated calibration images. */
     private static final long CALIBRATION_SEED = 11;
@@ -35,11 +44,18 @@ public record Benchmark(int batch, int warmup, int runs, boolean profile, PrintW
      * @param runs     timed runs of each network
      * @param profile  also time one pass per op type
      * @param progress where to say what is happening
+     * @param ortThreads threads of the ONNX Runtime sessions timed beside ND4J; 0 for none
+     * @param ortFile  an ONNX file timed as it is in ONNX Runtime, or null
      */
     public Benchmark {
         if (batch < 1 || warmup < 0 || runs < 1) {
             throw new DfqException("a benchmark needs a batch of at least 1, no negative warm-up and at least 1 timed run");
         }
+    }
+
+    /** ND4J only. */
+    public Benchmark(int batch, int warmup, int runs, boolean profile, PrintWriter progress) {
+        this(batch, warmup, runs, profile, progress, 0, null);
     }
 
     /**
@@ -74,18 +90,65 @@ public record Benchmark(int batch, int warmup, int runs, boolean profile, PrintW
         Network fp32 = DfqRecipe.builder().build().floatPipeline().run(original).network();
 
         Memory memory = new Memory();
-        progress.printf("FP32 and 8-bit: %d warm-up + %d timed runs each of batch %d, alternating%n", warmup, runs, batch);
-        progress.flush();
-        double[][] seconds = timeAlternating(fp32, int8, input, memory);
-        Map<String, List<BenchResult.OpTime>> ops = new LinkedHashMap<>();
-        if (profile) {
-            ops.put("fp32", profileOps(fp32, input));
-            ops.put("int8", profileOps(int8, input));
+        List<Timed> timed = new ArrayList<>();
+        timed.add(new Timed("ND4J", "FP32", x -> forward(fp32, x)));
+        timed.add(new Timed("ND4J", "8-bit simulated (" + q.execution() + ")", x -> forward(int8, x)));
+        List<OnnxRuntimeRunner> sessions = new ArrayList<>();
+        try {
+            if (ortThreads > 0) {
+                progress.println("exporting FP32 and 8-bit (QDQ) to ONNX for ONNX Runtime, " + ortThreads + " threads");
+                byte[] f = OnnxExporter.export(fp32).bytes();
+                byte[] qdq = OnnxExporter.export(q.network()).bytes();
+                addOrt(timed, sessions, f, "FP32 export", OnnxRuntimeRunner.Mode.INT8);
+                addOrt(timed, sessions, qdq, "8-bit QDQ export", OnnxRuntimeRunner.Mode.INT8);
+                addOrt(timed, sessions, qdq, "8-bit QDQ export", OnnxRuntimeRunner.Mode.SIMULATE);
+                if (ortFile != null) {
+                    OnnxRuntimeRunner r = OnnxRuntimeRunner.open(ortFile, OnnxRuntimeRunner.Mode.INT8, ortThreads);
+                    sessions.add(r);
+                    timed.add(new Timed("ONNX Runtime", ortFile.getFileName() + " as given, " + kernels(r), r::run));
+                }
+            }
+            progress.printf("%d networks: %d warm-up + %d timed runs each of batch %d, alternating%n", timed.size(),
+                    warmup, runs, batch);
+            progress.flush();
+            double[][] seconds = timeAlternating(timed, input, memory);
+            Map<String, List<BenchResult.OpTime>> ops = new LinkedHashMap<>();
+            if (profile) {
+                ops.put("fp32", profileOps(fp32, input));
+                ops.put("int8", profileOps(int8, input));
+            }
+            List<BenchResult.RuntimeThroughput> all = new ArrayList<>();
+            for (int i = 0; i < timed.size(); i++) {
+                all.add(BenchResult.RuntimeThroughput.of(timed.get(i).runtime, timed.get(i).network,
+                        BenchResult.Throughput.of(batch, seconds[i])));
+            }
+            Backend b = Backend.current();
+            return BenchResult.of(modelName, b.name(), b.device(), b.threads(), batch, runs, all.get(0).throughput(),
+                    all.get(1).throughput(), pipeline[1], rangeSeconds, recipe + "; " + q.execution(),
+                    memory.peakPhysical, memory.peakHeap, ops, ortThreads > 0 ? all : List.of());
+        } finally {
+            sessions.forEach(OnnxRuntimeRunner::close);
         }
-        Backend b = Backend.current();
-        return BenchResult.of(modelName, b.name(), b.device(), b.threads(), batch, runs,
-                BenchResult.Throughput.of(batch, seconds[0]), BenchResult.Throughput.of(batch, seconds[1]),
-                pipeline[1], rangeSeconds, recipe + "; " + q.execution(), memory.peakPhysical, memory.peakHeap, ops);
+    }
+
+    /** One network timed on one runtime. */
+    private record Timed(String runtime, String network, Consumer<INDArray> forward) {
+    }
+
+    private void addOrt(List<Timed> timed, List<OnnxRuntimeRunner> sessions, byte[] model, String network,
+                        OnnxRuntimeRunner.Mode mode) {
+        OnnxRuntimeRunner r = OnnxRuntimeRunner.open(model, network, mode, ortThreads);
+        sessions.add(r);
+        String what = network.startsWith("FP32") ? network : mode == OnnxRuntimeRunner.Mode.INT8
+                ? network + ", " + kernels(r) : network + ", QDQ fusion disabled (simulation)";
+        timed.add(new Timed("ONNX Runtime", what, r::run));
+    }
+
+    /** "int8 kernels: QLinearConv 52, QLinearAdd 10" or "no integer kernels". */
+    private static String kernels(OnnxRuntimeRunner r) {
+        var ints = r.integerKernels();
+        return ints.isEmpty() ? "no integer kernels"
+                : "int8 kernels: " + OnnxRuntimeRunner.format(ints).replace("com.microsoft.", "");
     }
 
     /** Generated calibration images for a recipe (its calibration count) and an input [C, H, W]. */
@@ -95,29 +158,29 @@ public record Benchmark(int batch, int warmup, int runs, boolean profile, PrintW
     }
 
     /**
-     * Times the two networks in alternation (FP32, 8-bit, FP32, ...), so that a slow spell of the
-     * machine (another process, thermal or frequency changes) weighs on both alike and their ratio
-     * is measured under the same conditions.
+     * Times the networks in alternation (FP32, 8-bit, ..., FP32, ...), so that a slow spell of the
+     * machine (another process, thermal or frequency changes) weighs on all alike and their ratios
+     * are measured under the same conditions.
      */
-    private double[][] timeAlternating(Network fp32, Network int8, INDArray input, Memory memory) {
+    private double[][] timeAlternating(List<Timed> nets, INDArray input, Memory memory) {
         for (int i = 0; i < warmup; i++) {
-            forward(fp32, input);
-            forward(int8, input);
+            nets.forEach(t -> t.forward.accept(input));
         }
-        double[][] s = new double[2][runs];
+        double[][] s = new double[nets.size()][runs];
         for (int i = 0; i < runs; i++) {
-            s[0][i] = timed(fp32, input, memory);
-            s[1][i] = timed(int8, input, memory);
+            for (int k = 0; k < nets.size(); k++) {
+                s[k][i] = timed(nets.get(k).forward, input, memory);
+            }
         }
         return s;
     }
 
-    private static double timed(Network net, INDArray input, Memory memory) {
+    private static double timed(Consumer<INDArray> forward, INDArray input, Memory memory) {
         // ND4J frees native buffers only when the Java collector runs; collect outside the timed
         // window so that a run measures the network, not a collection forced by the last one
         System.gc();
         long t0 = System.nanoTime();
-        forward(net, input);
+        forward.accept(input);
         double seconds = (System.nanoTime() - t0) / 1e9;
         memory.sample();
         return seconds;

@@ -14,6 +14,7 @@ import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.metric.Accuracy;
 import org.dfq4j.eval.metric.ImagePrediction;
 import org.dfq4j.eval.metric.Ranking;
+import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -67,8 +68,13 @@ public final class ClassificationEvaluator {
 
     /** Evaluates a network's first output, at the network's input size. */
     public static ClassificationEvaluator of(Network network, Preprocessing preprocessing, int batchSize) {
-        return new ClassificationEvaluator(network.name(), Classifier.of(network), network.inputShape(),
-                preprocessing, batchSize);
+        return of(Runner.of(network), preprocessing, batchSize);
+    }
+
+    /** Evaluates a runner's first output (ND4J or ONNX Runtime), at its input size. */
+    public static ClassificationEvaluator of(Runner runner, Preprocessing preprocessing, int batchSize) {
+        return new ClassificationEvaluator(runner.name(), runner::output, runner.inputShape(), preprocessing,
+                batchSize);
     }
 
     /** Progress to another stream, or none when {@code out} is null. */

@@ -13,6 +13,7 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.FakeQuantWithMinMaxVars;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -111,6 +112,28 @@ public final class NetworkBuilder {
     /** min(max(x, lo), hi): a clip with bounds other than ReLU's or ReLU6's. */
     public SDVariable clip(String n, SDVariable x, double lo, double hi) {
         return sd.math().clipByValue(n, x, lo, hi);
+    }
+
+    /** Elementwise min(x, c), e.g. the per-channel clip min(x, t[1,C,1,1]) equalization keeps for ReLU6. */
+    public SDVariable minimum(String n, SDVariable x, SDVariable c) {
+        return sd.math().min(n, x, c);
+    }
+
+    /** Elementwise max(x, c). */
+    public SDVariable maximum(String n, SDVariable x, SDVariable c) {
+        return sd.math().max(n, x, c);
+    }
+
+    /**
+     * Per-tensor fake quantization (quantize then dequantize) to the {@code bits}-bit levels of the
+     * range [min, max], ND4J's {@code fake_quant_with_min_max_vars} (levels [1, 2^b-1] when narrow).
+     */
+    public SDVariable fakeQuant(String n, SDVariable x, double min, double max, int bits, boolean narrow) {
+        SDVariable lo = sd.constant(n + "/fq_min", Nd4j.createFromArray((float) min));
+        SDVariable hi = sd.constant(n + "/fq_max", Nd4j.createFromArray((float) max));
+        SDVariable out = new FakeQuantWithMinMaxVars(sd, x, lo, hi, narrow, bits).outputVariable();
+        sd.renameVariable(out.name(), n);
+        return sd.getVariable(n);
     }
 
     public SDVariable sigmoid(String n, SDVariable x) {
@@ -259,7 +282,7 @@ public final class NetworkBuilder {
      * i*(in-1)/(out-1) with align_corners, (i+0.5)*in/out-0.5 with half-pixel centres, i*in/out
      * otherwise; the two neighbours floor and ceil of it, clamped to the input.
      */
-    static INDArray interpolation(int in, int out, boolean alignCorners, boolean halfPixel) {
+    public static INDArray interpolation(int in, int out, boolean alignCorners, boolean halfPixel) {
         double scale = alignCorners && out > 1 ? (in - 1) / (double) (out - 1) : in / (double) out;
         float[] m = new float[out * in];
         for (int i = 0; i < out; i++) {

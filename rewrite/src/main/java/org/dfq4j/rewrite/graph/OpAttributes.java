@@ -60,6 +60,21 @@ public final class OpAttributes {
     public record FakeQuantConfig(int bits, boolean narrow) {
     }
 
+    /**
+     * A matmul's configuration.
+     *
+     * @param transposeA      whether A is transposed first
+     * @param transposeB      whether B is transposed first
+     * @param transposeResult whether the product is transposed
+     * @param alpha           the factor on the product (1 for a plain product)
+     */
+    public record MatMulConfig(boolean transposeA, boolean transposeB, boolean transposeResult, double alpha) {
+        /** Whether this is plain A x B. */
+        public boolean plain() {
+            return !transposeA && !transposeB && !transposeResult && alpha == 1.0;
+        }
+    }
+
     private final DifferentialFunction fn;
     private final OpKind kind;
 
@@ -164,6 +179,23 @@ public final class OpAttributes {
     public long concatAxis() {
         long[] i = integerArguments();
         return i.length > 0 ? i[0] : -1;
+    }
+
+    /** The floating-point arguments of a custom op (the bounds of ClipByValue); empty array otherwise. */
+    public double[] floatArguments() {
+        return fn instanceof DynamicCustomOp d && d.tArgs() != null ? d.tArgs().clone() : new double[0];
+    }
+
+    /** A matmul's transposes and factor; empty for other ops. */
+    public Optional<MatMulConfig> matMul() {
+        Map<String, Object> p = kind == OpKind.MATMUL ? properties() : null;
+        if (p == null) {
+            return Optional.empty();
+        }
+        double[] t = floatArguments();
+        return Optional.of(new MatMulConfig(Boolean.TRUE.equals(p.get("transposeA")),
+                Boolean.TRUE.equals(p.get("transposeB")), Boolean.TRUE.equals(p.get("transposeResult")),
+                t.length > 0 ? t[0] : 1.0));
     }
 
     /** A fake-quant op's grid (8 bits and full range when the op does not say); empty for other ops. */

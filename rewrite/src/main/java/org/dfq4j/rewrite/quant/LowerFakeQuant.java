@@ -85,7 +85,7 @@ public final class LowerFakeQuant extends PatternJointRule {
             operands(named("clip", op(OpKind.MINIMUM)), soleUse(producedBy(capture(LAYER, weightLayer()))),
                     soleUse(constant()))))));
 
-    private static final Pattern PATTERN = where(anyOf(DIRECT, VIA_CLIP), (g, m) -> nudged(g, m.op("fq")).scale > 0,
+    private static final Pattern PATTERN = where(anyOf(DIRECT, VIA_CLIP), (g, m) -> ActivationQuantizer.of(g, m.op("fq")).scale() > 0,
             "its range is empty");
 
     /** A lowered copy of {@code net} (the network itself is not changed), checked by the driver. */
@@ -120,13 +120,13 @@ public final class LowerFakeQuant extends PatternJointRule {
                     others.add(c);
                 }
             }
-            Nudged q = nudged(g, fq);
-            outScale.put(p.op(), q.scale);
+            ActivationQuantizer q = ActivationQuantizer.of(g, fq);
+            outScale.put(p.op(), (double) q.scale());
             if (clip != null) {
-                clipScale.put(clip, q.scale);
+                clipScale.put(clip, (double) q.scale());
             }
             for (WeightLayer l : readers) {
-                inScale.put(l.op(), q.scale);
+                inScale.put(l.op(), (double) q.scale());
             }
             clips.add(new Lowering(fq, y, q, others, g.isNetworkOutput(y)));
         }
@@ -141,23 +141,18 @@ public final class LowerFakeQuant extends PatternJointRule {
         clipScale.forEach((t, scale) -> editor.setConstant(t, g.constant(t).divi(scale)));
         for (Lowering c : clips) {
             editor.replaceOp(c.fq, x -> new LevelClip(x.getSameDiff(),
-                    new Rint(x.getSameDiff(), x, false).outputVariable(), c.q.lo, c.q.hi).outputVariable());
+                    new Rint(x.getSameDiff(), x, false).outputVariable(), c.q.lowLevel(), c.q.highLevel())
+                    .outputVariable());
             if (!c.others.isEmpty() || c.output) {
                 // consumers that are not weight layers (an add, a pool) and the network output read
                 // the real values: levels times s
-                editor.insertAfterFor(c.y, c.others, c.output, v -> v.mul(c.q.scale));
+                editor.insertAfterFor(c.y, c.others, c.output, v -> v.mul(c.q.scale()));
             }
-            log.add(name(), "lowered to rint + level clip [" + c.q.lo + ", " + c.q.hi + "]", List.of(c.y),
-                    RewriteLog.values("scale", c.q.scale));
+            log.add(name(), "lowered to rint + level clip [" + c.q.lowLevel() + ", " + c.q.highLevel() + "]",
+                    List.of(c.y), RewriteLog.values("scale", c.q.scale()));
         }
         log.add(name(), "lowered " + clips.size() + " of " + total + " fake-quants (scales folded into weights)",
                 List.of(), RewriteLog.values("lowered", clips.size(), "total", total));
-    }
-
-    private static Nudged nudged(GraphView g, String fq) {
-        List<String> in = g.inputs(fq);
-        OpAttributes.FakeQuantConfig c = g.attributes(fq).fakeQuant().orElseThrow();
-        return Nudged.of(g.constant(in.get(1)).getDouble(0), g.constant(in.get(2)).getDouble(0), c.bits(), c.narrow());
     }
 
     /** Whether the layer's weights and bias are constants no other op reads (so they may be rescaled). */
@@ -167,24 +162,6 @@ public final class LowerFakeQuant extends PatternJointRule {
     }
 
     /** One fake-quant to lower: its output, quantizer, the consumers that need real values. */
-    private record Lowering(String fq, String y, Nudged q, List<String> others, boolean output) {
-    }
-
-    /**
-     * The quantizer ND4J's fake-quant derives from (min, max): scale (max - min) / (qmax - qmin),
-     * the zero point rounded into [qmin, qmax]; lo and hi are the integer levels relative to it.
-     */
-    record Nudged(double scale, double lo, double hi) {
-        static Nudged of(double min, double max, int bits, boolean narrow) {
-            float qMin = narrow ? 1 : 0;
-            float qMax = (1 << bits) - 1;
-            float scale = ((float) max - (float) min) / (qMax - qMin);
-            if (!(scale > 0)) {
-                return new Nudged(0, 0, 0);
-            }
-            float zeroFromMin = qMin - (float) min / scale;
-            float zero = zeroFromMin < qMin ? qMin : zeroFromMin > qMax ? qMax : Math.round(zeroFromMin);
-            return new Nudged(scale, qMin - zero, qMax - zero);
-        }
+    private record Lowering(String fq, String y, ActivationQuantizer q, List<String> others, boolean output) {
     }
 }

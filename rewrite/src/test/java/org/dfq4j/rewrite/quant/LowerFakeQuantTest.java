@@ -77,8 +77,7 @@ class LowerFakeQuantTest {
         INDArray real = q.run(batch, List.of(y)).get(y);
         INDArray levels = l.network().run(batch, List.of(y)).get(y);
         assertEquals(levels, Transforms.round(levels), "integers");
-        double scale = LowerFakeQuant.Nudged.of(qg.constant(qg.inputs(fq).get(1)).getDouble(0),
-                qg.constant(qg.inputs(fq).get(2)).getDouble(0), 8, false).scale();
+        double scale = ActivationQuantizer.of(qg, fq).scale();
         INDArray diff = Transforms.abs(levels.mul(scale).sub(real)).div(scale);
         double flipped = diff.gt(0.5).castTo(DataType.DOUBLE).meanNumber().doubleValue();
         assertTrue(diff.maxNumber().doubleValue() < 1 + 1e-3, "at most one level apart");

@@ -35,6 +35,7 @@ final class OnnxConverter {
     /** MatMul output tensor -> the dense layer it became (its bias may absorb a following Add). */
     private final Map<String, String> matMulLayers = new HashMap<>();
     private final Set<String> names = new HashSet<>();
+    private final QdqConversion qdqConversion = new QdqConversion(this);
 
     /**
      * @param declaredBatch the batch size the file declares for its input, or 0 when symbolic
@@ -56,13 +57,29 @@ final class OnnxConverter {
         values.put(onnxName, new HostConstant(value));
     }
 
+    /** An initializer with its ONNX element type (QDQ zero points' types fix their level ranges). */
+    void defineConstant(String onnxName, INDArray value, int onnxType) {
+        defineConstant(onnxName, value);
+        qdqConversion.type(onnxName, onnxType);
+    }
+
+    /** Binds a tensor name to a value (used by {@link QdqConversion}). */
+    void define(String onnxName, Value v) {
+        values.put(onnxName, v);
+    }
+
+    NetworkBuilder builder() {
+        return b;
+    }
+
     /** The value of a tensor name, or null when nothing produced it. */
     Value lookup(String onnxName) {
         return values.get(onnxName);
     }
 
     void convert(OnnxNode n) {
-        if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx")) {
+        boolean qdq = n.opType().equals("QuantizeLinear") || n.opType().equals("DequantizeLinear");
+        if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx") && !(qdq && n.domain().equals("com.microsoft"))) {
             throw n.error("op " + n.domain() + "." + n.opType() + " is not supported by the ONNX reader");
         }
         switch (n.opType()) {
@@ -89,7 +106,16 @@ final class OnnxConverter {
             case "Pad" -> pad(n);
             case "Resize", "Upsample" -> resize(n);
             case "Identity", "Dropout" -> values.put(n.output(0), value(n, 0));
-            case "Constant" -> values.put(n.output(0), new HostConstant(constantValue(n)));
+            case "Constant" -> {
+                values.put(n.output(0), new HostConstant(constantValue(n)));
+                if (n.attribute("value") != null) {
+                    qdqConversion.type(n.output(0), n.attribute("value").getT().getDataType());
+                }
+            }
+            case "QuantizeLinear" -> qdqConversion.quantize(n);
+            case "DequantizeLinear" -> qdqConversion.dequantize(n);
+            case "Min", "Max" -> minMax(n);
+            case "Floor" -> put(n, b.sameDiff().math().floor(layer(n), graph(n, 0).var()), graph(n, 0).shape());
             case "Shape" -> shape(n);
             case "Gather" -> gather(n);
             case "Unsqueeze", "Squeeze" -> squeezeOrUnsqueeze(n);
@@ -256,6 +282,33 @@ final class OnnxConverter {
         put(n, y, x.shape());
     }
 
+    /** Elementwise Min or Max of a graph tensor and a constant (e.g. a per-channel clip) or of two graph tensors. */
+    private void minMax(OnnxNode n) {
+        if (n.inputCount() != 2) {
+            throw n.error(n.opType() + " of " + n.inputCount() + " inputs is supported with two inputs only");
+        }
+        Value left = value(n, 0);
+        Value right = value(n, 1);
+        if (left instanceof HostConstant && right instanceof HostConstant) {
+            throw n.error(n.opType() + " of two constants is not supported");
+        }
+        GraphTensor x = left instanceof GraphTensor g ? g : (GraphTensor) right;
+        Value other = left instanceof GraphTensor ? right : left;
+        String name = layer(n);
+        boolean min = n.opType().equals("Min");
+        SDVariable c;
+        long[] shape;
+        if (other instanceof GraphTensor g) {
+            shape = broadcast(n, x.shape(), g.shape());
+            c = g.var();
+        } else {
+            INDArray k = ((HostConstant) other).array().castTo(DataType.FLOAT);
+            shape = broadcast(n, x.shape(), k.shape());
+            c = b.constant(name + "/c", withRank(n, k, x.rank()));
+        }
+        put(n, min ? b.minimum(name, x.var(), c) : b.maximum(name, x.var(), c), shape);
+    }
+
     private void arithmetic(OnnxNode n) {
         Value left = value(n, 0);
         Value right = value(n, 1);
@@ -285,18 +338,16 @@ final class OnnxConverter {
                 ShapeArithmetic.requireNoBatch(n, c);
             }
             c = c.castTo(DataType.FLOAT);
-            // x - c = x + (-c); x / c = x * (1/c)
+            // x - c = x + (-c) (exact); x / c stays a division (x * (1/c) rounds differently)
             if (op.equals("Sub")) {
                 c = c.neg();
-            } else if (op.equals("Div")) {
-                if (c.eq(0).any()) {
-                    throw n.error("divides by zero: constant '" + n.input(1) + "' holds 0");
-                }
-                c = Nd4j.ones(DataType.FLOAT, c.shape()).divi(c);
+            } else if (op.equals("Div") && c.eq(0).any()) {
+                throw n.error("divides by zero: constant '" + n.input(1) + "' holds 0");
             }
             shape = broadcast(n, x.shape(), c.shape());
             SDVariable k = b.constant(name + "/c", withRank(n, c, x.rank()));
-            y = op.equals("Add") || op.equals("Sub") ? b.add(name, x.var(), k) : b.mul(name, x.var(), k);
+            y = op.equals("Add") || op.equals("Sub") ? b.add(name, x.var(), k)
+                    : op.equals("Div") ? x.var().div(name, k) : b.mul(name, x.var(), k);
         }
         put(n, y, shape);
     }
@@ -848,9 +899,13 @@ final class OnnxConverter {
 
     // ---- inputs, outputs, names ----
 
-    private Value value(OnnxNode n, int i) {
+    Value value(OnnxNode n, int i) {
         String name = n.input(i);
         Value v = values.get(name);
+        if (v instanceof Value.Quantized && !n.opType().equals("DequantizeLinear")) {
+            throw n.error("reads '" + name + "', the integer output of a QuantizeLinear; only DequantizeLinear may "
+                    + "read it (dfq4j reads QuantizeLinear/DequantizeLinear pairs as fake-quant)");
+        }
         if (v == null) {
             throw n.error(name.isEmpty() ? "required input " + i + " is missing"
                     : "input '" + name + "' is not produced by any earlier node (file damaged or not topologically sorted)");
@@ -883,7 +938,7 @@ final class OnnxConverter {
         return x;
     }
 
-    private INDArray host(OnnxNode n, int i) {
+    INDArray host(OnnxNode n, int i) {
         if (value(n, i) instanceof HostConstant h) {
             return h.array();
         }
@@ -940,7 +995,7 @@ final class OnnxConverter {
     }
 
     /** A fresh SameDiff name for the node's layer, derived from the ONNX node name. */
-    private String layer(OnnxNode n) {
+    String layer(OnnxNode n) {
         String base = n.name().replace(':', '_');
         while (base.startsWith("/")) {
             base = base.substring(1);
