@@ -41,9 +41,8 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "PATH",
-            description = "model file (.tflite, .onnx, TF.js model.json, .dfq) or " + ModelFiles.BUILTIN_MOBILENET)
-    String model;
+    @Mixin
+    OptionalModelOption model;
 
     @Mixin
     RunOptions run;
@@ -105,7 +104,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        force.plan().inputs(model == null ? List.of() : ModelFiles.files(model)).inputs(compare == null ? List.of() : compare)
+        force.plan().inputs(model.path == null ? List.of() : ModelFiles.files(model.path)).inputs(compare == null ? List.of() : compare)
                 .input(quant.calibImages).file("--json", json).file("--markdown", markdown).check();
         String md;
         Object jsonValue;
@@ -114,7 +113,7 @@ final class BenchCommand implements Callable<Integer> {
             md = c.markdown();
             jsonValue = c;
         } else {
-            if (model == null) {
+            if (model.path == null) {
                 throw new DfqException("dfq bench needs --model PATH (or --compare A.json B.json)");
             }
             if (warmup < 0 || runs < 1) {
@@ -125,13 +124,13 @@ final class BenchCommand implements Callable<Integer> {
             }
             Backend backend = run.apply();
             out.println(backend.describe());
-            Network net = ModelFiles.read(model);
+            Network net = model.read();
             DfqRecipe recipe = quant.applyTo(rewrites.applyTo(DfqRecipe.builder()), DEFAULT_CALIBRATION).build();
             RecipeOptions.requirePossible(recipe, DfqRecipe.hasStatistics(net), true);
             Quantizer quantizer = Quantizer.builder(recipe).calibration(Benchmark.calibration(recipe, net.inputShape()))
                     .inputRange(-1, 1).lowered(quant.lowered(FakeQuantMode.LOWERED)).build();
             boolean ort = runtime == RuntimeKind.ONNXRUNTIME;
-            Path file = ort && model.toLowerCase(Locale.ROOT).endsWith(".onnx") ? Path.of(model) : null;
+            Path file = ort && model.path.toLowerCase(Locale.ROOT).endsWith(".onnx") ? Path.of(model.path) : null;
             BenchResult r;
             try (SliceWorkers workers = parallel == Parallel.SLICES && slice > 0 && backend.threads() > 1
                     ? Backend.sliceWorkers(backend.threads()) : null) {

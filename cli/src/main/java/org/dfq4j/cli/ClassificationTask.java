@@ -2,6 +2,7 @@ package org.dfq4j.cli;
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.dfq4j.eval.classify.ClassificationEvaluator;
 import org.dfq4j.eval.classify.ClassificationResult;
@@ -22,6 +23,12 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
         m.put("top1", r.top1());
         m.put("top5", r.top5());
         return new Score(m, r, r.imagesPerSecond(), r.images(), r.report(true));
+    }
+
+    /** How the class file met the model's outputs (worked out, never guessed: see LabelAlignment). */
+    @Override
+    public List<String> describe(Score score) {
+        return List.of("labels: " + ((ClassificationResult) score.retained()).labelAlignment());
     }
 
     @Override

@@ -73,8 +73,9 @@ final class ExportCommand implements Callable<Integer> {
     TaskKind task;
 
     @Option(names = "--preprocess", paramLabel = "NAME|SPEC", converter = Converters.Preprocess.class,
-            description = "how photographs (calibration, --check-images) are prepared: a preset (inception, unit, "
-                    + "imagenet, resize) or a spec (default: inception for classification, resize otherwise)")
+            description = "how photographs (calibration, --check-images) are prepared: a preset (inception, torchvision, "
+                    + "darknet, deeplab) or a spec (default as dfq eval's); the file records it, and dfq eval of the "
+                    + "file takes it as its default")
     Preprocessing preprocess;
 
     @Option(names = "--check-images", paramLabel = "DIR",
@@ -99,7 +100,7 @@ final class ExportCommand implements Callable<Integer> {
         }
         force.plan().inputs(ModelFiles.files(model.path)).input(quant.calibImages).input(checkImages)
                 .file("--out", out).file("--json", json).check();
-        Preprocessing pre = preprocess != null ? preprocess : task.defaultPreprocessing();
+        Preprocessing pre = preprocess != null ? preprocess : task.defaultPreprocessing(model.path).preprocessing();
         Backend backend = run.apply();
         w.println(backend.describe());
         Network original = model.read();
@@ -125,7 +126,9 @@ final class ExportCommand implements Callable<Integer> {
         }
 
         long t0 = System.nanoTime();
-        OnnxExporter.Export export = OnnxExporter.export(network);
+        // the file records the preprocessing its network expects, the default when dfq reads it again
+        OnnxExporter.Export export = OnnxExporter.export(
+                network.withProperties(Map.of(TaskKind.PREPROCESS_PROPERTY, pre.toString())));
         byte[] bytes = export.bytes();
         AtomicFile.write(out, bytes);
         double seconds = (System.nanoTime() - t0) / 1e9;

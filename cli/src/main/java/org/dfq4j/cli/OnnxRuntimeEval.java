@@ -56,7 +56,7 @@ final class OnnxRuntimeEval {
         if (threads < 1) {
             throw new DfqException("--threads must be at least 1, got " + threads);
         }
-        TaskOptions.Built all = setup.task.build(run.batch, System.err);
+        TaskOptions.Built all = setup.task.forModel(model).build(run.batch, System.err);
         force.plan().inputs(ModelFiles.files(model)).inputs(setup.task.inputs()).input(runtime.reference)
                 .file("--json", json).check();
         TaskOptions.Built built = setup.task.withoutUndecodable(all, run.batch, System.err);
@@ -75,7 +75,7 @@ final class OnnxRuntimeEval {
             TextTable t = new TextTable("", "");
             t.row("model", file + " (onnx, run by ONNX Runtime)");
             t.row("task", task.name() + ", " + built.description());
-            t.row("preprocess", setup.task.preprocessing().toString());
+            t.row("preprocess", setup.task.describePreprocessing());
             t.row("runtime", "ONNX Runtime, " + ort.mode().description());
             t.row("kernels", OnnxRuntimeRunner.format(ort.kernels()));
             if (ref != null) {

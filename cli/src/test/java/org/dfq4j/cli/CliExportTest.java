@@ -86,8 +86,11 @@ class CliExportTest {
         assertTrue(rel < 1e-5, "relative difference " + rel);
 
         Path e = dir.resolve("ort.json");
-        ok("eval", "--runtime", "onnxruntime", "--model", out.toString(), "--images", images.toString(), "--labels",
-                classes.toString(), "--preprocess", "unit", "--json", e.toString());
+        // no --preprocess: the file records the one it was exported with (unit), not the ONNX default (torchvision)
+        String eval = ok("eval", "--runtime", "onnxruntime", "--model", out.toString(), "--images", images.toString(),
+                "--labels", classes.toString(), "--json", e.toString());
+        assertTrue(eval.contains("darknet (crop=0.875,filter=bilinear,scale=0.00392156862745098,offset=0), as recorded by dfq export"),
+                eval);
         Map<String, Object> m = json(e);
         assertEquals("ONNX Runtime", m.get("backend"));
         assertEquals(100.0, ((Number) m.get("top1")).doubleValue(), 1e-9);
@@ -115,8 +118,9 @@ class CliExportTest {
         ok("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
                 "--preprocess", "unit", "--quantize", "--act-range", "calib", "--calib", "3", "--calib-images", calib.toString(),
                 "--json", sim.toString());
-        ok("eval", "--model", out.toString(), "--images", images.toString(), "--labels", classes.toString(),
-                "--preprocess", "unit", "--json", back.toString());
+        String read = ok("eval", "--model", out.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--json", back.toString());
+        assertTrue(read.contains("as recorded by dfq export in the file"), read);
         assertEquals(((Map<String, Object>) json(sim).get("details")).get("predictions"),
                 ((Map<String, Object>) json(back).get("details")).get("predictions"));
 

@@ -144,6 +144,11 @@ public final class NetworkBuilder {
         return sd.math().tanh(n, x);
     }
 
+    /** min(max(alpha x + beta, 0), 1) (ONNX HardSigmoid; PyTorch's hardsigmoid is alpha = 1/6, beta = 1/2). */
+    public SDVariable hardSigmoid(String n, SDVariable x, double alpha, double beta) {
+        return sd.math().clipByValue(n, x.mul(n + "/scale", alpha).add(n + "/shift", beta), 0.0, 1.0);
+    }
+
     /** x * relu6(x + 3) / 6 (MobileNetV3's h-swish), built from primitive ops. */
     public SDVariable hardSwish(String n, SDVariable x) {
         SDVariable r = sd.nn().relu6(n + "/relu6", x.add(n + "/plus3", 3.0), 0.0);
@@ -210,6 +215,34 @@ public final class NetworkBuilder {
     /** Zero padding of any axes: amounts[axis] = {before, after}, one row per axis of x. */
     public SDVariable zeroPad(String n, SDVariable x, int[][] amounts) {
         return sd.nn().pad(n, x, sd.constant(n + "/paddings", Nd4j.createFromArray(amounts)), 0.0);
+    }
+
+    /**
+     * Padding of the spatial axes of an NCHW tensor with a constant; max pooling reads padding of
+     * -{@link Float#MAX_VALUE} as absent (a window with ONNX's ceil_mode reaching past the input).
+     */
+    public SDVariable constantPad(String n, SDVariable x, int top, int bottom, int left, int right, double value) {
+        int[][] amounts = {{0, 0}, {0, 0}, {top, bottom}, {left, right}};
+        return sd.nn().pad(n, x, sd.constant(n + "/paddings", Nd4j.createFromArray(amounts)), value);
+    }
+
+    /**
+     * Elements begin[i] until end[i] by step[i] (> 0) of each axis i > 0; the batch axis 0 is taken whole
+     * (begin[0], end[0] and step[0] are ignored).
+     */
+    public SDVariable slice(String n, SDVariable x, long[] begin, long[] end, long[] step) {
+        long[] b = begin.clone();
+        long[] e = end.clone();
+        long[] s = step.clone();
+        b[0] = 0;
+        e[0] = 0;
+        s[0] = 1;
+        return sd.stridedSlice(n, x, b, e, s, 1, 1, 0, 0, 0);
+    }
+
+    /** The given indices along {@code axis} (> 0), in order; the axis keeps its place. */
+    public SDVariable gather(String n, SDVariable x, int axis, int... indices) {
+        return sd.gather(n, x, indices, axis);
     }
 
     public SDVariable reshape(String n, SDVariable x, long... shape) {

@@ -87,6 +87,21 @@ public final class OnnxModelWriter {
         return name + "_out";
     }
 
+    /** A node with several outputs, named {@code <name>_out0, <name>_out1, ...}; returns their names. */
+    public List<String> node(String op, String name, List<String> inputs, int outputs, AttributeProto... attributes) {
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs);
+        List<String> names = new java.util.ArrayList<>();
+        for (int i = 0; i < outputs; i++) {
+            names.add(name + "_out" + i);
+        }
+        n.addAllOutput(names);
+        for (AttributeProto a : attributes) {
+            n.addAttribute(a);
+        }
+        graph.addNode(n);
+        return names;
+    }
+
     public static AttributeProto ints(String name, long... v) {
         return OnnxProtos.ints(name, v);
     }
