@@ -8,12 +8,14 @@ import java.util.concurrent.Callable;
 import org.dfq4j.bench.BenchComparison;
 import org.dfq4j.bench.BenchResult;
 import org.dfq4j.bench.Benchmark;
+import org.dfq4j.bench.Execution;
 import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.Quantizer;
 import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.SliceWorkers;
 import org.dfq4j.zoo.ModelFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -60,6 +62,26 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--profile", description = "also print the op types that take the most time")
     boolean profile;
 
+    @Option(names = "--layout", defaultValue = "nhwc", paramLabel = "nhwc|nchw", description = "activation layout "
+            + "both networks run in: nhwc (default: channels-last, what oneDNN computes in) or nchw (as imported, to "
+            + "see what the layout costs)")
+    Layout layout;
+
+    @Option(names = "--executor", defaultValue = "plan", paramLabel = "plan|samediff", description = "how passes run: "
+            + "plan (default: ops prepared once per input shape, arrays reused, elementwise ops in place) or samediff "
+            + "(SameDiff's session for every op, to see what the plans gain)")
+    Executor executor;
+
+    @Option(names = "--slice", defaultValue = "8", paramLabel = "N", description = "run each batch in slices of at "
+            + "most N images, so that a slice's tensors stay in the caches between layers (default: ${DEFAULT-VALUE}; "
+            + "0: the whole batch at once)")
+    int slice;
+
+    @Option(names = "--parallel", defaultValue = "slices", paramLabel = "slices|kernels", description = "how the "
+            + "threads share a batch: slices (default: its slices side by side, one thread each, single-threaded "
+            + "kernels) or kernels (one slice after another, each kernel split across the threads)")
+    Parallel parallel;
+
     @Option(names = "--runtime", paramLabel = "RUNTIME", defaultValue = "nd4j",
             description = "${COMPLETION-CANDIDATES}: onnxruntime also times the FP32 and 8-bit networks exported to ONNX "
                     + "by dfq4j (8-bit as QDQ, on ONNX Runtime's integer kernels and with QDQ fusion disabled), and an "
@@ -97,6 +119,9 @@ final class BenchCommand implements Callable<Integer> {
             if (warmup < 0 || runs < 1) {
                 throw new DfqException("dfq bench needs --warmup >= 0 and --runs >= 1");
             }
+            if (slice < 0) {
+                throw new DfqException("--slice must be 0 (whole batches) or a number of images, got " + slice);
+            }
             Backend backend = run.apply();
             out.println(backend.describe());
             Network net = model.read();
@@ -106,11 +131,12 @@ final class BenchCommand implements Callable<Integer> {
                     .inputRange(-1, 1).lowered(quant.lowered(FakeQuantMode.LOWERED)).build();
             boolean ort = runtime == RuntimeKind.ONNXRUNTIME;
             Path file = ort && model.path.toLowerCase(Locale.ROOT).endsWith(".onnx") ? Path.of(model.path) : null;
-            int ortThreads = !ort ? 0 : run.threads != null ? run.threads : Runtime.getRuntime().availableProcessors();
-            BenchResult r = new Benchmark(run.batch, warmup, runs, profile, out, ortThreads, file)
-                    .run(net.name(), net, quantizer);
-            if (run.threads != null) {
-                r = r.withThreads(run.threads);
+            BenchResult r;
+            try (SliceWorkers workers = parallel == Parallel.SLICES && slice > 0 && backend.threads() > 1
+                    ? Backend.sliceWorkers(backend.threads()) : null) {
+                Execution execution = new Execution(layout == Layout.NHWC, executor == Executor.PLAN, slice, workers);
+                r = new Benchmark(run.batch, warmup, runs, profile, execution, out, ort ? backend.threads() : 0, file)
+                        .run(net.name(), net, quantizer);
             }
             md = BenchComparison.markdown(r);
             jsonValue = r;
@@ -126,5 +152,20 @@ final class BenchCommand implements Callable<Integer> {
             out.println("wrote " + markdown);
         }
         return 0;
+    }
+
+    /** {@code --layout}: the activation layout both networks run in. */
+    enum Layout {
+        NHWC, NCHW
+    }
+
+    /** {@code --executor}: prepared plans or SameDiff's session. */
+    enum Executor {
+        PLAN, SAMEDIFF
+    }
+
+    /** {@code --parallel}: how the threads share a batch. */
+    enum Parallel {
+        SLICES, KERNELS
     }
 }

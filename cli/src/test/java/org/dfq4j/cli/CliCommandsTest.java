@@ -135,7 +135,7 @@ class CliCommandsTest {
         String out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
                 "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib", "--calib", "4", "--calib-images",
                 images.toString(), "--fake-quant", "lowered", "--json", j3.toString());
-        assertTrue(out.contains("8-bit execution") && out.contains("fake-quants (scales folded into weights)"), out);
+        assertTrue(out.contains("8-bit execution") && out.contains("folded into the weights"), out);
         Map<String, Object> fidelity3 = (Map<String, Object>) ((Map<String, Object>) json(j3)).get("fidelity");
         assertEquals(((Number) fidelity.get("agreement")).doubleValue(), ((Number) fidelity3.get("agreement")).doubleValue(), 1e-9);
     }
@@ -212,9 +212,11 @@ class CliCommandsTest {
     void benchTakesTheSameRecipeFlagsAsEvalAndComparesTwoRuns() throws Exception {
         Path j = dir.resolve("bench.json");
         String out = dfq("bench", "--model", model.toString(), "--relu", "--equalize", "--calib", "2", "--batch", "2",
-                "--warmup", "0", "--runs", "2", "--json", j.toString());
+                "--warmup", "0", "--runs", "2", "--layout", "nchw", "--slice", "1", "--parallel", "kernels", "--json",
+                j.toString());
         assertTrue(out.contains("8-bit execution: lowered"), out);
         Map<String, Object> m = json(j);
+        assertEquals("NCHW, as imported; planned passes in slices of 1 image", m.get("layout"));
         assertTrue(((String) m.get("pipeline")).startsWith("replace relu6, equalize;"), m.toString());
         assertTrue(((Number) m.get("int8ImagesPerSecond")).doubleValue() > 0);
         Path c = dir.resolve("compare.json");

@@ -16,6 +16,7 @@ import org.dfq4j.eval.metric.ImagePrediction;
 import org.dfq4j.eval.metric.Ranking;
 import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -66,9 +67,12 @@ public final class ClassificationEvaluator {
         this.decodeThreads = decodeThreads;
     }
 
-    /** Evaluates a network's first output, at the network's input size. */
+    /**
+     * Evaluates a network's first output, at the network's input size. It runs a channels-last copy
+     * ({@link ChannelsLast}): the same outputs, several times faster on oneDNN.
+     */
     public static ClassificationEvaluator of(Network network, Preprocessing preprocessing, int batchSize) {
-        return of(Runner.of(network), preprocessing, batchSize);
+        return of(Runner.of(ChannelsLast.of(network).network()), preprocessing, batchSize);
     }
 
     /** Evaluates a runner's first output (ND4J or ONNX Runtime), at its input size. */

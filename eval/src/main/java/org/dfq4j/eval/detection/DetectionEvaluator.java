@@ -12,6 +12,7 @@ import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -68,10 +69,11 @@ public final class DetectionEvaluator {
 
     /**
      * Evaluates an imported TFLite SSD: its outputs, its recorded post-processing
-     * ({@link SsdPostProcess#of}) and {@link Preprocessing#RESIZE} at its input size.
+     * ({@link SsdPostProcess#of}) and {@link Preprocessing#RESIZE} at its input size. It runs a
+     * channels-last copy ({@link ChannelsLast}): the same outputs, several times faster on oneDNN.
      */
     public static DetectionEvaluator of(Network network, int batchSize) {
-        return of(Runner.of(network), batchSize);
+        return of(Runner.of(ChannelsLast.of(network).network()), batchSize);
     }
 
     /**

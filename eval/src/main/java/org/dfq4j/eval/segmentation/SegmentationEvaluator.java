@@ -11,6 +11,7 @@ import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -64,9 +65,12 @@ public final class SegmentationEvaluator {
         this.classNames = List.copyOf(classNames);
     }
 
-    /** Evaluates a network's first output, at the network's input size. */
+    /**
+     * Evaluates a network's first output, at the network's input size. It runs a channels-last copy
+     * ({@link ChannelsLast}): the same outputs, several times faster on oneDNN.
+     */
     public static SegmentationEvaluator of(Network network, Preprocessing preprocessing, int batchSize) {
-        return of(Runner.of(network), preprocessing, batchSize);
+        return of(Runner.of(ChannelsLast.of(network).network()), preprocessing, batchSize);
     }
 
     /** Evaluates a runner's first output (ND4J or ONNX Runtime), at its input size. */

@@ -200,11 +200,16 @@ public final class OnnxExporter {
     /** A lowered network holds ops ONNX cannot express and weights off their int8 grid: say so first. */
     private void refuseLowered() {
         for (String op : g.ops()) {
-            if (g.kind(op) == OpKind.LEVEL_CLIP) {
+            if (isLowered(g.kind(op))) {
                 throw refuse(op, "the network was lowered for ND4J (LowerFakeQuant: scales folded into the weights, "
-                        + "rint and a level clip); export the network before LowerFakeQuant, with its fake-quant ops");
+                        + "rounding by scalar ops); export the network before LowerFakeQuant, with its fake-quant ops");
             }
         }
+    }
+
+    /** The scalar clips only LowerFakeQuant's rounding to levels puts into dfq4j's graphs. */
+    private static boolean isLowered(OpKind kind) {
+        return kind == OpKind.MAX_SCALAR || kind == OpKind.MIN_SCALAR;
     }
 
     /** A bilinear resize of {@code input} to {@code output} [N, C, outH, outW] with an ONNX coordinate mode. */
@@ -363,7 +368,7 @@ public final class OnnxExporter {
             case DIV_SCALAR -> scalarOp(op, "Div", a);
             default -> throw refuse(op, "ONNX export supports the ops of dfq4j's canonical graphs (convolutions, "
                     + "dense layers, activations, elementwise arithmetic, pooling, concat, reshape, transpose, matmul, "
-                    + "softmax, fake-quant); " + (kind == OpKind.LEVEL_CLIP || kind == OpKind.RINT
+                    + "softmax, fake-quant); " + (isLowered(kind) || kind == OpKind.RINT
                     ? "export the network before LowerFakeQuant, with its fake-quant ops" : "this op has no exporter"));
         }
     }
