@@ -12,7 +12,7 @@ import org.dfq4j.eval.data.ImageFolderDataset;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.metric.Fidelity;
 import org.dfq4j.eval.metric.ImagePrediction;
-import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.eval.runtime.Runner;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /** Top-1/top-5 on labelled photographs; fidelity = top-1 agreement and logit SQNR against a reference. */
@@ -20,13 +20,19 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
         implements Task {
 
     @Override
-    public Score score(Network net, String label) {
-        ClassificationResult r = ClassificationEvaluator.of(net.withName(label), preprocessing, batch)
+    public Score score(Runner runner, String label) {
+        ClassificationResult r = ClassificationEvaluator.of(runner.named(label), preprocessing, batch)
                 .withProgress(progress).withRetainedLogits(true).evaluate(data);
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("top1", r.top1());
         m.put("top5", r.top5());
         return new Score(m, r, r.imagesPerSecond(), r.images(), r.report(true));
+    }
+
+    /** How the class file met the model's outputs (worked out, never guessed: see LabelAlignment). */
+    @Override
+    public List<String> describe(Score score) {
+        return List.of("labels: " + ((ClassificationResult) score.retained()).labelAlignment());
     }
 
     @Override

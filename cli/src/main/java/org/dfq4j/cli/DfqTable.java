@@ -190,7 +190,7 @@ final class DfqTable {
             }
             Task.Run run = on.run(net, row.name() + " " + p, ref);
             pieces.add(new TablePiece(run.tally(), ref == null ? run.outputs() : null, log, ranges, seconds, 0,
-                    fingerprint(net), List.of()));
+                    fingerprint(net), List.of(), ref == null ? run.described() : List.of()));
             if (ref == null) {
                 ref = run.outputs();
             }
@@ -226,6 +226,8 @@ final class DfqTable {
             progress.flush();
             return new Result(row, null, null, null, "", 0, List.of(row.unavailable()), new RewriteLog());
         }
+        // the reference run's describe lines (as dfq eval prints them), shard by shard, each said once
+        pieces.get(Precision.FP32).stream().flatMap(p -> p.described().stream()).distinct().forEach(progress::println);
         TablePiece fp32 = pieces.get(Precision.FP32).get(0);
         TablePiece w8 = pieces.get(Precision.W8).get(0);
         List<TablePiece> w8a8 = pieces.get(Precision.W8A8);

@@ -46,7 +46,7 @@ final class Experiment {
     Started start(PrintWriter out, boolean withRewrites, ForceOption force, BiConsumer<OutputPlan, Task> outputs) {
         Backend backend = run.apply();
         out.println(backend.describe());
-        TaskOptions.Built all = task.build(run.batch, System.err);
+        TaskOptions.Built all = task.forModel(model.path).build(run.batch, System.err);
         OutputPlan plan = force.plan().inputs(ModelFiles.files(model.path)).inputs(task.inputs()).input(quant.calibImages);
         outputs.accept(plan, all.task());
         plan.check();
@@ -57,10 +57,11 @@ final class Experiment {
 
     /**
      * What a cluster worker starts a table from: the same as {@link #start} without output checks,
-     * progress or decoding every photograph; {@code skipped} are the photographs the driver left out.
+     * progress or decoding every photograph (the same default preprocessing for the model's format);
+     * {@code skipped} are the photographs the driver left out.
      */
     Started startWorker(Map<Path, String> skipped) {
-        return started(run.apply(), task.build(run.batch, null, skipped), false);
+        return started(run.apply(), task.forModel(model.path).build(run.batch, null, skipped), false);
     }
 
     private Started started(Backend backend, TaskOptions.Built built, boolean withRewrites) {

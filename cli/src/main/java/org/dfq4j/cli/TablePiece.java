@@ -18,22 +18,26 @@ import org.dfq4j.rewrite.engine.RewriteLog;
  *                       have evaluated the same network
  * @param warnings       what making the piece warned about (e.g. calibrating on evaluation photographs), for
  *                       the driver to say once
+ * @param described      the task's {@link Task#describe} lines of the reference run on this shard (e.g. how
+ *                       the class file met the model's outputs), else empty
  */
 public record TablePiece(Task.Tally tally, Serializable outputs, RewriteLog log, String ranges, double rewriteSeconds,
-                         double setupSeconds, String fingerprint, List<String> warnings) implements Serializable {
+                         double setupSeconds, String fingerprint, List<String> warnings, List<String> described)
+        implements Serializable {
 
     public TablePiece {
         warnings = List.copyOf(warnings);
+        described = List.copyOf(described);
     }
 
     /** This piece without the reference outputs (what travels to the driver). */
     public TablePiece withoutOutputs() {
-        return new TablePiece(tally, null, log, ranges, rewriteSeconds, setupSeconds, fingerprint, warnings);
+        return new TablePiece(tally, null, log, ranges, rewriteSeconds, setupSeconds, fingerprint, warnings, described);
     }
 
     /** This piece as a worker made it: with its setup time and what it warned about. */
     public TablePiece fromWorker(double seconds, List<String> warned) {
-        return new TablePiece(tally, outputs, log, ranges, rewriteSeconds, seconds, fingerprint, warned);
+        return new TablePiece(tally, outputs, log, ranges, rewriteSeconds, seconds, fingerprint, warned, described);
     }
 
     /** Seconds spent running the network on the shard (decoding included). */

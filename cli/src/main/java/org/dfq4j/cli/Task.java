@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import org.dfq4j.eval.overlay.OverlayWriter;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.graph.Network;
 
 /**
@@ -63,7 +64,13 @@ interface Task {
         return kind().columns;
     }
 
-    Score score(Network net, String label);
+    /** Scores a network run by ND4J/SameDiff. */
+    default Score score(Network net, String label) {
+        return score(Runner.of(net), label);
+    }
+
+    /** Scores a runner (ND4J or ONNX Runtime). */
+    Score score(Runner runner, String label);
 
     /**
      * Additive statistics of one run over some of the task's photographs (a shard): counts, confusion
@@ -91,10 +98,15 @@ interface Task {
     }
 
     /**
-     * A run for a table: its tally, and what later runs of the same photographs compare with when
-     * this run is their reference (serializable, so it can live on another machine).
+     * A run for a table: its tally, what later runs of the same photographs compare with when this
+     * run is their reference (serializable, so it can live on another machine), and its
+     * {@link #describe} lines.
      */
-    record Run(Tally tally, Serializable outputs) {
+    record Run(Tally tally, Serializable outputs, List<String> described) {
+
+        public Run {
+            described = List.copyOf(described);
+        }
     }
 
     /**
@@ -105,7 +117,7 @@ interface Task {
     default Run run(Network net, String label, Serializable reference) {
         Score s = score(net, label);
         Serializable mine = outputs(s);
-        return new Run(tally(s, reference == null ? mine : reference), mine);
+        return new Run(tally(s, reference == null ? mine : reference), mine, describe(s));
     }
 
     /** What a score leaves for fidelity comparisons, in serializable form. */

@@ -142,6 +142,8 @@ class SparkTableTest {
         String many = DfqRun.ok(with(args, s));
         assertTrue(many.contains("spark: " + master), many);
         assertEquals(table(one), table(many), "the Spark run's table");
+        assertEquals(described(one), described(many), "the preprocessing and the reference run's describe lines");
+        assertTrue(described(many).get(0).startsWith("preprocess: "), many);
         assertEquals(withoutTimings(json(single)), withoutTimings(json(spark)), "the Spark run's JSON");
         assertFalse(table(one).contains("n/a: ?"), one);
         return many;
@@ -158,6 +160,14 @@ class SparkTableTest {
         int start = out.indexOf("\nrow ");
         assertTrue(start >= 0, out);
         return out.substring(start + 1).lines().filter(l -> !l.startsWith("wrote ")).reduce("", (a, b) -> a + b + "\n");
+    }
+
+    /**
+     * The preprocessing line and the reference run's describe lines: how the class file met the
+     * outputs, what the detector found on each photograph.
+     */
+    private static List<String> described(String out) {
+        return out.lines().filter(l -> l.matches("(preprocess|labels): .*|[\\w.-]+\\.(bmp|jpg|png): .*")).toList();
     }
 
     private static Object json(Path p) throws Exception {

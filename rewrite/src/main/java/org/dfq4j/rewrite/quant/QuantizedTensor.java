@@ -44,13 +44,21 @@ public record QuantizedTensor(INDArray values, List<QuantParams> channels, doubl
         double signal = 0;
         double noise = 0;
         for (int i = 0; i < data.length; i++) {
-            out[i] = (float) params[layout.channelOf(i)].fakeQuantize(data[i]);
+            out[i] = dequantized(params[layout.channelOf(i)], data[i]);
             double e = (double) data[i] - out[i];
             signal += (double) data[i] * data[i];
             noise += e * e;
         }
         INDArray values = Nd4j.create(out, x.shape(), 'c');
         return new QuantizedTensor(values, List.of(params), sqnrDb(signal, noise));
+    }
+
+    /**
+     * x quantized, then dequantized in float32 as a runtime's DequantizeLinear computes it,
+     * (float) (q - z) * (float) s, so that an exported int8 tensor dequantizes to exactly these values.
+     */
+    static float dequantized(QuantParams p, float x) {
+        return p.scale() == 0 ? x : (float) (p.quantize(x) - p.zeroPoint()) * (float) p.scale();
     }
 
     /** 10 log10(signal / noise) from sums of squares; +Infinity for zero noise. */
