@@ -3,6 +3,7 @@ package org.dfq4j.cli;
 import com.google.common.base.Preconditions;
 import java.io.PrintStream;
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -106,6 +107,11 @@ record ClassificationTask(ImageFolderDataset data, Preprocessing preprocessing, 
     @Override
     public int size() {
         return data.size();
+    }
+
+    @Override
+    public List<Path> files() {
+        return data.files();
     }
 
     @Override

@@ -3,6 +3,7 @@ package org.dfq4j.cli;
 import com.google.common.base.Preconditions;
 import java.io.PrintStream;
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -159,6 +160,11 @@ record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int bat
     @Override
     public int size() {
         return data.size();
+    }
+
+    @Override
+    public List<Path> files() {
+        return data.files();
     }
 
     @Override

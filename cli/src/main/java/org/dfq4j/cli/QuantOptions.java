@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.dfq4j.eval.data.PhotographCalibration;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.Calibration;
@@ -87,6 +88,15 @@ final class QuantOptions {
      * named, when they are first used.
      */
     Calibration calibration(Preprocessing pre, List<Path> evaluationPhotographs, boolean skipBad, PrintWriter warn) {
+        return calibration(pre, evaluationPhotographs, skipBad, warn, files -> { });
+    }
+
+    /**
+     * As {@link #calibration(Preprocessing, List, boolean, PrintWriter)}, telling {@code beforeReading}
+     * which photographs are about to be read (a cluster worker fetches them first).
+     */
+    Calibration calibration(Preprocessing pre, List<Path> evaluationPhotographs, boolean skipBad, PrintWriter warn,
+                            Consumer<List<Path>> beforeReading) {
         PhotographCalibration given = calibImages != null ? PhotographCalibration.folder(calibImages, pre)
                 : PhotographCalibration.of(evaluationPhotographs, pre, "the evaluation photographs");
         String where = calibImages != null ? "--calib-images " + calibImages : "the evaluation set";
@@ -115,6 +125,7 @@ final class QuantOptions {
                             + " evaluation photographs (this leaks: the 8-bit numbers are optimistic)");
                     warned = true;
                 }
+                beforeReading.accept(photos.files().subList(0, Math.min(n, photos.size())));
                 return photos.batches(n, inputShape);
             }
 

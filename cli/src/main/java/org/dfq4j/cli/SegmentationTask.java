@@ -120,6 +120,16 @@ record SegmentationTask(SegmentationDataset data, Preprocessing preprocessing, i
     }
 
     @Override
+    public List<Path> files() {
+        List<Path> files = new java.util.ArrayList<>();
+        for (SegmentationSample s : data.samples()) {
+            files.add(s.image());
+            s.mask().ifPresent(files::add);
+        }
+        return files;
+    }
+
+    @Override
     public Task slice(int from, int to) {
         List<Path> files = data.samples().stream().map(SegmentationSample::image).toList();
         return new SegmentationTask(data.without(Task.outside(files, from, to)), preprocessing, batch, classNames, progress);

@@ -1,6 +1,7 @@
 package org.dfq4j.cli;
 
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -101,6 +102,11 @@ record SyntheticTask(INDArray images, int batch) implements Task {
     @Override
     public int size() {
         return (int) images.size(0);
+    }
+
+    @Override
+    public List<Path> files() {
+        return List.of();
     }
 
     @Override

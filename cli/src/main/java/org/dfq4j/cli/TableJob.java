@@ -40,6 +40,7 @@ public final class TableJob implements Serializable {
     private final List<TableCell> cells;
     private final int photographs;
     private final Integer shards;
+    private final TableInputs inputs;
 
     /**
      * @param args        the {@code dfq} command line, subcommand included
@@ -47,13 +48,17 @@ public final class TableJob implements Serializable {
      * @param cells       the cells, the reference first ({@link DfqTable#cells})
      * @param photographs how many photographs the task has
      * @param shards      how many shards were asked for, or null for the scheduler's default
+     * @param inputs      the inputs on a shared file system, each worker reading its own mirror of them;
+     *                    null when every input is a local path (the same on every machine)
      */
-    TableJob(List<String> args, List<Path> skipped, List<TableCell> cells, int photographs, Integer shards) {
+    TableJob(List<String> args, List<Path> skipped, List<TableCell> cells, int photographs, Integer shards,
+             TableInputs inputs) {
         this.args = List.copyOf(args);
         this.skipped = skipped.stream().map(Path::toString).toList();
         this.cells = List.copyOf(cells);
         this.photographs = photographs;
         this.shards = shards;
+        this.inputs = inputs;
     }
 
     /** A run of consecutive photographs, {@code from} (inclusive) to {@code to} (exclusive). */
@@ -105,16 +110,21 @@ public final class TableJob implements Serializable {
             mine = w.network().copy();
         }
         StringWriter warnings = new StringWriter();
-        DfqTable table = w.command().table(w.built(), new PrintWriter(warnings, true));
-        TablePiece piece = table.evaluate(mine, w.rows().get(cell.row()), List.of(cell.precision()),
-                w.built().task().slice(shard.from(), shard.to()), reference == null ? null : reference.outputs()).get(0);
+        DfqTable table = w.command().table(w.built(), new PrintWriter(warnings, true),
+                inputs == null ? files -> { } : inputs::fetch);
+        Task slice = w.built().task().slice(shard.from(), shard.to());
+        if (inputs != null) {
+            inputs.fetch(slice.files());
+        }
+        TablePiece piece = table.evaluate(mine, w.rows().get(cell.row()), List.of(cell.precision()), slice,
+                reference == null ? null : reference.outputs()).get(0);
         return piece.fromWorker(opened[0] ? w.setupSeconds() : 0, warnings.toString().lines().toList());
     }
 
     private Worker open() {
         long t0 = System.nanoTime();
         CommandLine.ParseResult parsed = Dfq.commandLine(new PrintWriter(Writer.nullWriter()))
-                .parseArgs(args.toArray(new String[0]));
+                .parseArgs((inputs == null ? args : inputs.localArgs()).toArray(new String[0]));
         TableCommand command = (TableCommand) parsed.subcommand().commandSpec().userObject();
         Map<Path, String> bad = new LinkedHashMap<>();
         skipped.forEach(p -> bad.put(Path.of(p), "undecodable"));

@@ -2,6 +2,7 @@ package org.dfq4j.cli;
 
 import java.io.Serializable;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.dfq4j.rewrite.engine.RewriteLog;
 
 /**
@@ -38,6 +39,12 @@ public record TablePiece(Task.Tally tally, Serializable outputs, RewriteLog log,
     /** This piece as a worker made it: with its setup time and what it warned about. */
     public TablePiece fromWorker(double seconds, List<String> warned) {
         return new TablePiece(tally, outputs, log, ranges, rewriteSeconds, seconds, fingerprint, warned, described);
+    }
+
+    /** This piece with {@code rename} applied to what it says (warnings, describe lines). */
+    public TablePiece renamed(UnaryOperator<String> rename) {
+        return new TablePiece(tally, outputs, log, ranges, rewriteSeconds, setupSeconds, fingerprint,
+                warnings.stream().map(rename).toList(), described.stream().map(rename).toList());
     }
 
     /** Seconds spent running the network on the shard (decoding included). */

@@ -22,4 +22,13 @@ public interface TableScheduler {
      *     outputs
      */
     Map<TableCell, List<TablePiece>> run(TableJob job, String master, PrintWriter progress);
+
+    /**
+     * The inputs of {@code args} (the {@code dfq} command line) that name a shared file system by URI
+     * ({@code hdfs://}, {@code s3a://}, {@code file:}), listed here (names only); null when every input
+     * is a local path. The default: none (local paths only).
+     */
+    default TableInputs inputs(List<String> args, PrintWriter progress) {
+        return null;
+    }
 }

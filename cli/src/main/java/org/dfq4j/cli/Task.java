@@ -129,6 +129,9 @@ interface Task {
     /** Number of photographs. */
     int size();
 
+    /** The files a run reads (photographs, and masks where there are), in photograph order. */
+    List<Path> files();
+
     /** The same task on its photographs {@code from} (inclusive) to {@code to} (exclusive), in the same order. */
     Task slice(int from, int to);
 

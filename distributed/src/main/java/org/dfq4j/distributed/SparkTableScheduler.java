@@ -15,6 +15,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.storage.StorageLevel;
 import org.dfq4j.cli.TableCell;
+import org.dfq4j.cli.TableInputs;
 import org.dfq4j.cli.TableJob;
 import org.dfq4j.cli.TablePiece;
 import org.dfq4j.cli.TableScheduler;
@@ -75,6 +76,12 @@ public final class SparkTableScheduler implements TableScheduler {
             summarize(made, (System.nanoTime() - t0) / 1e9, progress);
             return byCell(job, made);
         }
+    }
+
+    /** Inputs given as URIs ({@code hdfs://}, {@code s3a://}, {@code file:}): read through Hadoop's file system. */
+    @Override
+    public TableInputs inputs(List<String> args, PrintWriter progress) {
+        return HadoopInputs.of(args, progress);
     }
 
     /** A task: one piece, failing on purpose on its first attempt if the test hook names it. */

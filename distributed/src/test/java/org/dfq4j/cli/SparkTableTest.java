@@ -99,6 +99,44 @@ class SparkTableTest {
         assertSameTable(classification(), "local[2]", List.of());
     }
 
+    /**
+     * The photographs and the class file by {@code file:} URI, read through Hadoop's file system: the
+     * driver lists the folder (names only), the executors fetch the photographs of their shards.
+     */
+    @Test
+    void photographsByHadoopUriGiveTheSameTable() throws Exception {
+        List<String> byUri = uris(classification(), photos, classes);
+        String out = assertSameTable(classification(), byUri, "local[2]", List.of("--shards", "3"));
+        // the output names the folder by its URI, put back as the path for the comparison
+        assertTrue(out.contains("spark: " + photos + " listed through Hadoop's file system: 7 files, 7 photographs"), out);
+        assertTrue(out.contains("7 photographs from " + photos + ":"), out);
+    }
+
+    /** Segmentation by URI: masks fetched with their photographs, calibration photographs fetched too. */
+    @Test
+    void segmentationByHadoopUriGivesTheSameTable() throws Exception {
+        List<String> args = List.of("table", "--task", "segmentation", "--model", segmenter.toString(), "--images",
+                segmentationPhotos.toString(), "--calib", "2", "--batch", "2");
+        assertSameTable(args, uris(args, segmentationPhotos), "local[2]", List.of("--shards", "2"));
+    }
+
+    @Test
+    void aMissingUriIsOneErrorLine() {
+        List<String> args = new ArrayList<>(uris(classification(), photos));
+        args.set(args.indexOf(photos.toUri().toString()), photos.resolveSibling("absent").toUri().toString());
+        args.addAll(List.of("--spark", "local[2]"));
+        DfqRun.dfq(args.toArray(new String[0])).failsWithOneLine("--images", "absent", "Hadoop");
+    }
+
+    /** {@code args} with each of {@code local} given as its {@code file:} URI. */
+    private static List<String> uris(List<String> args, Path... local) {
+        List<String> out = new ArrayList<>(args);
+        for (Path p : local) {
+            out.set(out.indexOf(p.toString()), p.toUri().toString());
+        }
+        return out;
+    }
+
     @Test
     void aTaskThatFailsOnceIsRetriedAndTheTableIsStillExact() throws Exception {
         System.setProperty(SparkTableScheduler.FAIL_ONCE, "0:W8:1");
@@ -133,20 +171,41 @@ class SparkTableTest {
      * the same JSON but for timings; returns the Spark run's output.
      */
     private static String assertSameTable(List<String> args, String master, List<String> sparkArgs) throws Exception {
-        String name = "t" + Math.abs((args.toString() + master).hashCode());
+        return assertSameTable(args, args, master, sparkArgs);
+    }
+
+    /**
+     * As above, the Spark run given {@code sparkRun}: the same inputs, some named otherwise (by URI), which
+     * its output and JSON name as given; they are compared with those names put back.
+     */
+    private static String assertSameTable(List<String> args, List<String> sparkRun, String master, List<String> sparkArgs)
+            throws Exception {
+        String name = "t" + Math.abs((sparkRun.toString() + master).hashCode());
         Path single = dir.resolve(name + "-single.json");
         Path spark = dir.resolve(name + "-spark.json");
         String one = DfqRun.ok(with(args, List.of("--json", single.toString())));
         List<String> s = new ArrayList<>(List.of("--spark", master, "--json", spark.toString()));
         s.addAll(sparkArgs);
-        String many = DfqRun.ok(with(args, s));
+        String many = asGiven(DfqRun.ok(with(sparkRun, s)), sparkRun, args);
         assertTrue(many.contains("spark: " + master), many);
         assertEquals(table(one), table(many), "the Spark run's table");
         assertEquals(described(one), described(many), "the preprocessing and the reference run's describe lines");
         assertTrue(described(many).get(0).startsWith("preprocess: "), many);
-        assertEquals(withoutTimings(json(single)), withoutTimings(json(spark)), "the Spark run's JSON");
+        assertEquals(withoutTimings(json(Files.readString(single))),
+                withoutTimings(json(asGiven(Files.readString(spark), sparkRun, args))), "the Spark run's JSON");
         assertFalse(table(one).contains("n/a: ?"), one);
         return many;
+    }
+
+    /** {@code text} with each argument of {@code named} that differs from {@code args}' replaced by that. */
+    private static String asGiven(String text, List<String> named, List<String> args) {
+        String t = text;
+        for (int i = 0; i < args.size(); i++) {
+            if (!named.get(i).equals(args.get(i))) {
+                t = t.replace(named.get(i), args.get(i));
+            }
+        }
+        return t;
     }
 
     private static String[] with(List<String> args, List<String> more) {
@@ -170,9 +229,8 @@ class SparkTableTest {
         return out.lines().filter(l -> l.matches("(preprocess|labels): .*|[\\w.-]+\\.(bmp|jpg|png): .*")).toList();
     }
 
-    private static Object json(Path p) throws Exception {
-        return JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build().readValue(p.toFile(),
-                Object.class);
+    private static Object json(String text) throws Exception {
+        return JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build().readValue(text, Object.class);
     }
 
     /** The value with every timing (imagesPerSecond, pipelineSeconds) removed, recursively. */
