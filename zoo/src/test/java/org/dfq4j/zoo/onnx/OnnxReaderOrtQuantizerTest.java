@@ -41,14 +41,25 @@ class OnnxReaderOrtQuantizerTest {
         INDArray ort = OrtSessions.run(bytes, "input", x, true).get("logits");
 
         assertArrayEquals(ort.shape(), ours.shape());
-        double rel = Transforms.abs(ours.sub(ort)).maxNumber().doubleValue() / Transforms.abs(ort).maxNumber().doubleValue();
-        assertTrue(rel < 1e-4, "dfq4j vs ONNX Runtime (QDQ simulated) on " + file + ": relative difference " + rel);
+        // Both compute the same fake-quant network, but their float sums differ in order (and in FMA use, which
+        // depends on the processor), so a pre-quantization value within float rounding of a rounding boundary
+        // may land one level apart. What holds on any processor: every logit equal to float rounding or one
+        // step of the logits' quantizer apart, almost all of them equal, and the same top-1.
+        ModelProto m = ModelProto.parseFrom(bytes);
+        double step = logitStep(m, "logits");
+        double range = Transforms.abs(ort).maxNumber().doubleValue();
+        INDArray diff = Transforms.abs(ours.sub(ort));
+        double maxDiff = diff.maxNumber().doubleValue();
+        long equal = diff.lt(1e-4 * range).castTo(org.nd4j.linalg.api.buffer.DataType.INT32).sumNumber().longValue();
+        assertTrue(maxDiff <= step * (1 + 1e-3) + 1e-4 * range,
+                "dfq4j vs ONNX Runtime (QDQ simulated) on " + file + ": a logit " + maxDiff + " apart, more than one level " + step);
+        assertTrue(equal >= ort.length() - Math.max(1, ort.length() / 10),
+                file + ": only " + equal + " of " + ort.length() + " logits equal to 1e-4");
         assertEquals(ort.argMax(1), ours.argMax(1));
 
         // every QuantizeLinear of a graph tensor other than the network input became one fake-quant
         // (the input's is computed as QuantizeLinear rounds, ties to even); weights and biases were
         // integer initializers, now dequantized constants
-        ModelProto m = ModelProto.parseFrom(bytes);
         Set<String> initializers = new HashSet<>();
         m.getGraph().getInitializerList().forEach(t -> initializers.add(t.getName()));
         long activationQuantizers = m.getGraph().getNodeList().stream()
@@ -62,5 +73,17 @@ class OnnxReaderOrtQuantizerTest {
         assertEquals(activationQuantizers, g.ops().stream().filter(op -> g.kind(op) == OpKind.FAKE_QUANT).count());
         assertTrue(m.getGraph().getNodeList().stream().map(NodeProto::getOpType).noneMatch(t -> t.startsWith("QLinear")),
                 "a QDQ file, not a QOperator one");
+    }
+
+    /** The scale of the DequantizeLinear that writes {@code output}: one level of the logits. */
+    private static double logitStep(ModelProto m, String output) {
+        NodeProto dq = m.getGraph().getNodeList().stream()
+                .filter(n -> n.getOutputList().contains(output)).findFirst().orElseThrow();
+        assertEquals("DequantizeLinear", dq.getOpType(), "the logits come out of a DequantizeLinear");
+        TensorProto scale = m.getGraph().getInitializerList().stream()
+                .filter(t -> t.getName().equals(dq.getInput(1))).findFirst().orElseThrow();
+        assertEquals(TensorProto.DataType.FLOAT_VALUE, scale.getDataType());
+        return scale.getFloatDataCount() > 0 ? scale.getFloatData(0)
+                : java.nio.ByteBuffer.wrap(scale.getRawData().toByteArray()).order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat();
     }
 }
