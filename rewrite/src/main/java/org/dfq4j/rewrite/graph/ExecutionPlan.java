@@ -193,11 +193,19 @@ final class ExecutionPlan {
 
     private void flush(List<Step> run) {
         long n = run.isEmpty() ? 0 : run.get(0).outputs()[0].length();
-        if (run.size() < 2 || n <= tile) {
+        // a per-channel op needs whole rows of channels (the last axis) in each tile
+        long rowLength = 1;
+        for (Step s : run) {
+            if (s.op().getOp() instanceof CustomOp) {
+                rowLength = Math.max(rowLength, s.context().getInputArray(1).length());
+            }
+        }
+        long perTile = Math.max(rowLength, tile / rowLength * rowLength);
+        if (run.size() < 2 || n <= perTile || n % rowLength != 0) {
             program.addAll(run);
             return;
         }
-        int tiles = (int) ((n + tile - 1) / tile);
+        int tiles = (int) ((n + perTile - 1) / perTile);
         OpContext[][] contexts = new OpContext[tiles][run.size()];
         for (int j = 0; j < run.size(); j++) {
             Step s = run.get(j);
@@ -205,28 +213,59 @@ final class ExecutionPlan {
             INDArray in = flat(s.context().getInputArray(0));
             INDArray out = inPlace ? in : flat(s.outputs()[0]);
             for (int t = 0; t < tiles; t++) {
-                long from = (long) t * tile;
-                long to = Math.min(n, from + tile);
+                long from = t * perTile;
+                long to = Math.min(n, from + perTile);
                 OpContext oc = Nd4j.getExecutioner().buildContext();
-                oc.setInputArray(0, in.get(NDArrayIndex.interval(from, to)));
-                oc.setOutputArray(0, inPlace ? oc.getInputArray(0) : out.get(NDArrayIndex.interval(from, to)));
+                INDArray x = in.get(NDArrayIndex.interval(from, to));
+                INDArray z = inPlace ? x : out.get(NDArrayIndex.interval(from, to));
+                if (s.op().getOp() instanceof DynamicCustomOp c) {
+                    long rows = (to - from) / rowLength;
+                    INDArray v = s.context().getInputArray(1);
+                    oc.setArgs(new INDArray[] {x.reshape(rows, rowLength), v.reshape(1, v.length())}, c.iArgs(),
+                            c.dArgs(), c.tArgs(), c.bArgs());
+                    oc.setOutputArray(0, z.reshape(rows, rowLength));
+                } else {
+                    oc.setInputArray(0, x);
+                    oc.setOutputArray(0, z);
+                }
                 contexts[t][j] = oc;
             }
         }
         program.add(new Chain(List.copyOf(run), contexts));
     }
 
-    /** A legacy elementwise op (scalar or transform) from one whole contiguous array to another of its length. */
-    private static boolean tileable(Step s) {
+    /** Pairwise ops that a chain may hold when their second input is one value per channel (the last axis). */
+    private static final Set<String> PER_CHANNEL = Set.of("maximum", "minimum", "add", "subtract", "multiply");
+
+    /**
+     * A legacy elementwise op (scalar or transform) from one whole contiguous array to another of its
+     * length, or a pairwise op with a constant of one value per channel (the last axis): the clip
+     * min(x, t) that equalization keeps for ReLU6, channels-last.
+     */
+    private boolean tileable(Step s) {
         DifferentialFunction f = s.op().getOp();
-        if (!(f instanceof ScalarOp || f instanceof TransformOp) || f instanceof Identity || f instanceof CustomOp
-                || !s.inputSlots().isEmpty() || s.outputs().length != 1) {
+        if (!s.inputSlots().isEmpty() || s.outputs().length != 1 || f instanceof Identity) {
             return false;
         }
         INDArray in = s.context().getInputArray(0);
         INDArray out = s.outputs()[0];
-        return in != null && in.length() == out.length() && whole(in) && whole(out)
-                && in.dataType() == out.dataType();
+        if (in == null || in.length() != out.length() || !whole(in) || !whole(out) || in.dataType() != out.dataType()) {
+            return false;
+        }
+        if (f instanceof DynamicCustomOp c) {
+            List<String> names = inputs(s.op());
+            if (!PER_CHANNEL.contains(c.opName()) || names.size() != 2 || c.numIArguments() > 0
+                    || c.numTArguments() > 0 || c.numBArguments() > 0 || c.numDArguments() > 0) {
+                return false;
+            }
+            INDArray v = s.context().getInputArray(1);
+            long[] shape = in.shape();
+            long channels = shape.length == 0 ? 0 : shape[shape.length - 1];
+            return v != null && v != in && v.dataType() == in.dataType() && v.length() == channels && channels > 1
+                    && v.shape()[v.rank() - 1] == channels && v.ordering() == 'c' && v.elementWiseStride() == 1
+                    && sd.getVariable(names.get(1)).getVariableType() == VariableType.CONSTANT;
+        }
+        return (f instanceof ScalarOp || f instanceof TransformOp) && !(f instanceof CustomOp);
     }
 
     /** Whether an array is all of its buffer, in C order with unit stride (so tiles are contiguous views). */
@@ -395,7 +434,12 @@ final class ExecutionPlan {
                 if (o instanceof Chain c) {
                     for (OpContext[] t : c.tiles()) {
                         for (int j = 0; j < t.length; j++) {
-                            Nd4j.getExecutioner().exec((Op) c.steps().get(j).op().getOp(), t[j]);
+                            DifferentialFunction f = c.steps().get(j).op().getOp();
+                            if (f instanceof CustomOp op) {
+                                Nd4j.getExecutioner().exec(op, t[j]);
+                            } else {
+                                Nd4j.getExecutioner().exec((Op) f, t[j]);
+                            }
                         }
                     }
                 } else {

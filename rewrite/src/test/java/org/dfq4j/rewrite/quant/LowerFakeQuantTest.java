@@ -101,6 +101,25 @@ class LowerFakeQuantTest {
     }
 
     @Test
+    void channelsLastTilesOfTheClipAndRoundingComputeWhatOpByOpDoes() {
+        // lowered and channels-last, the per-channel clip max(x, t) and the rounding run as one chain
+        // in tiles of whole channel rows: the values must be those of each op over the whole array
+        SyntheticNets s = new SyntheticNets("lower", 73, 3, 12);
+        Network q = quantizedChain(s, true);
+        Network nhwc = org.dfq4j.rewrite.execution.ChannelsLast.of(LowerFakeQuant.of(q).network()).network();
+        INDArray batch = s.calibration().mul(1.5);
+        String y = GraphView.of(q).output(GraphView.of(q).consumers("clip").get(0));
+        nhwc.setElementwiseTile(0);
+        Map<String, INDArray> opByOp = nhwc.run(batch, List.of(y, nhwc.outputs().get(0)));
+        for (int tile : new int[] {9, 64, 1000}) {
+            nhwc.setElementwiseTile(tile);
+            Map<String, INDArray> tiled = nhwc.run(batch, List.of(y, nhwc.outputs().get(0)));
+            assertEquals(opByOp, tiled, "tiles of " + tile);
+        }
+        assertTrue(SyntheticNets.relativeError(opByOp.get(nhwc.outputs().get(0)), q.output(batch)) < 1e-4);
+    }
+
+    @Test
     void residualsAndConcatsKeepTheirValuesAndTheNetworkItselfIsNotChanged() {
         QuantTestNets.Calibrated c = QuantTestNets.residual(72);
         Network q = Pipeline.of(new QuantizeWeights(QuantScheme.perTensor(8, false)),
