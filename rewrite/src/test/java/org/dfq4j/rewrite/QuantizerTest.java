@@ -101,7 +101,7 @@ class QuantizerTest {
                 .quantize(n.net());
         assertTrue(lowered.execution().startsWith("lowered "), lowered.execution());
         GraphView executable = GraphView.of(lowered.executable());
-        assertTrue(executable.ops().stream().anyMatch(o -> executable.kind(o) == OpKind.MAX_SCALAR));
+        assertTrue(executable.ops().stream().anyMatch(o -> executable.kind(o) == OpKind.RELU6));
         assertTrue(executable.ops().stream().noneMatch(o -> executable.kind(o) == OpKind.FAKE_QUANT));
     }
 
