@@ -77,7 +77,7 @@ final class DfqTable {
         DfqRecipe.Correction correction = requested != DfqRecipe.Correction.NONE ? requested
                 : hasStats ? DfqRecipe.Correction.ANALYTIC : DfqRecipe.Correction.EMPIRICAL;
         String noStats = "needs BatchNorm statistics; this model was BN-folded at export";
-        boolean correctionPossible = hasStats || correction == DfqRecipe.Correction.EMPIRICAL;
+        boolean correctionPossible = hasStats || correction.empirical();
         List<Row> rows = new ArrayList<>();
         rows.add(new Row("original", naive, null));
         rows.add(row("replace relu6", naive.toBuilder().replaceRelu6(true), true, null));

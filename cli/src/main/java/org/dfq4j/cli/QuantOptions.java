@@ -11,6 +11,7 @@ import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.RangeSpec;
+import org.dfq4j.rewrite.quant.Rounding;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Option;
 
@@ -32,6 +33,13 @@ final class QuantOptions {
 
     @Option(names = "--symmetric", description = "symmetric quantization (zero point 0)")
     boolean symmetric;
+
+    @Option(names = "--rounding", paramLabel = "nearest|datafree", defaultValue = "nearest",
+            converter = Converters.RoundingName.class,
+            description = "weight rounding: nearest, or datafree (SQuant-like: flips roundings so that the errors of "
+                    + "each kernel and output channel do not add up; no data; for 6 bits and fewer) "
+                    + "(default: ${DEFAULT-VALUE})")
+    Rounding rounding;
 
     @Option(names = "--act-range", paramLabel = "auto|bn[:n]|model|calib|none", defaultValue = "auto",
             converter = Converters.Ranges.class,
@@ -71,7 +79,7 @@ final class QuantOptions {
 
     /** The builder with these quantization settings. */
     DfqRecipe.Builder applyTo(DfqRecipe.Builder b, int defaultCalibration) {
-        return b.weights(weightScheme()).activationBits(bitsAct).activationRanges(actRange)
+        return b.weights(weightScheme()).rounding(rounding).activationBits(bitsAct).activationRanges(actRange)
                 .calibrationImages(calibrationImages(defaultCalibration));
     }
 

@@ -24,7 +24,8 @@ final class RecipeOptions {
     boolean absorb;
 
     @Option(names = "--correct", paramLabel = "KIND", description = "bias correction: ${COMPLETION-CANDIDATES}; "
-            + "analytic is data-free and needs BatchNorm statistics, empirical needs calibration photographs")
+            + "analytic is data-free and needs BatchNorm statistics, empirical needs calibration photographs (layer "
+            + "means with quantized weights), sequential also quantizes the activations while measuring")
     Correction correct = Correction.NONE;
 
     /**
@@ -61,6 +62,9 @@ final class RecipeOptions {
         }
         if (r.weights().symmetric()) {
             f.add("--symmetric");
+        }
+        if (r.rounding() != org.dfq4j.rewrite.quant.Rounding.NEAREST) {
+            f.add("--rounding " + r.rounding().name().toLowerCase(Locale.ROOT));
         }
         return f.isEmpty() ? "(none)" : String.join(" ", f);
     }
