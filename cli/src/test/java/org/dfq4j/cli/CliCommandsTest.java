@@ -112,7 +112,7 @@ class CliCommandsTest {
         Path md = dir.resolve("table.md");
         dfq("table", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
                 "--preprocess", "unit", "--calib", "4", "--calib-images", images.toString(), "--json", j.toString(),
-                "--markdown", md.toString());
+                "--markdown", md.toString(), "--bits", "8/8,4/8");
         List<Map<String, Object>> rows = json(j);
         assertEquals(List.of("original", "replace relu6", "+equalization", "+absorption", "+bias correction",
                 "equalization, ReLU6 kept", "equalization, ReLU6 kept, +correction", "per-channel weights"),
@@ -123,9 +123,18 @@ class CliCommandsTest {
         for (Map<String, Object> r : rows) {
             if (Boolean.TRUE.equals(r.get("available"))) {
                 assertTrue(r.containsKey("fp32Top1") && r.containsKey("int8Top1"), r.toString());
+                // --bits 8/8 is the W8A8 column again: the same quantizers, the same numbers
+                Map<String, Object> bits = (Map<String, Object>) r.get("bits");
+                assertEquals(r.get("w8a8"), bits.get("W8A8"), r.toString());
+                assertTrue(bits.containsKey("W4A8"), r.toString());
             }
         }
         assertTrue(Files.readString(md).contains("| original |"));
+        assertTrue(Files.readString(md).contains("W4A8 top1"), Files.readString(md));
+        DfqRun bad = DfqRun.dfq("table", "--model", model.toString(), "--images", images.toString(), "--labels",
+                classes.toString(), "--bits", "8-8");
+        assertEquals(2, bad.code(), bad.toString());
+        assertTrue(bad.err().contains("--bits"), bad.err());
     }
 
     @Test
