@@ -144,16 +144,10 @@ public final class ClippingSearch {
     /** The MSE-optimal range of a histogram for a scheme (asymmetric: a <= 0 <= b; symmetric: a = -b). */
     public static TensorRange best(Histogram h, QuantScheme scheme) {
         int n = h.counts().length;
-        double[] p0 = new double[n + 1];
-        double[] p1 = new double[n + 1];
-        double[] p2 = new double[n + 1];
-        for (int i = 0; i < n; i++) {
-            double x = h.centre(i);
-            double c = h.counts()[i];
-            p0[i + 1] = p0[i] + c;
-            p1[i + 1] = p1[i] + c * x;
-            p2[i + 1] = p2[i] + c * x * x;
-        }
+        double[][] p = prefixSums(h);
+        double[] p0 = p[0];
+        double[] p1 = p[1];
+        double[] p2 = p[2];
         double levels = scheme.qMax() - scheme.qMin();
         if (h.hi() == h.lo()) {
             return new TensorRange(Math.min(0, h.lo()), Math.max(0, h.hi()));
@@ -223,18 +217,22 @@ public final class ClippingSearch {
 
     /** The objective E(a, b) of a range (any a <= 0 <= b; symmetric schemes use a = -b). */
     public static double error(Histogram h, QuantScheme scheme, TensorRange r) {
+        double[][] p = prefixSums(h);
+        return error(h, p[0], p[1], p[2], r.min(), r.max(), scheme.qMax() - scheme.qMin());
+    }
+
+    /** Prefix sums of n, n x and n x^2 over the bins (x the bin centre), each of length bins + 1. */
+    private static double[][] prefixSums(Histogram h) {
         int n = h.counts().length;
-        double[] p0 = new double[n + 1];
-        double[] p1 = new double[n + 1];
-        double[] p2 = new double[n + 1];
+        double[][] p = new double[3][n + 1];
         for (int i = 0; i < n; i++) {
             double x = h.centre(i);
             double c = h.counts()[i];
-            p0[i + 1] = p0[i] + c;
-            p1[i + 1] = p1[i] + c * x;
-            p2[i + 1] = p2[i] + c * x * x;
+            p[0][i + 1] = p[0][i] + c;
+            p[1][i + 1] = p[1][i] + c * x;
+            p[2][i + 1] = p[2][i] + c * x * x;
         }
-        return error(h, p0, p1, p2, r.min(), r.max(), scheme.qMax() - scheme.qMin());
+        return p;
     }
 
     private static double error(Histogram h, double[] p0, double[] p1, double[] p2, double a, double b, double levels) {
