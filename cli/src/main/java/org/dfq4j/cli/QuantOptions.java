@@ -41,13 +41,13 @@ final class QuantOptions {
                     + "(default: ${DEFAULT-VALUE})")
     Rounding rounding;
 
-    @Option(names = "--act-range", paramLabel = "auto|bn|bn:n|model|calib|calib:minmax|none", defaultValue = "auto",
+    @Option(names = "--act-range", paramLabel = "auto|bn|bn:n|bn:mse|model|calib|calib:minmax|none", defaultValue = "auto",
             converter = Converters.Ranges.class,
-            description = "activation range source: bn (data-free: MSE-optimal clipping of the clipped normals the "
-                    + "BatchNorm statistics give; bn:n = mean +- n sigma), model (ranges recorded in the file), calib "
-                    + "(MSE-optimal clipping of the calibration photographs' values; calib:minmax = their min/max), none "
-                    + "(weights only), auto (bn when the model has BatchNorm, else calib). MSE clipping is the default: "
-                    + "it measured better than n sigma and min/max (default: ${DEFAULT-VALUE})")
+            description = "activation range source: bn (data-free: mean +- 6 sigma of the BatchNorm statistics; bn:n = "
+                    + "n sigma; bn:mse = MSE-optimal clipping of the clipped normals they give), model (ranges recorded in "
+                    + "the file), calib (MSE-optimal clipping of the calibration photographs' values, the default for "
+                    + "calibration: it measured better than min/max; calib:minmax = their min/max), none (weights only), "
+                    + "auto (bn when the model has BatchNorm, else calib) (default: ${DEFAULT-VALUE})")
     RangeSpec actRange;
 
     @Option(names = "--calib", paramLabel = "N",

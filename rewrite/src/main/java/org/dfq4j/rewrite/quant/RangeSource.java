@@ -136,8 +136,7 @@ public interface RangeSource {
 
         @Override
         public String name() {
-            return mse != null ? "bn" : "bn:" + (sigmas == Math.rint(sigmas) ? Long.toString((long) sigmas)
-                    : Double.toString(sigmas));
+            return mse != null ? "bn:mse" : "bn";
         }
 
         @Override

@@ -58,7 +58,7 @@ class InsertFakeQuantTest {
 
         RewriteLog.Entry e = r.log().entries("InsertFakeQuant").stream()
                 .filter(x -> x.targets().equals(List.of("d1c"))).findFirst().orElseThrow();
-        assertEquals("bn:6", e.values().get("source"));
+        assertEquals("bn", e.values().get("source"));
         double min = e.number("min");
         double max = e.number("max");
         assertEquals(0, min);

@@ -175,7 +175,9 @@ class RangeSourceTest {
     @Test
     void specsAreParsedByName() {
         assertEquals(RangeSpec.batchNorm(), RangeSpec.parse("bn"));
-        assertEquals(RangeSpec.batchNorm(), RangeSpec.parse("bn:mse"));
+        assertEquals(RangeSpec.batchNormMse(), RangeSpec.parse("bn:mse"));
+        assertEquals("bn:mse", RangeSpec.batchNormMse().toString());
+        assertEquals(RangeSpec.batchNorm(6), RangeSpec.parse("bn"));
         assertEquals(RangeSpec.calibrationMinMax(), RangeSpec.parse("calib:minmax"));
         assertEquals("calib:minmax", RangeSpec.calibrationMinMax().toString());
         assertEquals("calib", RangeSpec.parse("calib:mse").toString());
