@@ -125,7 +125,11 @@ class CliCommandsTest {
                 assertTrue(r.containsKey("fp32Top1") && r.containsKey("int8Top1"), r.toString());
                 // --bits 8/8 is the W8A8 column again: the same quantizers, the same numbers
                 Map<String, Object> bits = (Map<String, Object>) r.get("bits");
-                assertEquals(r.get("w8a8"), bits.get("W8A8"), r.toString());
+                Map<String, Object> w8a8 = new java.util.HashMap<>((Map<String, Object>) r.get("w8a8"));
+                Map<String, Object> again = new java.util.HashMap<>((Map<String, Object>) bits.get("W8A8"));
+                w8a8.remove("imagesPerSecond");
+                again.remove("imagesPerSecond");
+                assertEquals(w8a8, again, r.toString());
                 assertTrue(bits.containsKey("W4A8"), r.toString());
             }
         }
