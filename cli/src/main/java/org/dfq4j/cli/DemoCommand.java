@@ -21,13 +21,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code dfq demo}: the whole pipeline with no files. A synthetic MobileNetV2 (BatchNorm and ReLU6,
- * per-channel ranges as unbalanced as a real network's) is quantized row by row as in the reference
- * table, and each row's FP32, W8 and W8A8 outputs are compared with the original FP32 outputs on
- * generated images: logit SQNR in dB and top-1 agreement.
+ * {@code dfq demo}: the whole pipeline with no files. A generated MobileNetV2-like network that behaves
+ * like a trained one under quantization ({@link MobileNetV2Builder#trainedLike}: BatchNorm and ReLU6,
+ * contractive, folded per-channel weight ranges spread over three decades) is quantized row by row as
+ * in the reference table, and each row's FP32, W8 and W8A8 outputs are compared with the original
+ * FP32 outputs on generated images: logit SQNR in dB and top-1 agreement.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run the DFQ table on a built-in synthetic MobileNetV2 with generated inputs (no files needed).")
+        description = "Run the DFQ table on a generated MobileNetV2-like network that quantizes like a trained one, "
+                + "with generated inputs (no files needed).")
 final class DemoCommand implements Callable<Integer> {
 
     @Spec
@@ -36,10 +38,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--count", paramLabel = "N", defaultValue = "32", description = "generated images (default: ${DEFAULT-VALUE})")
     int count;
 
-    @Option(names = "--width", paramLabel = "W", defaultValue = "1.0", description = "width multiplier (default: ${DEFAULT-VALUE})")
+    @Option(names = "--width", paramLabel = "W", defaultValue = "0.5", description = "width multiplier (default: ${DEFAULT-VALUE})")
     double width;
 
-    @Option(names = "--resolution", paramLabel = "PX", defaultValue = "224", description = "input size (default: ${DEFAULT-VALUE})")
+    @Option(names = "--resolution", paramLabel = "PX", defaultValue = "96", description = "input size (default: ${DEFAULT-VALUE})")
     int resolution;
 
     @Option(names = "--seed", defaultValue = "42", description = "weights and images seed (default: ${DEFAULT-VALUE})")
@@ -63,11 +65,12 @@ final class DemoCommand implements Callable<Integer> {
         Backend backend = run.apply();
         output.declare(output.force.plan()).check();
         out.println(backend.describe());
-        out.printf("building a synthetic MobileNetV2 (width %.2f, %dx%d, seed %d) with calibrated BatchNorm...%n",
+        out.printf("building a MobileNetV2-like network (width %.2f, %dx%d, seed %d) with calibrated BatchNorm and "
+                + "folded weight ranges as unbalanced as a trained one's...%n",
                 width, resolution, resolution, seed);
         out.flush();
         long t0 = System.nanoTime();
-        Network net = MobileNetV2Builder.synthetic(width, resolution, 1000, seed);
+        Network net = MobileNetV2Builder.trainedLike(width, resolution, 1000, seed);
         INDArray images = SyntheticImages.generate(count, 3, resolution, resolution, seed + 1);
         out.printf("built in %.1f s: %d ops, %,d parameters; %d generated images in [-1, 1]%n",
                 (System.nanoTime() - t0) / 1e9, GraphView.of(net).ops().size(), net.parameterCount(), count);

@@ -15,15 +15,15 @@ import org.dfq4j.eval.detection.LabelMap;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.image.RgbDecoder;
 import org.dfq4j.eval.overlay.OverlayWriter;
-import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.eval.runtime.Runner;
 
 /** VOC mAP@0.5 against boxes; fidelity = mAP of a run's detections against a reference run's (score >= 0.5). */
 record DetectionTask(DetectionDataset data, Preprocessing preprocessing, int batch, LabelMap labels,
                      PrintStream progress) implements Task {
 
     @Override
-    public Score score(Network net, String label) {
-        DetectionEvaluator ev = DetectionEvaluator.of(net.withName(label), batch).withProgress(progress);
+    public Score score(Runner runner, String label) {
+        DetectionEvaluator ev = DetectionEvaluator.of(runner.named(label), batch).withProgress(progress);
         if (preprocessing != null) {
             ev = ev.withPreprocessing(preprocessing);
         }

@@ -9,7 +9,7 @@ import picocli.CommandLine;
 /** The {@code dfq} command: data-free quantization for SameDiff models. */
 @Command(name = "dfq", mixinStandardHelpOptions = true, version = "dfq4j 0.1.0",
         description = "Data-free 8-bit quantization (Nagel et al. 2019) for Deeplearning4j SameDiff models.",
-        subcommands = {DemoCommand.class, EvalCommand.class, TableCommand.class, BenchCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, EvalCommand.class, TableCommand.class, ExportCommand.class, BenchCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
 public final class Dfq implements Runnable {
 
     @CommandLine.Spec

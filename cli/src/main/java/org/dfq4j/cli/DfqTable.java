@@ -168,6 +168,7 @@ final class DfqTable {
             Task.Score fp = task.score(prepared.network(), row.name() + " FP32");
             if (reference == null) {
                 reference = fp;
+                task.describe(fp).forEach(progress::println);
             }
             RewriteLog log = new RewriteLog();
             log.addAll(prepared.log());

@@ -11,12 +11,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.dfq4j.eval.report.HtmlReport;
 import org.dfq4j.eval.report.JsonReport;
 import org.dfq4j.eval.report.TextTable;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.QuantizationReport;
 import org.dfq4j.rewrite.QuantizedNetwork;
 import org.dfq4j.rewrite.Quantizer;
 import org.dfq4j.rewrite.engine.RewriteLog;
@@ -25,6 +27,7 @@ import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkFile;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.WeightDiagnostics;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -46,6 +49,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--quantize", description = "simulate 8-bit inference (weights offline, activations by fake-quant)")
     boolean quantize;
 
+    @Mixin
+    RuntimeOptions runtime;
+
     @Option(names = "--json", paramLabel = "PATH", description = "also write the result as JSON (atomically)")
     Path json;
 
@@ -60,14 +66,27 @@ final class EvalCommand implements Callable<Integer> {
             description = "segmentation/detection with --quantize: PNGs of FP32 and 8-bit predictions side by side")
     Path overlays;
 
+    @Option(names = "--report", paramLabel = "DIR",
+            description = "with --quantize: write DIR/" + HtmlReport.FILE + ", a self-contained page of where the 8-bit "
+                    + "error comes from (per-channel weights before and after equalization per layer, weight and "
+                    + "activation SQNR, activation ranges; measured on the calibration photographs when there are any)")
+    Path report;
+
     @Mixin
     ForceOption force;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (runtime.onnxRuntime()) {
+            OnnxRuntimeEval.requireNoPipeline(setup, quantize, explain, outFile, overlays);
+            return OnnxRuntimeEval.run(out, setup, runtime, force, json);
+        }
         if (overlays != null && !quantize) {
             throw new DfqException("--save-overlays compares FP32 with 8-bit: add --quantize");
+        }
+        if (report != null && !quantize) {
+            throw new DfqException("--report shows where the 8-bit error comes from: add --quantize");
         }
         Experiment.Started started = setup.start(out, true, force, (plan, task) -> {
             if (overlays != null) {
@@ -75,7 +94,8 @@ final class EvalCommand implements Callable<Integer> {
             }
             plan.file("--json", json).file("--out", outFile)
                     .file("--out", outFile == null ? null : Path.of(outFile + ".log.json"))
-                    .filesIn("--save-overlays", overlays, task.overlayFiles());
+                    .filesIn("--save-overlays", overlays, task.overlayFiles())
+                    .filesIn("--report", report, List.of(HtmlReport.FILE));
         });
         Backend backend = started.backend();
         TaskOptions.Built built = started.built();
@@ -95,8 +115,9 @@ final class EvalCommand implements Callable<Integer> {
         Network executed = evaluated;
         String rangeName = "none";
         String execution = null;
+        QuantizedNetwork q = null;
         if (quantize) {
-            QuantizedNetwork q = quantizer.quantize(prepared);
+            q = quantizer.quantize(prepared);
             pipelineSeconds += q.seconds();
             log.addAll(q.log());
             evaluated = q.network();
@@ -113,7 +134,7 @@ final class EvalCommand implements Callable<Integer> {
         TextTable t = new TextTable("", "");
         t.row("model", original.name() + " (" + original.properties().getOrDefault("format", "?") + ")");
         t.row("task", task.name() + ", " + built.description());
-        t.row("preprocess", pre.toString());
+        t.row("preprocess", setup.task.describePreprocessing());
         t.row("pipeline", RecipeOptions.flags(recipe) + (quantize ? " --quantize: weights " + recipe.weights()
                 + ", activations " + (rangeName.equals("none") ? "float" : recipe.activationBits() + "-bit, ranges "
                 + rangeName) : " (FP32)"));
@@ -133,6 +154,9 @@ final class EvalCommand implements Callable<Integer> {
         task.describe(score).forEach(line -> out.println("  " + line));
         if (explain) {
             explain(out, log, original, prepared.network(), recipe);
+        }
+        if (report != null) {
+            writeReport(out, original, recipe, started.hasStats(), quantizer, q, t);
         }
         if (outFile != null) {
             NetworkFile.save(evaluated, outFile);
@@ -169,6 +193,35 @@ final class EvalCommand implements Callable<Integer> {
         Map<String, Double> metricValues() {
             return metrics;
         }
+    }
+
+    /**
+     * The HTML report of a quantized run, measured on the calibration photographs when the recipe uses
+     * them or --calib-images names them.
+     */
+    private void writeReport(PrintWriter out, Network original, DfqRecipe recipe, boolean hasStats, Quantizer quantizer,
+                             QuantizedNetwork q, TextTable summary) {
+        long t0 = System.nanoTime();
+        List<INDArray> calibration = List.of();
+        if (recipe.needsCalibration(hasStats)) {
+            calibration = quantizer.calibrationImages(q.floatNetwork().inputShape()); // loaded already
+        } else if (setup.quant.calibImages != null) {
+            try {
+                calibration = quantizer.calibrationImages(q.floatNetwork().inputShape());
+            } catch (DfqException e) { // a data-free recipe never read them: keep the evaluation, say why
+                out.println("warning: --report: activations not measured: " + e.getMessage());
+            }
+        }
+        boolean measure = !calibration.isEmpty();
+        QuantizationReport r = QuantizationReport.of(recipe, original, q, calibration);
+        String title = "dfq report: " + original.name() + ", " + RecipeOptions.flags(recipe) + " --quantize";
+        Map<String, String> rows = new LinkedHashMap<>();
+        summary.rows().forEach(row -> rows.put(row.get(0), String.join(" ", row.subList(1, row.size()))));
+        HtmlReport.write(report, title, rows, r);
+        out.printf(Locale.ROOT, "wrote %s (%d layers, %d of them changed by the float rewrites, %d quantized activations%s; "
+                + "%.1f s)%n", report.resolve(HtmlReport.FILE), r.layers().size(), r.changedLayers().size(),
+                r.activations().size(), measure ? ", measured on " + r.calibrationImages() + " calibration images"
+                : ", not measured: no calibration photographs", (System.nanoTime() - t0) / 1e9);
     }
 
     private static String fmt(double v) {

@@ -44,7 +44,7 @@ final class Experiment {
     Started start(PrintWriter out, boolean withRewrites, ForceOption force, BiConsumer<OutputPlan, Task> outputs) {
         Backend backend = run.apply();
         out.println(backend.describe());
-        TaskOptions.Built all = task.build(run.batch, System.err);
+        TaskOptions.Built all = task.forModel(model.path).build(run.batch, System.err);
         OutputPlan plan = force.plan().inputs(ModelFiles.files(model.path)).inputs(task.inputs()).input(quant.calibImages);
         outputs.accept(plan, all.task());
         plan.check();

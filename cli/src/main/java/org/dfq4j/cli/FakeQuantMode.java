@@ -6,7 +6,7 @@ import java.util.Locale;
 enum FakeQuantMode {
     /** ND4J's fake-quant ops: the reference semantics. */
     OPS,
-    /** Lowered: scales folded into the weights, rint and a clip per tensor (faster). */
+    /** Lowered: scales folded into the weights, a rounding by scalar ops per tensor (faster). */
     LOWERED;
 
     @Override

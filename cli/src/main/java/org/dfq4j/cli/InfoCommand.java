@@ -7,31 +7,46 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.dfq4j.eval.runtime.Backend;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.view.GraphView;
+import org.dfq4j.zoo.onnx.OnnxReader;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code dfq info}: the imported graph, op by op, with shapes and recorded quantization ranges. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "List the imported graph: ops in order with output shapes, parameter count, recorded ranges.")
+        description = "List the imported graph: ops in order with output shapes, parameter count, recorded ranges; "
+                + "or, with --supported-ops, the ONNX ops the reader converts.")
 final class InfoCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
     @Mixin
-    ModelOption model;
+    OptionalModelOption model;
+
+    @Option(names = "--supported-ops", description = "list the ONNX ops the reader converts, with the forms it accepts")
+    boolean supportedOps;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (supportedOps) {
+            out.println("ONNX ops the reader converts (default domain); any other op is refused by name:");
+            OnnxReader.SUPPORTED_OPS.forEach((op, note) -> out.printf("  %-19s %s%n", op, note));
+            return 0;
+        }
+        if (model.path == null) {
+            throw new DfqException("dfq info needs --model PATH (or --supported-ops)");
+        }
         out.println(Backend.current().describe());
         Network net = model.read();
         GraphView g = GraphView.of(net);

@@ -61,7 +61,7 @@ final class QuantOptions {
 
     @Option(names = "--fake-quant", paramLabel = "MODE",
             description = "how 8-bit activation quantization runs: ops (ND4J's fake-quant ops, the reference; default "
-                    + "of eval and table) or lowered (faster: scales folded into the weights, rint + clip; default of bench; "
+                    + "of eval and table) or lowered (faster: scales folded into the weights, rounding by scalar ops; default of bench; "
                     + "float rounding can move a value next to a level boundary to the neighbouring level)")
     FakeQuantMode fakeQuant;
 

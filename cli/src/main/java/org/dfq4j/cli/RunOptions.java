@@ -2,7 +2,6 @@ package org.dfq4j.cli;
 
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqException;
-import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Option;
 
 /** Options shared by the commands that run a network: batch size and thread count. */
@@ -19,14 +18,6 @@ final class RunOptions {
         if (batch < 1) {
             throw new DfqException("--batch must be at least 1, got " + batch);
         }
-        if (threads != null) {
-            if (threads < 1) {
-                throw new DfqException("--threads must be at least 1, got " + threads);
-            }
-            Nd4j.getEnvironment().setMaxThreads(threads);
-            Nd4j.getEnvironment().setMaxMasterThreads(threads);
-        }
-        Backend b = Backend.current();
-        return threads == null ? b : b.withThreads(threads);
+        return threads == null ? Backend.current() : Backend.useThreads(threads);
     }
 }

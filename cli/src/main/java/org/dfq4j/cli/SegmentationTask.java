@@ -13,15 +13,15 @@ import org.dfq4j.eval.segmentation.SegmentationEvaluator;
 import org.dfq4j.eval.segmentation.SegmentationFidelity;
 import org.dfq4j.eval.segmentation.SegmentationResult;
 import org.dfq4j.eval.segmentation.SegmentationSample;
-import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.eval.runtime.Runner;
 
 /** Mean IoU and pixel accuracy against masks; fidelity = mIoU of a run's masks against a reference run's. */
 record SegmentationTask(SegmentationDataset data, Preprocessing preprocessing, int batch, List<String> classNames,
                         PrintStream progress) implements Task {
 
     @Override
-    public Score score(Network net, String label) {
-        SegmentationEvaluator ev = SegmentationEvaluator.of(net.withName(label), preprocessing, batch)
+    public Score score(Runner runner, String label) {
+        SegmentationEvaluator ev = SegmentationEvaluator.of(runner.named(label), preprocessing, batch)
                 .withProgress(progress).withRetainedMasks(true);
         if (classNames != null) {
             ev = ev.withClassNames(classNames);

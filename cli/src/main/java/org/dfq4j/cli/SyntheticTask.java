@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.dfq4j.eval.metric.Fidelity;
-import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.eval.runtime.Runner;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -14,7 +14,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 record SyntheticTask(INDArray images, int batch) implements Task {
 
     @Override
-    public Score score(Network net, String label) {
+    public Score score(Runner net, String label) {
         long n = images.size(0);
         List<INDArray> parts = new ArrayList<>();
         long t0 = System.nanoTime();

@@ -51,6 +51,7 @@ final class TableCommand implements Callable<Integer> {
         boolean withActivations = range.kind() != RangeSpec.Kind.NONE;
         out.printf("model: %s (%s), task: %s, %s%n", net.name(), net.properties().getOrDefault("format", "?"),
                 built.task().name(), built.description());
+        out.printf("preprocess: %s%n", setup.task.describePreprocessing());
         out.printf("weights: %s; activations: %s%s%n", base.weights(),
                 withActivations ? base.activationBits() + "-bit per-tensor, ranges from " + range : "float (--act-range none)",
                 hasStats ? "" : "; no BatchNorm statistics (BN folded at export)");

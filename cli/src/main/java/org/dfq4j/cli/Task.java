@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.dfq4j.eval.overlay.OverlayWriter;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.graph.Network;
 
 /**
@@ -59,7 +60,13 @@ interface Task {
         return kind().columns;
     }
 
-    Score score(Network net, String label);
+    /** Scores a network run by ND4J/SameDiff. */
+    default Score score(Network net, String label) {
+        return score(Runner.of(net), label);
+    }
+
+    /** Scores a runner (ND4J or ONNX Runtime). */
+    Score score(Runner runner, String label);
 
     /** Agreement of {@code test} with {@code reference} (same photographs), in display order. */
     Map<String, Double> fidelity(Score reference, Score test);

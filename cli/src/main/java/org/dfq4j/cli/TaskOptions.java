@@ -6,9 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.dfq4j.eval.data.ClassList;
+import org.dfq4j.eval.data.GroundTruth;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.data.ImageFolderDataset;
 import org.dfq4j.eval.detection.DetectionDataset;
@@ -28,7 +30,9 @@ final class TaskOptions {
     TaskKind task;
 
     @Option(names = "--images", required = true, paramLabel = "DIR",
-            description = "classification: <synset>_<name>.JPEG photographs; segmentation: a Pascal VOC root or a "
+            description = "classification: an ImageNet folder in any of three layouts (detected): <synset>_<name>.JPEG "
+                    + "photographs, one sub-folder per synset (torchvision ImageFolder), or flat files with "
+                    + "--ground-truth; segmentation: a Pascal VOC root or a "
                     + "folder of <name>.jpg + <name>_mask.png pairs (or photographs alone: fidelity only); detection: "
                     + "a Pascal VOC root, or photographs (fidelity only)")
     Path images;
@@ -38,6 +42,11 @@ final class TaskOptions {
                     + "segmentation/detection: class names, line i = class i (optional)")
     Path labels;
 
+    @Option(names = "--ground-truth", paramLabel = "FILE",
+            description = "classification of flat validation files (ILSVRC2012_val_*.JPEG): LOC_val_solution.csv, or "
+                    + "lines '<file> <synset>' or '<file> <index>' (0-based, sorted-synset order)")
+    Path groundTruth;
+
     @Option(names = "--annotations", paramLabel = "PATH",
             description = "detection: a COCO instances JSON for the photographs in --images")
     Path annotations;
@@ -46,8 +55,9 @@ final class TaskOptions {
     String split;
 
     @Option(names = "--preprocess", paramLabel = "NAME|SPEC", converter = Converters.Preprocess.class,
-            description = "preset (inception, unit, imagenet, resize) or spec such as crop=0.875,scale=0.0078431,offset=-1 "
-                    + "(default: inception for classification, resize otherwise)")
+            description = "preset named after its origin (inception, torchvision, darknet, deeplab) or a spec such as "
+                    + "crop=0.875,scale=0.0078431,offset=-1 (default: what a file from dfq export records; classification "
+                    + "torchvision for other .onnx models, inception otherwise; deeplab for segmentation and detection)")
     Preprocessing preprocess;
 
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N photographs (sorted by name)")
@@ -61,7 +71,7 @@ final class TaskOptions {
     /** The files and folders this task reads (for the output checks). */
     List<Path> inputs() {
         List<Path> in = new ArrayList<>();
-        for (Path p : new Path[] {images, labels, annotations}) {
+        for (Path p : new Path[] {images, labels, groundTruth, annotations}) {
             if (p != null) {
                 in.add(p);
             }
@@ -69,9 +79,23 @@ final class TaskOptions {
         return in;
     }
 
+    /** The model the task runs: its format (and an exported file's own record) picks the default preprocessing. */
+    private String model = "";
+
+    /** Sets the model whose format picks the default preprocessing (see {@link TaskKind#defaultPreprocessing}). */
+    TaskOptions forModel(String modelSpec) {
+        this.model = modelSpec == null ? "" : modelSpec;
+        return this;
+    }
+
     Preprocessing preprocessing() {
-        return preprocess != null ? preprocess : task == TaskKind.CLASSIFICATION ? Preprocessing.INCEPTION
-                : Preprocessing.RESIZE;
+        return preprocess != null ? preprocess : task.defaultPreprocessing(model).preprocessing();
+    }
+
+    /** The preprocessing for reports: preset name, spec, and whether it is a default and why. */
+    String describePreprocessing() {
+        return preprocessing().describe() + (preprocess != null ? ""
+                : ", " + task.defaultPreprocessing(model).why() + " (--preprocess to change)");
     }
 
     private int limit() {
@@ -134,12 +158,16 @@ final class TaskOptions {
                 if (labels == null) {
                     throw new DfqException("--labels CLASSFILE is required for classification (line i = class id of output i)");
                 }
-                ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(labels), limit());
+                ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(labels), limit(),
+                        groundTruth == null ? null : GroundTruth.read(groundTruth));
                 d = d.without(bad.keySet());
                 return new Built(new ClassificationTask(d, pre, batch, progress), d.files(),
-                        d.size() + " photographs from " + images + skippedNote(bad), bad);
+                        d.size() + " photographs from " + images + ": " + d.describe() + skippedNote(bad), bad);
             }
             case SEGMENTATION -> {
+                if (groundTruth != null) {
+                    throw new DfqException("--ground-truth labels classification photographs; segmentation reads masks");
+                }
                 SegmentationDataset d = segmentationData();
                 if (limit != null) {
                     d = d.first(limit());
@@ -152,6 +180,9 @@ final class TaskOptions {
                                 + skippedNote(bad), bad);
             }
             default -> {
+                if (groundTruth != null) {
+                    throw new DfqException("--ground-truth labels classification photographs; for detection use --annotations");
+                }
                 LabelMap map = labels == null ? null : LabelMap.read(labels);
                 DetectionDataset d = detectionData(map);
                 if (limit != null) {

@@ -72,6 +72,40 @@ class CliCommandsTest {
     }
 
     @Test
+    void evalNamesTheLayoutAndTheLabelOffset() throws Exception {
+        Path folders = Files.createDirectories(dir.resolve("val"));
+        Path flat = Files.createDirectories(dir.resolve("flat"));
+        StringBuilder truth = new StringBuilder();
+        int k = 0;
+        try (var s = Files.list(images)) {
+            for (Path p : s.sorted().toList()) {
+                String cls = p.getFileName().toString().split("_")[0];
+                Files.createDirectories(folders.resolve(cls));
+                Files.copy(p, folders.resolve(cls).resolve("photo" + k + ".png"));
+                Files.copy(p, flat.resolve("ILSVRC2012_val_0000000" + k + ".png"));
+                truth.append("ILSVRC2012_val_0000000").append(k).append(".JPEG ").append(cls.equals("red") ? 0 : 1).append('\n');
+                k++;
+            }
+        }
+        Path withBackground = Files.writeString(dir.resolve("classes_bg.txt"), "background\nred\ngreen\n");
+        String out = dfq("eval", "--model", model.toString(), "--images", folders.toString(), "--labels",
+                withBackground.toString(), "--preprocess", "unit", "--batch", "4");
+        assertTrue(out.contains("class sub-folders (torchvision ImageFolder)"), out);
+        assertTrue(out.contains("preprocess     darknet (crop=0.875,"), out);
+        assertTrue(out.contains("labels: the model has 2 outputs") && out.contains("class i = output i-1"), out);
+        assertTrue(out.matches("(?s).*top1\\s+100\\.00.*"), out);
+        Path gt = Files.writeString(dir.resolve("val.txt"), truth.toString());
+        out = dfq("eval", "--model", model.toString(), "--images", flat.toString(), "--labels", withBackground.toString(),
+                "--ground-truth", gt.toString(), "--preprocess", "unit", "--batch", "4");
+        assertTrue(out.contains("flat files labelled by a ground-truth file") && out.contains("0-based class index"), out);
+        // without --preprocess, an ONNX model gets torchvision's evaluation preprocessing, and the run says so
+        out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--batch", "4");
+        assertTrue(out.contains("preprocess     torchvision (") && out.contains("the default for ONNX models"), out);
+        assertTrue(out.matches("(?s).*top1\\s+100\\.00.*"), out);
+    }
+
+    @Test
     void quantizedEvalReportsFidelityAndSavesAGraphThatLoadsBack() throws Exception {
         Path j = dir.resolve("q.json");
         Path saved = dir.resolve("q.dfq");
@@ -101,7 +135,7 @@ class CliCommandsTest {
         String out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
                 "--preprocess", "unit", "--equalize", "--quantize", "--act-range", "calib", "--calib", "4", "--calib-images",
                 images.toString(), "--fake-quant", "lowered", "--json", j3.toString());
-        assertTrue(out.contains("8-bit execution") && out.contains("fake-quants (scales folded into weights)"), out);
+        assertTrue(out.contains("8-bit execution") && out.contains("folded into the weights"), out);
         Map<String, Object> fidelity3 = (Map<String, Object>) ((Map<String, Object>) json(j3)).get("fidelity");
         assertEquals(((Number) fidelity.get("agreement")).doubleValue(), ((Number) fidelity3.get("agreement")).doubleValue(), 1e-9);
     }
@@ -110,9 +144,10 @@ class CliCommandsTest {
     void tableHasEveryRowAndSaysWhyARowCannotRun() throws Exception {
         Path j = dir.resolve("table.json");
         Path md = dir.resolve("table.md");
-        dfq("table", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
-                "--preprocess", "unit", "--calib", "4", "--calib-images", images.toString(), "--json", j.toString(),
-                "--markdown", md.toString(), "--bits", "8/8,4/8");
+        String out = dfq("table", "--model", model.toString(), "--images", images.toString(), "--labels",
+                classes.toString(), "--preprocess", "unit", "--calib", "4", "--calib-images", images.toString(), "--json",
+                j.toString(), "--markdown", md.toString(), "--bits", "8/8,4/8");
+        assertTrue(out.contains("preprocess: darknet (") && out.contains("labels: class i of "), out);
         List<Map<String, Object>> rows = json(j);
         assertEquals(List.of("original", "replace relu6", "+equalization", "+absorption", "+bias correction",
                 "equalization, ReLU6 kept", "equalization, ReLU6 kept, +correction", "per-channel weights"),
@@ -142,22 +177,45 @@ class CliCommandsTest {
     }
 
     @Test
-    void demoRunsWithNoFiles() throws Exception {
+    void infoListsTheSupportedOpsAndResolvesSymbolicDims() throws Exception {
+        String ops = dfq("info", "--supported-ops");
+        for (String op : List.of("HardSwish", "HardSigmoid", "Split", "Transpose", "ReduceMean", "Conv")) {
+            assertTrue(ops.contains("\n  " + op + " "), op + " missing from:\n" + ops);
+        }
+        Path symbolic = dir.resolve("export_shapes.onnx");
+        try (var in = CliCommandsTest.class.getResourceAsStream("/onnx/torchvision/export_shapes_op17_bnkept.onnx")) {
+            Files.copy(in, symbolic);
+        }
+        String out = dfq("info", "--model", symbolic.toString(), "--input-shape", "3,48,48");
+        assertTrue(out.contains("input: input [N,3,48,48]"), out);
+    }
+
+    @Test
+    void demoRunsWithNoFilesAndMakesThePapersPoint() throws Exception {
         Path j = dir.resolve("demo.json");
-        String out = dfq("demo", "--width", "0.35", "--resolution", "64", "--count", "2", "--json", j.toString());
+        String out = dfq("demo", "--resolution", "64", "--count", "8", "--json", j.toString());
         assertTrue(out.contains("per-channel weights"), out);
         List<Map<String, Object>> rows = json(j);
         assertEquals(8, rows.size());
+        Map<String, Map<String, Double>> sqnr = new java.util.HashMap<>();
         for (Map<String, Object> r : rows) {
-            Map<String, Object> fp32 = (Map<String, Object>) r.get("fp32");
-            Object v = fp32.get("fidelity_sqnrDb");
-            // JSON has no infinity: identical outputs (infinite SQNR) are written as "Infinity"
-            double sqnr = v instanceof Number n ? n.doubleValue() : Double.parseDouble((String) v);
-            String name = (String) r.get("row");
-            if (name.equals("original") || name.startsWith("equalization, ReLU6 kept")) {
-                // these rows do not change the float network (CLE keeping ReLU6 is exact up to rounding)
-                assertTrue(sqnr > 60, name + ": FP32 SQNR " + sqnr);
+            Map<String, Double> m = new java.util.HashMap<>();
+            for (String p : List.of("fp32", "w8")) {
+                // JSON has no infinity: identical outputs (infinite SQNR) are written as "Infinity"
+                Object v = ((Map<String, Object>) r.get(p)).get("fidelity_sqnrDb");
+                m.put(p, v instanceof Number n ? n.doubleValue() : Double.parseDouble((String) v));
             }
+            sqnr.put((String) r.get("row"), m);
+        }
+        // naive per-tensor 8-bit weights are broken, equalization and per-channel weights restore them
+        assertTrue(sqnr.get("original").get("w8") <= 10, "naive W8 logit SQNR " + sqnr.get("original"));
+        assertTrue(sqnr.get("equalization, ReLU6 kept").get("w8") >= 20, "equalized W8 " + sqnr);
+        assertTrue(sqnr.get("+equalization").get("w8") >= 20, "equalized (ReLU) W8 " + sqnr);
+        assertTrue(sqnr.get("per-channel weights").get("w8") >= 20, "per-channel W8 " + sqnr);
+        // rows that must not change the float network (CLE keeping ReLU6 is exact up to rounding)
+        for (String row : List.of("original", "equalization, ReLU6 kept", "equalization, ReLU6 kept, +correction",
+                "per-channel weights")) {
+            assertTrue(sqnr.get(row).get("fp32") > 80, row + ": FP32 SQNR " + sqnr.get(row));
         }
         assertFalse(out.contains("NaN"), out);
     }
@@ -167,9 +225,11 @@ class CliCommandsTest {
     void benchTakesTheSameRecipeFlagsAsEvalAndComparesTwoRuns() throws Exception {
         Path j = dir.resolve("bench.json");
         String out = dfq("bench", "--model", model.toString(), "--relu", "--equalize", "--calib", "2", "--batch", "2",
-                "--warmup", "0", "--runs", "2", "--json", j.toString());
+                "--warmup", "0", "--runs", "2", "--layout", "nchw", "--slice", "1", "--parallel", "kernels", "--json",
+                j.toString());
         assertTrue(out.contains("8-bit execution: lowered"), out);
         Map<String, Object> m = json(j);
+        assertEquals("NCHW, as imported; planned passes in slices of 1 image", m.get("layout"));
         assertTrue(((String) m.get("pipeline")).startsWith("replace relu6, equalize;"), m.toString());
         assertTrue(((Number) m.get("int8ImagesPerSecond")).doubleValue() > 0);
         Path c = dir.resolve("compare.json");

@@ -30,6 +30,16 @@ class CliErrorsTest extends TinyClassifierTest {
     }
 
     @Test
+    void badInputShape() throws Exception {
+        for (String bad : List.of("3,224", "3,0,8", "a,b,c")) {
+            assertOneLineError(dfq("info", "--model", model.toString(), "--input-shape", bad), "--input-shape");
+        }
+        // a fixed input that the option contradicts
+        assertOneLineError(dfq("info", "--model", model.toString(), "--input-shape", "3,16,16"), "tiny.onnx");
+        assertOneLineError(dfq("info"), "--model");
+    }
+
+    @Test
     void truncatedModel() throws Exception {
         byte[] all = Files.readAllBytes(model);
         Path cut = Files.write(dir.resolve("cut.onnx"), Arrays.copyOf(all, all.length / 2));

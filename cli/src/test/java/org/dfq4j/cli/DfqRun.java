@@ -29,7 +29,7 @@ import java.util.stream.Stream;
 record DfqRun(int code, String out, String err) {
 
     /** Options whose argument is written, not read. */
-    static final Set<String> OUTPUT_OPTIONS = Set.of("--out", "--json", "--markdown", "--save-overlays");
+    static final Set<String> OUTPUT_OPTIONS = Set.of("--out", "--json", "--markdown", "--save-overlays", "--report");
 
     static DfqRun dfq(String... args) {
         Map<Path, String> before = inputChecksums(args);

@@ -1,6 +1,8 @@
 package org.dfq4j.bench;
 
+import java.util.List;
 import java.util.Locale;
+import org.dfq4j.rewrite.graph.OpKind;
 
 /**
  * Two bench results (e.g. a CPU run and a GPU run) side by side with ratios B/A, as Markdown and as
@@ -24,19 +26,64 @@ public record BenchComparison(BenchResult a, BenchResult b, double fp32Ratio, do
     public static String markdown(BenchResult r) {
         StringBuilder sb = new StringBuilder();
         sb.append("| model | backend | device | batch | FP32 images/s (min-max) | 8-bit images/s (min-max) | 8-bit/FP32 "
-                + "| DFQ pipeline s | 8-bit build s | peak RSS MiB |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
-        sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f | %.2f | %.2f | %.0f |%n",
+                + "| FP32 GFLOP/s (of peak) | batch-1 ms FP32 / 8-bit | DFQ pipeline s | 8-bit build s | peak RSS MiB |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | %.2f | %.0f (%.0f %%) "
+                        + "| %.1f / %.1f | %.2f | %.2f | %.0f |%n",
                 r.model(), r.backend(), r.device(), r.batch(), r.fp32().median(), r.fp32().min(), r.fp32().max(),
-                r.int8().median(), r.int8().min(), r.int8().max(), r.int8OverFp32(), r.pipelineSeconds(),
+                r.int8().median(), r.int8().min(), r.int8().max(), r.int8OverFp32(), r.fp32Gflops(),
+                100 * r.fp32OfPeak(), r.fp32LatencyMs(), r.int8LatencyMs(), r.pipelineSeconds(),
                 r.quantizeSeconds(), r.peakPhysicalBytes() / 1048576.0));
         sb.append("\n8-bit: ").append(r.pipeline()).append("; ").append(r.runs())
                 .append(" timed runs, median (min-max)\n");
-        r.profile().forEach((which, ops) -> {
-            sb.append("\nTop op types, ").append(which).append(" (one profiled batch):\n\n| op | seconds | calls |\n|---|---|---|\n");
-            ops.stream().limit(8).forEach(o -> sb.append(String.format(Locale.ROOT, "| %s | %.4f | %d |%n",
-                    o.op(), o.seconds(), o.calls())));
-        });
+        sb.append("both networks: ").append(r.layout()).append('\n');
+        sb.append(String.format(Locale.ROOT, "machine peak: %.0f GFLOP/s (%s), %.1f GB/s (copy); FP32 network: %.2f GFLOP"
+                + " per image in its layers%n", r.peak().gflops(), r.peak().method(), r.peak().gbytes(),
+                r.fp32FlopsPerImage() / 1e9));
+        if (!r.runtimes().isEmpty()) {
+            sb.append(runtimes(r));
+        }
+        r.profile().forEach((which, ops) -> sb.append(profile(which, ops, r.peak())));
+        return sb.toString();
+    }
+
+    /**
+     * Every network on every runtime, timed in the same alternation, with its images/s relative to
+     * ND4J's FP32 (and ND4J's FP32 over ONNX Runtime's FP32 export in one line).
+     */
+    private static String runtimes(BenchResult r) {
+        double base = r.fp32().median();
+        StringBuilder sb = new StringBuilder();
+        sb.append("\nThe same networks on each runtime, timed in the same alternation:\n\n")
+                .append("| runtime | network | images/s (min-max) | batch-1 ms | vs ND4J FP32 |\n|---|---|---|---|---|\n");
+        for (BenchResult.RuntimeThroughput t : r.runtimes()) {
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f (%.1f-%.1f) | %.1f | %.2f |%n", t.runtime(),
+                    t.network(), t.imagesPerSecond(), t.imagesPerSecondMin(), t.imagesPerSecondMax(), t.latencyMs(),
+                    t.imagesPerSecond() / base));
+        }
+        sb.append(String.format(Locale.ROOT, "%nND4J FP32 / ONNX Runtime FP32 (same network, same run): %.3f%n",
+                r.fp32OverOnnxRuntime()));
+        return sb.toString();
+    }
+
+    /**
+     * One network's profile: per op type its time and share of the pass, achieved GFLOP/s (layers:
+     * against the peak; other ops count one FLOP per output element) and GB/s moved.
+     */
+    private static String profile(String which, List<BenchResult.OpTime> ops, MachinePeak peak) {
+        double total = ops.stream().mapToDouble(BenchResult.OpTime::seconds).sum();
+        StringBuilder sb = new StringBuilder();
+        sb.append("\nWhere the time goes, ").append(which).append(String.format(Locale.ROOT,
+                " (each op in its fastest of %d profiled passes, %.1f ms in all; profiled slices run in turn, each "
+                + "kernel on every thread):%n%n", Benchmark.PROFILED_PASSES, total * 1e3));
+        sb.append("| op | calls | ms | share | GFLOP | GFLOP/s | of peak | GB/s |\n|---|---|---|---|---|---|---|---|\n");
+        for (BenchResult.OpTime o : ops) {
+            boolean layer = OpCost.isCompute(OpKind.ofName(o.op()));
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f %% | %.2f | %.1f | %s | %.1f |%n", o.op(),
+                    o.calls(), o.seconds() * 1e3, total > 0 ? 100 * o.seconds() / total : 0, o.flops() / 1e9,
+                    o.gflops(), layer ? String.format(Locale.ROOT, "%.0f %%", 100 * o.gflops() / peak.gflops()) : "",
+                    o.gbytes()));
+        }
         return sb.toString();
     }
 
@@ -51,6 +98,7 @@ public record BenchComparison(BenchResult a, BenchResult b, double fp32Ratio, do
         ratio(sb, "FP32 images/s", a.fp32().median(), b.fp32().median());
         ratio(sb, "8-bit images/s", a.int8().median(), b.int8().median());
         ratio(sb, "8-bit/FP32", a.int8OverFp32(), b.int8OverFp32());
+        ratio(sb, "batch-1 ms FP32", a.fp32LatencyMs(), b.fp32LatencyMs());
         ratio(sb, "DFQ pipeline s", a.pipelineSeconds(), b.pipelineSeconds());
         ratio(sb, "peak RSS MiB", a.peakPhysicalBytes() / 1048576.0, b.peakPhysicalBytes() / 1048576.0);
         if (!a.model().equals(b.model()) || a.batch() != b.batch()) {

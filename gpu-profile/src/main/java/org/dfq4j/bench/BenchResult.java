@@ -18,10 +18,22 @@ import org.dfq4j.rewrite.DfqException;
  * One benchmark run, as its JSON file holds it: FP32 and 8-bit-simulated throughput (median, min
  * and max images/s over timed runs after warm-up), the DFQ pipeline's own time (float rewrites and
  * weight quantization), the time to build the 8-bit simulation (activation ranges included), peak
- * memory, and where it ran. {@code dfq bench --json} writes it, {@code --compare} reads two back.
+ * memory, and where it ran; how the networks ran, the machine's measured peak, the FP32 network's
+ * layer FLOPs per image and the median latency of one image; with ONNX Runtime, every network timed
+ * in the same run and ND4J's FP32 throughput over ONNX Runtime's on the same network exported
+ * ({@link #fp32OverOnnxRuntime()}). {@code dfq bench --json} writes it, {@code --compare} reads two
+ * back; results written before the last five were recorded read back with NaN (and "not recorded")
+ * there.
  *
- * @param pipeline     what the 8-bit network is, in words
- * @param profile      per network ("fp32", "int8"), the op types that took the most time; empty unless profiled
+ * @param pipeline          what the 8-bit network is, in words
+ * @param profile           per network ("fp32", "int8"), the op types by time; empty unless profiled
+ * @param layout            how both networks ran (layout and execution settings), in words
+ * @param peak              the machine's measured matrix-product and copy rates
+ * @param fp32FlopsPerImage FLOPs of the FP32 network's layers (convolutions, matrix products) per image
+ * @param fp32LatencyMs     median time of one image through the FP32 network (batch 1)
+ * @param int8LatencyMs     the same for the 8-bit network
+ * @param runtimes          with ONNX Runtime, every network timed in the same alternation (ND4J's two
+ *                          first); empty otherwise
  */
 public record BenchResult(@JsonProperty(required = true) String model, @JsonProperty(required = true) String backend,
                           @JsonProperty(required = true) String device, @JsonProperty(required = true) int threads,
@@ -36,10 +48,54 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
                           @JsonProperty(required = true) double quantizeSeconds, String pipeline,
                           @JsonProperty(required = true) long peakPhysicalBytes,
                           @JsonProperty(required = true) long peakHeapBytes,
-                          @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, List<OpTime>> profile) {
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, List<OpTime>> profile,
+                          String layout, MachinePeak peak, Double fp32FlopsPerImage, Double fp32LatencyMs,
+                          Double int8LatencyMs,
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<RuntimeThroughput> runtimes) {
 
-    /** Total time and call count of one op type. */
-    public record OpTime(String op, double seconds, long calls) {
+    /** The runtime name of ONNX Runtime's rows, and the network name of its FP32 export's row. */
+    public static final String ONNX_RUNTIME = "ONNX Runtime";
+    public static final String FP32_EXPORT = "FP32 export";
+
+    /**
+     * Totals of one op type in a profiled pass: time, calls, FLOPs and bytes moved ({@link OpCost}).
+     */
+    public record OpTime(String op, double seconds, long calls, double flops, double bytes) {
+
+        /** Achieved GFLOP/s (nominal, one per output element, for ops that are not layers). */
+        @JsonIgnore
+        public double gflops() {
+            return seconds > 0 ? flops / seconds / 1e9 : 0;
+        }
+
+        /** Achieved memory traffic in GB/s (each input and output array once). */
+        @JsonIgnore
+        public double gbytes() {
+            return seconds > 0 ? bytes / seconds / 1e9 : 0;
+        }
+    }
+
+    /**
+     * One network timed on one runtime (ND4J, or ONNX Runtime with --runtime onnxruntime) in the same
+     * run: images/s at the batch size (median, min, max) and the median latency of one image.
+     */
+    public record RuntimeThroughput(String runtime, String network, double imagesPerSecond, double imagesPerSecondMin,
+                                    double imagesPerSecondMax, Double latencyMs) {
+
+        public RuntimeThroughput {
+            latencyMs = orNaN(latencyMs);
+        }
+
+        /** A row from its throughput and batch-1 latency. */
+        public static RuntimeThroughput of(String runtime, String network, Throughput t, double latencyMs) {
+            return new RuntimeThroughput(runtime, network, t.median(), t.min(), t.max(), latencyMs);
+        }
+
+        /** The throughput. */
+        @JsonIgnore
+        public Throughput throughput() {
+            return new Throughput(imagesPerSecond, imagesPerSecondMin, imagesPerSecondMax);
+        }
     }
 
     /** Images per second over the timed runs: median, min and max. */
@@ -57,17 +113,30 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
 
     public BenchResult {
         profile = profile == null ? Map.of() : profile;
+        runtimes = runtimes == null ? List.of() : List.copyOf(runtimes);
         int8OverFp32 = int8ImagesPerSecond / fp32ImagesPerSecond;
+        layout = layout == null ? "not recorded" : layout;
+        peak = peak == null ? new MachinePeak(Double.NaN, Double.NaN, "not recorded") : peak;
+        fp32FlopsPerImage = orNaN(fp32FlopsPerImage);
+        fp32LatencyMs = orNaN(fp32LatencyMs);
+        int8LatencyMs = orNaN(int8LatencyMs);
+    }
+
+    private static Double orNaN(Double d) {
+        return d == null ? Double.NaN : d;
     }
 
     /** A result from its parts. */
     public static BenchResult of(String model, String backend, String device, int threads, int batch, int runs,
                                  Throughput fp32, Throughput int8, double pipelineSeconds, double quantizeSeconds,
                                  String pipeline, long peakPhysicalBytes, long peakHeapBytes,
-                                 Map<String, List<OpTime>> profile) {
+                                 Map<String, List<OpTime>> profile, String layout, MachinePeak peak,
+                                 double fp32FlopsPerImage, double fp32LatencyMs, double int8LatencyMs,
+                                 List<RuntimeThroughput> runtimes) {
         return new BenchResult(model, backend, device, threads, batch, runs, fp32.median(), fp32.min(), fp32.max(),
                 int8.median(), int8.min(), int8.max(), 0, pipelineSeconds, quantizeSeconds, pipeline, peakPhysicalBytes,
-                peakHeapBytes, profile);
+                peakHeapBytes, profile, layout, peak, fp32FlopsPerImage, fp32LatencyMs, int8LatencyMs,
+                runtimes);
     }
 
     /** FP32 throughput. */
@@ -80,6 +149,28 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
     @JsonIgnore
     public Throughput int8() {
         return new Throughput(int8ImagesPerSecond, int8ImagesPerSecondMin, int8ImagesPerSecondMax);
+    }
+
+    /** The FP32 network's achieved rate in GFLOP/s (its layers' FLOPs times images per second). */
+    @JsonProperty("fp32Gflops")
+    public double fp32Gflops() {
+        return fp32FlopsPerImage * fp32ImagesPerSecond / 1e9;
+    }
+
+    /** {@link #fp32Gflops()} as a fraction of the measured matrix-product peak. */
+    @JsonIgnore
+    public double fp32OfPeak() {
+        return fp32Gflops() / peak.gflops();
+    }
+
+    /**
+     * ND4J's FP32 images/s over ONNX Runtime's on the same network exported to ONNX by dfq4j, timed in
+     * the same alternation; NaN when ONNX Runtime was not timed.
+     */
+    @JsonProperty("fp32OverOnnxRuntime")
+    public double fp32OverOnnxRuntime() {
+        return runtimes.stream().filter(t -> t.runtime().equals(ONNX_RUNTIME) && t.network().equals(FP32_EXPORT))
+                .mapToDouble(t -> fp32ImagesPerSecond / t.imagesPerSecond()).findFirst().orElse(Double.NaN);
     }
 
     /**
@@ -99,12 +190,4 @@ public record BenchResult(@JsonProperty(required = true) String model, @JsonProp
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-
-    /** This result with the thread count and the device line saying so. */
-    public BenchResult withThreads(int n) {
-        return new BenchResult(model, backend, device.replaceAll(", \\d+ threads$", ", " + n + " threads"), n, batch,
-                runs, fp32ImagesPerSecond, fp32ImagesPerSecondMin, fp32ImagesPerSecondMax, int8ImagesPerSecond,
-                int8ImagesPerSecondMin, int8ImagesPerSecondMax, 0, pipelineSeconds, quantizeSeconds, pipeline,
-                peakPhysicalBytes, peakHeapBytes, profile);
-    }
 }

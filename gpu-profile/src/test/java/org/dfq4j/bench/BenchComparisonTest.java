@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.DfqException;
 import org.junit.jupiter.api.Test;
@@ -53,6 +54,30 @@ class BenchComparisonTest {
         assertEquals(r, BenchResult.read(again));
         assertEquals(r.int8().median() / r.fp32().median(), r.int8OverFp32(), 1e-12);
         assertTrue(r.fp32().min() <= r.fp32().median() && r.fp32().median() <= r.fp32().max());
+    }
+
+    @Test
+    void theRuntimesTableRoundTripsAndIsPrintedWithRatiosToNd4jFp32(@TempDir Path dir) throws Exception {
+        BenchResult r = BenchResult.read(recorded("cpu-2-threads.json"));
+        var rows = List.of(BenchResult.RuntimeThroughput.of("ND4J", "FP32", r.fp32(), 40),
+                BenchResult.RuntimeThroughput.of("ND4J", "8-bit simulated (lowered)", r.int8(), 50),
+                BenchResult.RuntimeThroughput.of(BenchResult.ONNX_RUNTIME, BenchResult.FP32_EXPORT,
+                        new BenchResult.Throughput(10 * r.fp32().median(), 9 * r.fp32().median(),
+                                11 * r.fp32().median()), 4));
+        BenchResult withOrt = BenchResult.of(r.model(), r.backend(), r.device(), r.threads(), r.batch(), r.runs(),
+                r.fp32(), r.int8(), r.pipelineSeconds(), r.quantizeSeconds(), r.pipeline(), r.peakPhysicalBytes(),
+                r.peakHeapBytes(), r.profile(), r.layout(), r.peak(), r.fp32FlopsPerImage(), 40, 50, rows);
+        Path again = dir.resolve("ort.json");
+        Files.writeString(again, new ObjectMapper().writeValueAsString(withOrt));
+        assertEquals(withOrt, BenchResult.read(again));
+        assertEquals(List.of(), r.runtimes(), "a result without ONNX Runtime has no runtimes table");
+        assertTrue(Double.isNaN(r.fp32OverOnnxRuntime()));
+        assertEquals(0.1, withOrt.fp32OverOnnxRuntime(), 1e-12);
+        assertEquals(0.1, num(json(again), "fp32OverOnnxRuntime"), 1e-12, "the JSON carries ND4J FP32 / ORT FP32");
+        String md = BenchComparison.markdown(withOrt);
+        assertTrue(md.lines().anyMatch(l -> l.startsWith("| ONNX Runtime | FP32 export |") && l.endsWith("| 10.00 |")), md);
+        assertTrue(md.lines().anyMatch(l -> l.startsWith("| ND4J | FP32 |") && l.endsWith("| 40.0 | 1.00 |")), md);
+        assertTrue(md.contains("ND4J FP32 / ONNX Runtime FP32 (same network, same run): 0.100"), md);
     }
 
     @Test

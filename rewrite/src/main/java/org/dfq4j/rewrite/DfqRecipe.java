@@ -14,6 +14,7 @@ import org.dfq4j.rewrite.quant.CorrectBiasAnalytically;
 import org.dfq4j.rewrite.quant.CorrectBiasEmpirically;
 import org.dfq4j.rewrite.quant.FoldClampsIntoFakeQuant;
 import org.dfq4j.rewrite.quant.InsertFakeQuant;
+import org.dfq4j.rewrite.quant.QuantizeBiases;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.QuantizeWeights;
 import org.dfq4j.rewrite.quant.RangeSource;
@@ -147,7 +148,8 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
 
     /**
      * Bias correction (analytic, or empirical on {@code calibration}), offline weight quantization,
-     * and activation fake-quant with ranges from {@code ranges} ({@link RangeSource#none()}: weights only).
+     * and activation fake-quant with ranges from {@code ranges} ({@link RangeSource#none()}: weights only),
+     * then biases rounded to int32 levels as integer runtimes store them.
      */
     public Pipeline quantPipeline(RangeSource ranges, List<INDArray> calibration) {
         List<Transform> t = new ArrayList<>();
@@ -166,6 +168,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         if (activations) {
             t.add(new InsertFakeQuant(activationBits, once));
             t.add(RewriteDriver.of(new FoldClampsIntoFakeQuant()));
+            t.add(new QuantizeBiases());
         }
         return new Pipeline(t);
     }

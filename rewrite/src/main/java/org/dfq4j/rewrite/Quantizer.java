@@ -203,7 +203,7 @@ public final class Quantizer {
 
         /**
          * Whether to lower fake-quant networks for speed ({@link LowerFakeQuant}: scales folded into the
-         * weights, rint and a clip per tensor; default false: ND4J's fake-quant ops, the reference).
+         * weights, a rounding by scalar ops per tensor; default false: ND4J's fake-quant ops, the reference).
          */
         public Builder lowered(boolean v) {
             lower = v;

@@ -100,8 +100,9 @@ class QuantizerTest {
         QuantizedNetwork lowered = Quantizer.builder(recipe).calibration(calibration).lowered(true).build()
                 .quantize(n.net());
         assertTrue(lowered.execution().startsWith("lowered "), lowered.execution());
-        assertTrue(GraphView.of(lowered.executable()).ops().stream()
-                .anyMatch(o -> GraphView.of(lowered.executable()).kind(o) == OpKind.LEVEL_CLIP));
+        GraphView executable = GraphView.of(lowered.executable());
+        assertTrue(executable.ops().stream().anyMatch(o -> executable.kind(o) == OpKind.MAX_SCALAR));
+        assertTrue(executable.ops().stream().noneMatch(o -> executable.kind(o) == OpKind.FAKE_QUANT));
     }
 
     @Test

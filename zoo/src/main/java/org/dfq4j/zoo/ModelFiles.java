@@ -30,8 +30,25 @@ public final class ModelFiles {
      *     when reading it runs out of memory (a corrupt size in the file, or too little heap)
      */
     public static Network read(String spec) {
+        return read(spec, null);
+    }
+
+    /**
+     * Reads the model {@code spec} names with its input fixed to {@code chw} = [C, H, W] (null: as the
+     * file declares). ONNX files may declare symbolic dims, which this resolves; any other model's
+     * input is fixed, and a {@code chw} that differs from it is an error.
+     *
+     * @throws DfqException as {@link #read(String)}, and when {@code chw} contradicts the model
+     */
+    public static Network read(String spec, long[] chw) {
         try {
-            return load(spec);
+            Network net = load(spec, chw);
+            if (chw != null && !java.util.Arrays.equals(chw, net.inputShape())) {
+                throw new DfqException("input shape " + java.util.Arrays.toString(chw) + " does not fit " + spec
+                        + ", whose input is fixed at " + java.util.Arrays.toString(net.inputShape())
+                        + " (C,H,W); an input shape resolves symbolic dims of ONNX models");
+            }
+            return net;
         } catch (OutOfMemoryError e) {
             throw new DfqException("out of memory while reading " + spec + ": the file is corrupt or needs more heap"
                     + " (JAVA_OPTS=-Xmx8g)", e);
@@ -55,7 +72,7 @@ public final class ModelFiles {
         return tfjs ? List.of(p, p.toAbsolutePath().getParent()) : List.of(p);
     }
 
-    private static Network load(String spec) {
+    private static Network load(String spec, long[] chw) {
         if (spec.startsWith("builtin:")) {
             if (!spec.equals(BUILTIN_MOBILENET)) {
                 throw new DfqException("unknown built-in model '" + spec + "': the built-in model is " + BUILTIN_MOBILENET);
@@ -81,7 +98,7 @@ public final class ModelFiles {
             return TfliteReader.read(p).withName(stem(p));
         }
         if (name.endsWith(".onnx")) {
-            return OnnxReader.read(p).withName(stem(p));
+            return OnnxReader.read(p, chw).withName(stem(p));
         }
         if (name.endsWith(NetworkFile.EXTENSION)) {
             return NetworkFile.load(p);

@@ -8,12 +8,15 @@ import java.util.Objects;
 import java.util.Optional;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.data.ImageFolderDataset;
+import org.dfq4j.eval.data.LabelAlignment;
 import org.dfq4j.eval.data.LabeledImage;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.eval.metric.Accuracy;
 import org.dfq4j.eval.metric.ImagePrediction;
 import org.dfq4j.eval.metric.Ranking;
+import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -64,10 +67,18 @@ public final class ClassificationEvaluator {
         this.decodeThreads = decodeThreads;
     }
 
-    /** Evaluates a network's first output, at the network's input size. */
+    /**
+     * Evaluates a network's first output, at the network's input size. It runs a channels-last copy
+     * ({@link ChannelsLast}): the same outputs, several times faster on oneDNN.
+     */
     public static ClassificationEvaluator of(Network network, Preprocessing preprocessing, int batchSize) {
-        return new ClassificationEvaluator(network.name(), Classifier.of(network), network.inputShape(),
-                preprocessing, batchSize);
+        return of(Runner.of(ChannelsLast.of(network).network()), preprocessing, batchSize);
+    }
+
+    /** Evaluates a runner's first output (ND4J or ONNX Runtime), at its input size. */
+    public static ClassificationEvaluator of(Runner runner, Preprocessing preprocessing, int batchSize) {
+        return new ClassificationEvaluator(runner.name(), runner::output, runner.inputShape(), preprocessing,
+                batchSize);
     }
 
     /** Progress to another stream, or none when {@code out} is null. */
@@ -102,9 +113,15 @@ public final class ClassificationEvaluator {
         int classes = dataset.classes().size();
         List<ImagePrediction> predictions = new ArrayList<>(images.size());
         List<INDArray> kept = new ArrayList<>();
+        LabelAlignment[] alignment = new LabelAlignment[1];
         ImageBatches.Timing time = ImageBatches.run(dataset.files(), preprocessing, inputShape, batchSize,
-                decodeThreads, progress, batch -> scoreMatrix(classifier.logits(batch.images()), batch.size(), classes,
-                        dataset).castTo(DataType.FLOAT).dup('c').data().asFloat(), (batch, flat) -> {
+                decodeThreads, progress, batch -> {
+                    INDArray out = scoreMatrix(classifier.logits(batch.images()), batch.size());
+                    if (alignment[0] == null) {
+                        alignment[0] = LabelAlignment.of(dataset.classes(), out.size(1), modelName);
+                    }
+                    return alignment[0].classScores(out).castTo(DataType.FLOAT).dup('c').data().asFloat();
+                }, (batch, flat) -> {
                     for (int r = 0; r < batch.size(); r++) {
                         LabeledImage image = images.get(batch.start() + r);
                         predictions.add(new ImagePrediction(image.name(), image.label(),
@@ -118,11 +135,12 @@ public final class ClassificationEvaluator {
                 ? Optional.of(Nd4j.concat(0, kept.toArray(new INDArray[0]))) : Optional.empty();
         return new ClassificationResult(modelName, dataset.directory().toString(), dataset.classes().source(),
                 preprocessing.toString(), batchSize, predictions.size(), Accuracy.topKPercent(predictions, 1),
-                Accuracy.topKPercent(predictions, RANKED), time.wallSeconds(), time.forwardSeconds(), predictions, logits);
+                Accuracy.topKPercent(predictions, RANKED), time.wallSeconds(), time.forwardSeconds(), predictions, logits,
+                dataset.describe(), alignment[0] == null ? "" : alignment[0].description());
     }
 
-    /** [N, K] or [N, K, 1, 1] scores as an [N, K] matrix, checked against the batch and class count. */
-    private INDArray scoreMatrix(INDArray out, int n, int classes, ImageFolderDataset dataset) {
+    /** [N, K] or [N, K, 1, 1] scores as an [N, K] matrix, checked against the batch. */
+    private INDArray scoreMatrix(INDArray out, int n) {
         long[] s = out.shape();
         boolean matrix = s.length == 2 || (s.length == 4 && s[2] == 1 && s[3] == 1);
         if (!matrix || s[0] != n) {
@@ -130,11 +148,6 @@ public final class ClassificationEvaluator {
                     + " is not one row of class scores per image [" + n + ", K]; classification needs a classifier"
                     + " output");
         }
-        if (s[1] != classes) {
-            throw new DfqException("model '" + modelName + "' has " + s[1] + " outputs but class file "
-                    + dataset.classes().source() + " lists " + classes + " classes; give the class file of this"
-                    + " model");
-        }
-        return s.length == 2 ? out : out.reshape(n, classes);
+        return s.length == 2 ? out : out.reshape(n, s[1]);
     }
 }

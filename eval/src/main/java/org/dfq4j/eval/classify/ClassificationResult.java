@@ -23,16 +23,21 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param forwardSeconds time spent inside the classifier, including copying its scores to the host
  * @param predictions per photograph, in dataset order: label and the five best outputs
  * @param logits the scores [images, K] when the run kept them (for SQNR against another run)
+ * @param layout how the photographs were laid out and labelled ({@link org.dfq4j.eval.data.ImageFolderDataset#describe()})
+ * @param labelAlignment how the class file's lines met the model's outputs ({@link org.dfq4j.eval.data.LabelAlignment})
  */
 public record ClassificationResult(String model, String dataset, String classes, String preprocessing,
                                    int batchSize, int images, double top1, double top5, double wallSeconds,
-                                   double forwardSeconds, List<ImagePrediction> predictions, Optional<INDArray> logits) {
+                                   double forwardSeconds, List<ImagePrediction> predictions, Optional<INDArray> logits,
+                                   String layout, String labelAlignment) {
 
     public ClassificationResult {
         Objects.requireNonNull(model);
         Objects.requireNonNull(dataset);
         Objects.requireNonNull(classes);
         Objects.requireNonNull(preprocessing);
+        Objects.requireNonNull(layout);
+        Objects.requireNonNull(labelAlignment);
         predictions = List.copyOf(predictions);
         logits = logits.map(INDArray::dup);
         if (predictions.size() != images) {
@@ -70,14 +75,16 @@ public record ClassificationResult(String model, String dataset, String classes,
      * provenance, metrics, timings and, when asked, one entry per photograph. Never the logits.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Report(@JsonUnwrapped Provenance provenance, String classes, double top1, double top5,
+    public record Report(@JsonUnwrapped Provenance provenance, String classes, String layout,
+                         String labelAlignment, double top1, double top5,
                          double wallSeconds, double forwardSeconds, double imagesPerSecond, double forwardImagesPerSecond,
                          List<PredictionReport> predictions) {
     }
 
     /** The JSON report, with one entry per photograph when {@code withPredictions}. */
     public Report report(boolean withPredictions) {
-        return new Report(new Provenance(model, dataset, preprocessing, batchSize, images), classes, top1, top5,
+        return new Report(new Provenance(model, dataset, preprocessing, batchSize, images), classes, layout,
+                labelAlignment, top1, top5,
                 wallSeconds, forwardSeconds, imagesPerSecond(), forwardImagesPerSecond(), withPredictions
                 ? predictions.stream().map(p -> new PredictionReport(p.file(), p.label(), p.ranked())).toList() : null);
     }

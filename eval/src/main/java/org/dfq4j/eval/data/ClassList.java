@@ -20,6 +20,9 @@ import org.dfq4j.rewrite.DfqException;
  */
 public final class ClassList {
 
+    /** The id of the extra first class of 1001-output ImageNet models. */
+    public static final String BACKGROUND = "background";
+
     private final String source;
     private final List<String> ids;
     private final Map<String, Integer> index;
@@ -124,6 +127,11 @@ public final class ClassList {
 
     public List<String> ids() {
         return ids;
+    }
+
+    /** Whether line 1 is the class {@code background} (TensorFlow's 1001-class ImageNet files). */
+    public boolean hasBackground() {
+        return !ids.isEmpty() && ids.get(0).equalsIgnoreCase(BACKGROUND);
     }
 
     /** The output index of a class id, if listed. */

@@ -10,7 +10,9 @@ import java.util.Objects;
 import java.util.function.Function;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -67,11 +69,21 @@ public final class DetectionEvaluator {
 
     /**
      * Evaluates an imported TFLite SSD: its outputs, its recorded post-processing
-     * ({@link SsdPostProcess#of}) and {@link Preprocessing#RESIZE} at its input size.
+     * ({@link SsdPostProcess#of}) and {@link Preprocessing#RESIZE} at its input size. It runs a
+     * channels-last copy ({@link ChannelsLast}): the same outputs, several times faster on oneDNN.
      */
     public static DetectionEvaluator of(Network network, int batchSize) {
-        return new DetectionEvaluator(network.name(), network::run, network.inputShape(),
-                SsdPostProcess.of(network), Preprocessing.RESIZE, batchSize);
+        return of(Runner.of(ChannelsLast.of(network).network()), batchSize);
+    }
+
+    /**
+     * Evaluates a runner (ND4J or ONNX Runtime) of an SSD whose post-processing options and anchors it
+     * carries ({@link SsdPostProcess#of(String, Map, Map)}), with {@link Preprocessing#RESIZE}.
+     */
+    public static DetectionEvaluator of(Runner runner, int batchSize) {
+        return new DetectionEvaluator(runner.name(), runner::run, runner.inputShape(),
+                SsdPostProcess.of(runner.name(), runner.properties(), runner.attachments()), Preprocessing.RESIZE,
+                batchSize);
     }
 
     private DetectionEvaluator with(PrintStream out, int threads, LabelMap l, double iou, Preprocessing p) {

@@ -61,13 +61,19 @@ public final class SsdPostProcess {
      * @throws DfqException when the network lacks them (it is not an imported TFLite SSD)
      */
     public static SsdPostProcess of(Network network) {
-        INDArray anchors = network.attachments().get(ANCHORS);
+        return of(network.name(), network.properties(), network.attachments());
+    }
+
+    /** The post-processing recorded with a model under {@code name}: options in its properties, anchors attached. */
+    public static SsdPostProcess of(String name, java.util.Map<String, String> properties,
+                                    java.util.Map<String, INDArray> attachments) {
+        INDArray anchors = attachments.get(ANCHORS);
         if (anchors == null) {
-            throw new DfqException("network '" + network.name() + "' has no attachment " + ANCHORS
-                    + "; detection needs an SSD imported from TFLite with its TFLite_Detection_PostProcess op");
+            throw new DfqException("model '" + name + "' has no attachment " + ANCHORS
+                    + "; detection needs an SSD imported from TFLite with its TFLite_Detection_PostProcess op"
+                    + " (or exported from one by dfq export)");
         }
-        return new SsdPostProcess(PostProcessOptions.fromProperties(network.properties()), anchors,
-                ScoreConversion.AUTO);
+        return new SsdPostProcess(PostProcessOptions.fromProperties(properties), anchors, ScoreConversion.AUTO);
     }
 
     /** The same post-processing with another score conversion. */

@@ -50,15 +50,24 @@ public final class Preprocessing {
     /** Crop 0.875, bilinear, x/255 (e.g. Tiny-Darknet). */
     public static final Preprocessing UNIT = new Preprocessing(0.875, ResizeFilter.BILINEAR, 1 / 255.0, 0,
             uniform(0), uniform(1));
-    /** Crop 0.875, bilinear, x/255 then torchvision's ImageNet mean/std. */
-    public static final Preprocessing IMAGENET = new Preprocessing(0.875, ResizeFilter.BILINEAR, 1 / 255.0, 0,
+    /**
+     * torchvision's ImageNet evaluation: Resize(256) of the shorter side, CenterCrop(224), ToTensor
+     * (x/255), Normalize(mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225). The crop keeps the central
+     * 224/256 = 0.875 of the shorter side, then resizes that square to the model's input, which at 224
+     * is the same region at the same size.
+     */
+    public static final Preprocessing TORCHVISION = new Preprocessing(224.0 / 256, ResizeFilter.BILINEAR, 1 / 255.0, 0,
             new double[] {0.485, 0.456, 0.406}, new double[] {0.229, 0.224, 0.225});
+    /** The same as {@link #TORCHVISION} (its older name). */
+    public static final Preprocessing IMAGENET = TORCHVISION;
     /** No crop (whole photograph stretched), bilinear, x/127.5 - 1 (DeepLab-like models). */
     public static final Preprocessing RESIZE = new Preprocessing(NO_CROP, ResizeFilter.BILINEAR, 1 / 127.5, -1,
             uniform(0), uniform(1));
     public static final Preprocessing DEFAULT = INCEPTION;
 
     private static final Map<String, Preprocessing> PRESETS = presets();
+    private static final Map<String, String> ALIASES = Map.of("imagenet", "torchvision", "unit", "darknet",
+            "resize", "deeplab");
     private static final Preprocessing NEUTRAL = new Preprocessing(NO_CROP, ResizeFilter.BILINEAR, 1, 0,
             uniform(0), uniform(1));
     private static final String KEYS = "crop=<fraction in (0,1]|none>, filter=<nearest|bilinear|bicubic>, "
@@ -89,18 +98,36 @@ public final class Preprocessing {
         }
     }
 
+    /**
+     * Presets named after the code they reproduce: {@code inception} (TensorFlow's Inception and
+     * MobileNet evaluation), {@code torchvision} (torchvision's ImageNet evaluation), {@code darknet}
+     * (Darknet's classifiers: x/255), {@code deeplab} (TensorFlow's DeepLab: the whole photograph,
+     * x/127.5 - 1). The older names {@code imagenet}, {@code unit} and {@code resize} still work.
+     */
     private static Map<String, Preprocessing> presets() {
         Map<String, Preprocessing> m = new LinkedHashMap<>();
         m.put("inception", INCEPTION);
-        m.put("unit", UNIT);
-        m.put("imagenet", IMAGENET);
-        m.put("resize", RESIZE);
+        m.put("torchvision", TORCHVISION);
+        m.put("darknet", UNIT);
+        m.put("deeplab", RESIZE);
         return m;
     }
 
-    /** The named presets, in the order they are documented. */
+    /** The named presets, in the order they are documented (older names not included). */
     public static Map<String, Preprocessing> presetsByName() {
         return PRESETS;
+    }
+
+    /** The preset name this spec equals ("torchvision"), or null for a spec of its own. */
+    public String presetName() {
+        return PRESETS.entrySet().stream().filter(e -> e.getValue().equals(this)).map(Map.Entry::getKey).findFirst()
+                .orElse(null);
+    }
+
+    /** For reports: the preset's name and its spec, e.g. "torchvision (crop=0.875,...)", or the spec alone. */
+    public String describe() {
+        String name = presetName();
+        return name == null ? toString() : name + " (" + this + ")";
     }
 
     /**
@@ -117,7 +144,8 @@ public final class Preprocessing {
         Preprocessing base = NEUTRAL;
         String first = items[0].trim();
         if (!first.contains("=")) {
-            base = PRESETS.get(first.toLowerCase(Locale.ROOT));
+            String key = first.toLowerCase(Locale.ROOT);
+            base = PRESETS.get(ALIASES.getOrDefault(key, key));
             if (base == null) {
                 throw error("unknown preprocessing preset '" + first + "' in '" + text + "'");
             }
@@ -220,7 +248,8 @@ public final class Preprocessing {
     }
 
     private static DfqException error(String what) {
-        return new DfqException(what + "; valid keys: " + KEYS + "; presets: " + String.join(", ", PRESETS.keySet()));
+        return new DfqException(what + "; valid keys: " + KEYS + "; presets: " + String.join(", ", PRESETS.keySet())
+                + " (older names: imagenet, unit, resize)");
     }
 
     private static double[] uniform(double v) {

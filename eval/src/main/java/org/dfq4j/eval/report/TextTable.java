@@ -23,6 +23,11 @@ public final class TextTable {
         return this;
     }
 
+    /** The rows added so far (without the header), cell by cell. */
+    public List<List<String>> rows() {
+        return rows.stream().map(List::of).toList();
+    }
+
     public void print(PrintWriter out) {
         int cols = header.length;
         for (String[] r : rows) {

@@ -4,6 +4,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.graph.Network;
+import org.dfq4j.rewrite.graph.SliceWorkers;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -45,24 +47,75 @@ public record Backend(String name, String device, int threads, boolean onednn) {
         }
         String backend = String.valueOf(env.getOrDefault("backend", "unknown"));
         boolean cuda = backend.toUpperCase().contains("CUDA");
-        int threads = parseInt(env.get("omp.threads"), Runtime.getRuntime().availableProcessors());
+        Object ops = nativeOps();
+        int threads = ops != null ? (Integer) call(ops, "ompGetMaxThreads")
+                : parseInt(env.get("omp.threads"), Runtime.getRuntime().availableProcessors());
         String device;
         if (cuda) {
             device = cudaDevice(env);
         } else {
             device = cpuModel() + ", " + threads + " threads";
         }
-        boolean onednn = false;
-        try {
-            // The native ops holder lives in the backend jar, which this module only sees at run time.
-            Object holder = Class.forName("org.nd4j.nativeblas.NativeOpsHolder").getMethod("getInstance").invoke(null);
-            Object ops = holder.getClass().getMethod("getDeviceNativeOps").invoke(holder);
-            Object info = ops.getClass().getMethod("buildInfo").invoke(ops);
-            onednn = info != null && (info.toString().contains("HAVE_ONEDNN") || info.toString().contains("HAVE_MKLDNN"));
-        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-            // build info is optional
-        }
+        Object info = ops == null ? null : call(ops, "buildInfo");
+        boolean onednn = info != null && (info.toString().contains("HAVE_ONEDNN") || info.toString().contains("HAVE_MKLDNN"));
         return new Backend(cuda ? "CUDA" : "CPU", device, threads, onednn);
+    }
+
+    /**
+     * The backend's native ops, or null where it has none to offer. They live in the backend jar,
+     * which this module sees only at run time.
+     */
+    private static Object nativeOps() {
+        try {
+            Object holder = Class.forName("org.nd4j.nativeblas.NativeOpsHolder").getMethod("getInstance").invoke(null);
+            return holder.getClass().getMethod("getDeviceNativeOps").invoke(holder);
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            return null;
+        }
+    }
+
+    private static Object call(Object ops, String method, Object... args) {
+        try {
+            Class<?>[] types = new Class<?>[args.length];
+            java.util.Arrays.fill(types, int.class);
+            return ops.getClass().getMethod(method, types).invoke(ops, args);
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            throw new DfqException("this ND4J backend cannot " + method + ": " + e, e);
+        }
+    }
+
+    /**
+     * Runs ND4J on {@code threads} threads and returns the backend so set: the threads of ND4J's own
+     * parallel loops (elementwise and reduction ops: its "master threads"; its "max threads" setter
+     * does nothing in 1.0.0-M2.1), OpenMP's (oneDNN's convolutions and matrix products) and the
+     * BLAS library's. ND4J's environment settings alone leave OpenMP at one thread per core: with
+     * them set to one thread, a oneDNN 1x1 convolution still kept two cores busy.
+     */
+    public static Backend useThreads(int threads) {
+        if (threads < 1) {
+            throw new DfqException("--threads must be at least 1, got " + threads);
+        }
+        Nd4j.getEnvironment().setMaxMasterThreads(threads);
+        Nd4j.factory().blas().setMaxThreads(threads);
+        Object ops = nativeOps();
+        if (ops != null) {
+            call(ops, "setOmpNumThreads", threads);
+        }
+        return current();
+    }
+
+    /**
+     * Threads that run a batch's slices side by side ({@link Network#setSliceWorkers}), each with
+     * single-threaded OpenMP kernels (OpenMP's thread count is a per-thread setting, so the caller's
+     * own thread, which runs batches of one slice, keeps {@link #useThreads}' count).
+     */
+    public static SliceWorkers sliceWorkers(int threads) {
+        Object ops = nativeOps();
+        return new SliceWorkers(threads, () -> {
+            if (ops != null) {
+                call(ops, "setOmpNumThreads", 1);
+            }
+        });
     }
 
     private static String cudaDevice(Properties env) {
@@ -95,11 +148,6 @@ public record Backend(String name, String device, int threads, boolean onednn) {
         } catch (NumberFormatException e) {
             return dflt;
         }
-    }
-
-    /** This backend as used with {@code n} compute threads (the device line says so). */
-    public Backend withThreads(int n) {
-        return new Backend(name, device.replaceAll(", \\d+ threads$", ", " + n + " threads"), n, onednn);
     }
 
     /** One line for the top of every command's output. */

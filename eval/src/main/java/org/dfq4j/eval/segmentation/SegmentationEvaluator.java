@@ -9,7 +9,9 @@ import java.util.Optional;
 import java.util.function.Function;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.image.Preprocessing;
+import org.dfq4j.eval.runtime.Runner;
 import org.dfq4j.rewrite.DfqException;
+import org.dfq4j.rewrite.execution.ChannelsLast;
 import org.dfq4j.rewrite.graph.Network;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -63,9 +65,17 @@ public final class SegmentationEvaluator {
         this.classNames = List.copyOf(classNames);
     }
 
-    /** Evaluates a network's first output, at the network's input size. */
+    /**
+     * Evaluates a network's first output, at the network's input size. It runs a channels-last copy
+     * ({@link ChannelsLast}): the same outputs, several times faster on oneDNN.
+     */
     public static SegmentationEvaluator of(Network network, Preprocessing preprocessing, int batchSize) {
-        return new SegmentationEvaluator(network.name(), network::output, network.inputShape(), preprocessing,
+        return of(Runner.of(ChannelsLast.of(network).network()), preprocessing, batchSize);
+    }
+
+    /** Evaluates a runner's first output (ND4J or ONNX Runtime), at its input size. */
+    public static SegmentationEvaluator of(Runner runner, Preprocessing preprocessing, int batchSize) {
+        return new SegmentationEvaluator(runner.name(), runner::output, runner.inputShape(), preprocessing,
                 batchSize);
     }
 

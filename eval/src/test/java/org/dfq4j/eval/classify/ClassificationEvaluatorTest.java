@@ -172,8 +172,10 @@ class ClassificationEvaluatorTest {
         assertEquals(null, r.report(false).predictions());
         JsonNode json = new ObjectMapper().readTree(JsonReport.toJson(m));
         assertEquals(5, json.get("images").asInt(), "provenance is written flat");
-        assertEquals(List.of("model", "dataset", "preprocessing", "batchSize", "images", "classes", "top1", "top5"),
-                iterable(json.fieldNames()).subList(0, 8));
+        assertEquals(List.of("model", "dataset", "preprocessing", "batchSize", "images", "classes", "layout",
+                "labelAlignment", "top1", "top5"), iterable(json.fieldNames()).subList(0, 10));
+        assertEquals(r.layout(), json.get("layout").asText());
+        assertEquals(r.labelAlignment(), json.get("labelAlignment").asText());
         assertFalse(new ObjectMapper().readTree(JsonReport.toJson(r.report(false))).has("predictions"));
         assertEquals(100.0, json.get("top1").asDouble());
         assertEquals(Preprocessing.UNIT.toString(), json.get("preprocessing").asText());
@@ -188,6 +190,30 @@ class ClassificationEvaluatorTest {
                 .of(colourNetwork(), Preprocessing.UNIT, 2).withProgress(null)
                 .evaluate(ImageFolderDataset.scan(images, four)));
         assertTrue(e.getMessage().contains("3 outputs") && e.getMessage().contains("4 classes"), e.getMessage());
+    }
+
+    @Test
+    void backgroundLineWithoutAnOutputIsAlignedAndReported() throws IOException {
+        ClassList four = ClassList.read(Files.write(dir.resolve("four.txt"), List.of("background", "green", "blue", "red")));
+        ClassificationResult r = ClassificationEvaluator.of(colourNetwork(), Preprocessing.UNIT, 2).withProgress(null)
+                .evaluate(ImageFolderDataset.scan(images, four));
+        assertEquals(100.0, r.top1(), 1e-9);
+        assertTrue(r.labelAlignment().contains("class i = output i-1"), r.labelAlignment());
+        assertEquals(2, r.predictions().get(0).top1()); // blue_1: output 1 = line 3 of the class file
+    }
+
+    @Test
+    void extraOutputIsTheBackground() throws IOException {
+        // the colour network's output 0 (green) plays the background of a two-class file: blue, red
+        Path two = Files.createDirectory(dir.resolve("two"));
+        for (String n : List.of("blue_1.png", "red_1.png")) {
+            Files.copy(images.resolve(n), two.resolve(n));
+        }
+        ClassList blueRed = ClassList.read(Files.write(dir.resolve("bluered.txt"), List.of("blue", "red")));
+        ClassificationResult r = ClassificationEvaluator.of(colourNetwork(), Preprocessing.UNIT, 2).withProgress(null)
+                .evaluate(ImageFolderDataset.scan(two, blueRed));
+        assertEquals(100.0, r.top1(), 1e-9);
+        assertTrue(r.labelAlignment().contains("output 0 is background"), r.labelAlignment());
     }
 
     @Test

@@ -10,10 +10,8 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.testing.SharedData;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -25,17 +23,12 @@ class ImageNetDevLabelsTest {
     private static final String SYNSETS = "models/imagenet_synsets_1001.txt";
     private static final String REFERENCE = "reference/mobilenet_v2_dev200_fp32.csv";
 
-    private static Path shared(String relative) {
-        Optional<Path> p = SharedData.file(relative);
-        Assumptions.assumeTrue(p.isPresent(), SharedData.missing(relative));
-        return p.get();
-    }
 
     @Test
     void labelsAreOnePlusTheSortedSynsetPosition() throws IOException {
-        Path images = shared(IMAGES);
-        Path synsetFile = shared(SYNSETS);
-        Path reference = shared(REFERENCE);
+        Path images = SharedData.required(IMAGES);
+        Path synsetFile = SharedData.required(SYNSETS);
+        Path reference = SharedData.required(REFERENCE);
         ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(synsetFile));
         assertEquals(200, d.size());
 
@@ -60,8 +53,8 @@ class ImageNetDevLabelsTest {
 
     @Test
     void realPhotographsIncludingGreyOnesDecodeToRgbInRange() {
-        Path images = shared(IMAGES);
-        ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(shared(SYNSETS)));
+        Path images = SharedData.required(IMAGES);
+        ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(SharedData.required(SYNSETS)));
         // n02692877_airship.JPEG is a one-component (grey) JPEG
         List<Path> files = List.of(images.resolve("n01440764_tench.JPEG"), images.resolve("n02692877_airship.JPEG"),
                 d.files().get(199));

@@ -50,6 +50,23 @@ class PreprocessingSpecTest {
     }
 
     @Test
+    void presetsAreNamedAfterTheirOriginAndOlderNamesStillWork() {
+        assertEquals(java.util.List.of("inception", "torchvision", "darknet", "deeplab"),
+                java.util.List.copyOf(Preprocessing.presetsByName().keySet()));
+        assertEquals(Preprocessing.parse("imagenet"), Preprocessing.parse("torchvision"));
+        assertEquals(Preprocessing.parse("unit"), Preprocessing.parse("darknet"));
+        assertEquals(Preprocessing.parse("resize"), Preprocessing.parse("deeplab"));
+        // torchvision: Resize(256) + CenterCrop(224) keeps the central 224/256 of the shorter side
+        assertEquals(224.0 / 256, Preprocessing.TORCHVISION.crop().getAsDouble(), 0);
+        assertEquals("torchvision", Preprocessing.parse("torchvision").presetName());
+        assertTrue(Preprocessing.TORCHVISION.describe().startsWith("torchvision (crop=0.875,"),
+                Preprocessing.TORCHVISION.describe());
+        Preprocessing own = Preprocessing.parse("torchvision,filter=bicubic");
+        assertEquals(null, own.presetName());
+        assertEquals(own.toString(), own.describe());
+    }
+
+    @Test
     void resizePresetDoesNotCrop() {
         Preprocessing p = Preprocessing.parse("resize");
         assertTrue(p.crop().isEmpty());

@@ -236,6 +236,12 @@ public final class GraphEditor {
         changes.add("setProperty " + key);
     }
 
+    /** Sets an attachment of the network: a tensor the graph does not hold (e.g. a weight tensor's quantizers). */
+    public void setAttachment(String key, INDArray value) {
+        attachments.put(key, value);
+        changes.add("setAttachment " + key);
+    }
+
     /**
      * Forgets the range recorded for a variable whose values a rewrite changed (e.g. an activation
      * that CLE rescaled per channel), so no later step quantizes with a stale range. Returns whether

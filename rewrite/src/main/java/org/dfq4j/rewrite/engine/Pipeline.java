@@ -37,6 +37,7 @@ public final class Pipeline {
 
     /** Runs every transform on a copy of {@code network}; the argument is left unchanged. */
     public Rewritten run(Network network) {
+        network.requireNchw(toString());
         GraphEditor editor = new GraphEditor(network);
         RewriteLog log = new RewriteLog();
         for (Transform t : transforms) {

@@ -79,6 +79,7 @@ public final class RewriteDriver implements Transform {
 
     /** Rewrites a copy of {@code network}; the argument is left unchanged. */
     public Rewritten run(Network network) {
+        network.requireNchw(toString());
         GraphEditor editor = new GraphEditor(network);
         RewriteLog log = new RewriteLog();
         apply(editor, log);

@@ -1,11 +1,13 @@
 package org.dfq4j.rewrite.graph;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.nd4j.autodiff.samediff.internal.memory.AbstractMemoryMgr;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -13,17 +15,22 @@ import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A SameDiff session memory manager that hands the op outputs of one forward pass to the next.
+ * A SameDiff session memory manager that reuses op output arrays within a forward pass and across
+ * passes.
  *
  * <p>SameDiff 1.0.0-M2.1 allocates a fresh native buffer for every op output of every pass and
  * frees nothing until the Java collector runs: on MobileNetV2 at batch 32 about half of a pass went
- * to page-faulting new memory. A network's passes allocate the same shapes in the same order, so
- * after a pass (its outputs copied out) every array it allocated is offered again to the next one.
+ * to page-faulting new memory, and a pass held every intermediate tensor at once (about 1 GB).
+ * Here an array returns to the pool as soon as the last op of the pass that reads it (or a view of
+ * it) has run ({@link PassLiveness} tells it when), so a pass holds only the tensors alive at one
+ * time; after the pass (its outputs copied out) every array is offered to the next pass, which
+ * allocates the same shapes in the same order.
  *
- * <p>Safety rests on two rules kept by {@link Network}: nothing allocated here leaves a pass
- * (the requested values are copied), and {@link #recycle()} runs only between passes. SameDiff's own
- * {@code release} calls during a pass are ignored. Arrays not asked for again by the next pass are
- * dropped (left to the collector), so the pool never holds more than one pass's worth of memory.
+ * <p>Safety rests on three rules: nothing allocated here leaves a pass (the requested values are
+ * copied), {@link #recycle()} runs only between passes, and an array is released within a pass
+ * only by {@link #release(INDArray)}'s caller, the liveness listener, which counts every variable
+ * that may share its memory. SameDiff's own {@code release} calls are ignored. Arrays not asked for
+ * again by the next pass are dropped (left to the collector).
  */
 final class ArrayRecycler extends AbstractMemoryMgr {
 
@@ -34,9 +41,14 @@ final class ArrayRecycler extends AbstractMemoryMgr {
     }
 
     private Map<Key, ArrayDeque<INDArray>> free = new HashMap<>();
-    private final List<INDArray> handedOut = new ArrayList<>();
+    /** Every array handed out in the current pass (each once). */
+    private final Set<INDArray> usedThisPass = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Arrays handed out in this pass and not yet given back. */
+    private final Set<INDArray> live = Collections.newSetFromMap(new IdentityHashMap<>());
     private long allocated;
     private long reused;
+    private long liveBytes;
+    private long peakLiveBytes;
 
     @Override
     public INDArray allocate(boolean detached, DataType dataType, long... shape) {
@@ -60,24 +72,47 @@ final class ArrayRecycler extends AbstractMemoryMgr {
             a = Nd4j.createUninitialized(type, shape, 'c');
             allocated++;
         }
-        handedOut.add(a);
+        usedThisPass.add(a);
+        live.add(a);
+        liveBytes += bytes(a);
+        peakLiveBytes = Math.max(peakLiveBytes, liveBytes);
         return a;
+    }
+
+    /** Whether {@code a} is an array this pool handed out in the current pass and has not had back. */
+    boolean isLive(INDArray a) {
+        return live.contains(a);
+    }
+
+    /**
+     * Takes an array back within the pass: no op of the pass will read it (or a view of it) again.
+     * Only the liveness listener calls this.
+     */
+    void giveBack(INDArray a) {
+        if (live.remove(a)) {
+            liveBytes -= bytes(a);
+            if (!a.wasClosed()) {
+                free.computeIfAbsent(Key.of(a.dataType(), a.shape()), k -> new ArrayDeque<>()).push(a);
+            }
+        }
     }
 
     @Override
     public void release(INDArray array) {
-        // recycled between passes only (see the class comment)
+        // SameDiff's own release calls are ignored: see the class comment
     }
 
-    /** Offers every array of the pass that just ended to the next one; drops what this pass did not reuse. */
+    /** Offers every array of the pass that just ended to the next one; drops what this pass did not use. */
     void recycle() {
         Map<Key, ArrayDeque<INDArray>> next = new HashMap<>();
-        for (INDArray a : handedOut) {
+        for (INDArray a : usedThisPass) {
             if (!a.isEmpty() && !a.wasClosed()) {
                 next.computeIfAbsent(Key.of(a.dataType(), a.shape()), k -> new ArrayDeque<>()).push(a);
             }
         }
-        handedOut.clear();
+        usedThisPass.clear();
+        live.clear();
+        liveBytes = 0;
         free = next;
     }
 
@@ -86,9 +121,33 @@ final class ArrayRecycler extends AbstractMemoryMgr {
         return new long[] {allocated, reused};
     }
 
+    /** The most bytes of op outputs alive at once in any pass so far. */
+    long peakLiveBytes() {
+        return peakLiveBytes;
+    }
+
+    /** Bytes held by the pool between passes (every array the last pass used). */
+    long pooledBytes() {
+        long b = 0;
+        for (ArrayDeque<INDArray> q : free.values()) {
+            for (INDArray a : q) {
+                b += bytes(a);
+            }
+        }
+        for (INDArray a : usedThisPass) {
+            b += bytes(a);
+        }
+        return b;
+    }
+
+    private static long bytes(INDArray a) {
+        return a.isEmpty() ? 0 : a.length() * a.dataType().width();
+    }
+
     @Override
     public void close() {
         free.clear();
-        handedOut.clear();
+        usedThisPass.clear();
+        live.clear();
     }
 }

@@ -1,5 +1,6 @@
 package org.dfq4j.rewrite.graph;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -7,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.WeakHashMap;
+import java.util.concurrent.Callable;
 import org.dfq4j.rewrite.DfqException;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.Listener;
@@ -16,6 +19,8 @@ import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.config.ExecutionResult;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * An imported or built network: a SameDiff graph in NCHW with one float input placeholder, its
@@ -29,8 +34,18 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link #adopt} takes it over and prepares it for running (SameDiff's output cache off, ops whose
  * name is also a variable's renamed, see {@link OpNames}). The metadata maps are read-only; the
  * {@code with...} methods give a network with more metadata over the same graph.
+ *
+ * <p>How passes run is a setting of the network object, not of its graph: prepared
+ * {@link ExecutionPlan}s or SameDiff's session ({@link #setPlanned}), batches in slices
+ * ({@link #setSliceImages}) and slices side by side ({@link #setSliceWorkers}). Every image's values
+ * are the same under any setting (to float rounding); copies and {@code with...} networks keep them.
  */
 public final class Network {
+
+    /** The property naming a network's activation layout when it is not NCHW. */
+    public static final String LAYOUT_PROPERTY = "layout";
+    /** {@link #LAYOUT_PROPERTY}'s value for an execution copy whose image tensors are channels-last. */
+    public static final String CHANNELS_LAST = "channels-last";
 
     private final String name;
     private final SameDiff sd;
@@ -42,6 +57,15 @@ public final class Network {
     private final Map<String, String> properties;
     private final Map<String, INDArray> attachments;
     private final ArrayRecycler recycler = new ArrayRecycler();
+    /**
+     * Plans for the input shapes and variable sets run lately, most recent first, per thread that
+     * runs passes (the caller's, and each slice worker's: a plan's arrays serve one pass at a time).
+     */
+    private final Map<Thread, ArrayDeque<ExecutionPlan>> plans = Collections.synchronizedMap(new WeakHashMap<>());
+    private static final int MAX_PLANS = 3;
+    private boolean planned = true;
+    private int sliceImages;
+    private SliceWorkers workers;
 
     private Network(String name, SameDiff sd, String input, long[] inputShape, List<String> outputs,
                     Map<String, TensorRange> recordedRanges, Map<String, ChannelStats> stats,
@@ -152,28 +176,60 @@ public final class Network {
         return attachments;
     }
 
+    /**
+     * Whether this is an execution copy whose intermediate image tensors are channels-last
+     * (rewrite.execution.ChannelsLast); its input and outputs are NCHW like any network's.
+     */
+    public boolean isChannelsLast() {
+        return CHANNELS_LAST.equals(properties.get(LAYOUT_PROPERTY));
+    }
+
+    /** Refuses a channels-last execution copy: the DFQ rewrites read channels on axis 1. */
+    public void requireNchw(String what) {
+        if (isChannelsLast()) {
+            throw new DfqException(what + ": network '" + name + "' is a channels-last execution "
+                    + "copy; rewrite the NCHW network it was made from");
+        }
+    }
+
     /** This network, over the same graph, with more properties (later values win). */
     public Network withProperties(Map<String, String> more) {
-        return new Network(name, sd, input, inputShape, outputs, recordedRanges, stats, merged(properties, more),
-                attachments);
+        return sameGraph(name, recordedRanges, stats, merged(properties, more), attachments);
     }
 
     /** This network, over the same graph, with more recorded activation ranges. */
     public Network withRecordedRanges(Map<String, TensorRange> more) {
-        return new Network(name, sd, input, inputShape, outputs, merged(recordedRanges, more), stats, properties,
-                attachments);
+        return sameGraph(name, merged(recordedRanges, more), stats, properties, attachments);
     }
 
     /** This network, over the same graph, with more per-channel statistics. */
     public Network withStats(Map<String, ChannelStats> more) {
-        return new Network(name, sd, input, inputShape, outputs, recordedRanges, merged(stats, more), properties,
-                attachments);
+        return sameGraph(name, recordedRanges, merged(stats, more), properties, attachments);
     }
 
     /** This network, over the same graph, with more attachments. */
     public Network withAttachments(Map<String, INDArray> more) {
-        return new Network(name, sd, input, inputShape, outputs, recordedRanges, stats, properties,
-                merged(attachments, more));
+        return sameGraph(name, recordedRanges, stats, properties, merged(attachments, more));
+    }
+
+    /** A network over this one's graph with the given name and metadata, and this one's execution settings. */
+    private Network sameGraph(String newName, Map<String, TensorRange> ranges, Map<String, ChannelStats> channelStats,
+                              Map<String, String> props, Map<String, INDArray> atts) {
+        return withSettingsOf(new Network(newName, sd, input, inputShape, outputs, ranges, channelStats, props, atts));
+    }
+
+    /** This network, over the same graph, with {@code other}'s execution settings (plans, slices, workers). */
+    public Network executedLike(Network other) {
+        return other.withSettingsOf(new Network(name, sd, input, inputShape, outputs, recordedRanges, stats, properties,
+                attachments));
+    }
+
+    /** {@code n} with this network's execution settings (plans or not, slices, slice workers). */
+    private Network withSettingsOf(Network n) {
+        n.sliceImages = sliceImages;
+        n.planned = planned;
+        n.workers = workers;
+        return n;
     }
 
     private static <K, V> Map<K, V> merged(Map<K, V> a, Map<K, V> b) {
@@ -220,6 +276,120 @@ public final class Network {
     private synchronized Map<String, INDArray> runUnchecked(INDArray batch, List<String> variables,
                                                             List<Listener> listeners) {
         checkBatch(batch);
+        long n = batch.size(0);
+        if (sliceImages <= 0 || n <= sliceImages) {
+            return pass(batch, variables, listeners);
+        }
+        // consecutive slices, their values concatenated; a requested value whose first axis is not
+        // the images' (a reshape folding them in) makes the batch run whole instead
+        List<Callable<Map<String, INDArray>>> slices = new ArrayList<>();
+        for (long from = 0; from < n; from += sliceImages) {
+            INDArray slice = batch.get(NDArrayIndex.interval(from, Math.min(n, from + sliceImages)));
+            slices.add(() -> pass(slice, variables, listeners));
+        }
+        boolean sideBySide = workers != null && listeners.isEmpty() && planned
+                && ExecutionPlan.supports(sd, variables);
+        List<Map<String, INDArray>> parts = new ArrayList<>();
+        if (sideBySide) {
+            parts.addAll(workers.runAll(slices));
+        } else {
+            for (Callable<Map<String, INDArray>> s : slices) {
+                parts.add(call(s));
+            }
+        }
+        for (int i = 0; i < parts.size(); i++) {
+            long images = Math.min(n, (i + 1L) * sliceImages) - (long) i * sliceImages;
+            for (INDArray a : parts.get(i).values()) {
+                if (a.rank() == 0 || a.size(0) != images) {
+                    return pass(batch, variables, listeners);
+                }
+            }
+        }
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        for (String v : variables) {
+            out.put(v, Nd4j.concat(0, parts.stream().map(p -> p.get(v)).toArray(INDArray[]::new)));
+        }
+        return out;
+    }
+
+    /**
+     * Runs batches of more than {@code images} images as consecutive slices of at most that many
+     * (0: whole batches, the default). An execution setting: every image's values are the same
+     * either way (to float rounding), but a slice's tensors can stay in the processor's caches
+     * between layers, and a pass holds one slice's tensors.
+     */
+    public void setSliceImages(int images) {
+        if (images < 0) {
+            throw new IllegalArgumentException("slice size must be >= 0, got " + images);
+        }
+        this.sliceImages = images;
+    }
+
+    /** The slice size of {@link #setSliceImages} (0: whole batches). */
+    public int sliceImages() {
+        return sliceImages;
+    }
+
+    /**
+     * Runs the slices of a batch ({@link #setSliceImages}) side by side on {@code workers}' threads,
+     * each slice with single-threaded kernels, instead of one after another on the caller's thread
+     * (null, the default). An execution setting: each image's values are what one slice computes
+     * (to float rounding: a reduction split across threads may add in another order). A batch of
+     * one slice, a pass with listeners and a pass through SameDiff's session run on the caller's
+     * thread. The network does not own the workers (many networks may share them).
+     */
+    public void setSliceWorkers(SliceWorkers workers) {
+        this.workers = workers;
+    }
+
+    /** The workers of {@link #setSliceWorkers}, or null. */
+    public SliceWorkers sliceWorkers() {
+        return workers;
+    }
+
+    private static <T> T call(Callable<T> c) {
+        try {
+            return c.call();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Whether passes run from prepared {@link ExecutionPlan}s (the default) or through SameDiff's
+     * InferenceSession for every op of every pass. Graphs a plan cannot run use SameDiff either way.
+     */
+    public void setPlanned(boolean planned) {
+        this.planned = planned;
+        plans.clear();
+    }
+
+    private Map<String, INDArray> pass(INDArray batch, List<String> variables, List<Listener> listeners) {
+        if (planned && ExecutionPlan.supports(sd, variables)) {
+            List<Object> fingerprint = ExecutionPlan.fingerprint(sd);
+            ExecutionPlan plan = null;
+            ArrayDeque<ExecutionPlan> plans = this.plans.computeIfAbsent(Thread.currentThread(), t -> new ArrayDeque<>());
+            for (ExecutionPlan p : plans) {
+                if (p.fits(batch, variables, fingerprint)) {
+                    plan = p;
+                    break;
+                }
+            }
+            if (plan == null) {
+                plan = ExecutionPlan.prepare(sd, input, batch, variables, fingerprint);
+                plans.addFirst(plan);
+                while (plans.size() > MAX_PLANS) {
+                    plans.removeLast();
+                }
+            }
+            return plan.run(batch, listeners);
+        }
+        return session(batch, variables, listeners);
+    }
+
+    private Map<String, INDArray> session(INDArray batch, List<String> variables, List<Listener> listeners) {
         // A session of our own per pass, with the recycler that outlives it. It is registered for
         // the thread during the pass, as SameDiff's own output() does, and removed after it, so that
         // a copy of the graph (dup() carries the registered sessions) cannot inherit it.
@@ -228,8 +398,10 @@ public final class Network {
         Long thread = Thread.currentThread().getId();
         InferenceSession previous = sd.getSessions().put(thread, session);
         try {
+            List<Listener> all = new ArrayList<>(listeners);
+            all.add(new PassLiveness(sd, recycler, variables));
             ExecutionResult r = session.output(new ArrayList<>(variables), Map.of(input, batch), Map.of(), null,
-                    List.of(), listeners, At.defaultAt(Operation.INFERENCE));
+                    List.of(), all, At.defaultAt(Operation.INFERENCE));
             Map<String, INDArray> out = new LinkedHashMap<>();
             for (String v : variables) {
                 INDArray a = value(r, v);
@@ -252,6 +424,22 @@ public final class Network {
     /** Op output arrays allocated and reused by this network's passes so far. */
     long[] recyclerCounts() {
         return recycler.counts();
+    }
+
+    /**
+     * The most bytes of op outputs a pass has held so far (what a pass needs beyond its input): a
+     * plan's arrays, or the most alive at once in a pass through SameDiff.
+     */
+    public long peakPassBytes() {
+        long b = recycler.peakLiveBytes();
+        synchronized (plans) {
+            for (ArrayDeque<ExecutionPlan> q : plans.values()) {
+                for (ExecutionPlan p : q) {
+                    b = Math.max(b, p.bytes());
+                }
+            }
+        }
+        return b;
     }
 
     private static INDArray value(ExecutionResult r, String variable) {
@@ -281,12 +469,13 @@ public final class Network {
     public Network copy() {
         Map<String, INDArray> att = new LinkedHashMap<>();
         attachments.forEach((k, v) -> att.put(k, v.dup()));
-        return adopt(name, sd.dup(), input, inputShape, outputs, recordedRanges, stats, properties, att);
+        return withSettingsOf(adopt(name, sd.dup(), input, inputShape, outputs, recordedRanges, stats, properties,
+                att));
     }
 
     /** Same graph object, new name (for reports). */
     public Network withName(String newName) {
-        return new Network(newName, sd, input, inputShape, outputs, recordedRanges, stats, properties, attachments);
+        return sameGraph(newName, recordedRanges, stats, properties, attachments);
     }
 
     /** Number of scalar parameters held in constants and trainable variables. */

@@ -13,6 +13,7 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.Pooling2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.FakeQuantWithMinMaxVars;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -113,12 +114,39 @@ public final class NetworkBuilder {
         return sd.math().clipByValue(n, x, lo, hi);
     }
 
+    /** Elementwise min(x, c), e.g. the per-channel clip min(x, t[1,C,1,1]) equalization keeps for ReLU6. */
+    public SDVariable minimum(String n, SDVariable x, SDVariable c) {
+        return sd.math().min(n, x, c);
+    }
+
+    /** Elementwise max(x, c). */
+    public SDVariable maximum(String n, SDVariable x, SDVariable c) {
+        return sd.math().max(n, x, c);
+    }
+
+    /**
+     * Per-tensor fake quantization (quantize then dequantize) to the {@code bits}-bit levels of the
+     * range [min, max], ND4J's {@code fake_quant_with_min_max_vars} (levels [1, 2^b-1] when narrow).
+     */
+    public SDVariable fakeQuant(String n, SDVariable x, double min, double max, int bits, boolean narrow) {
+        SDVariable lo = sd.constant(n + "/fq_min", Nd4j.createFromArray((float) min));
+        SDVariable hi = sd.constant(n + "/fq_max", Nd4j.createFromArray((float) max));
+        SDVariable out = new FakeQuantWithMinMaxVars(sd, x, lo, hi, narrow, bits).outputVariable();
+        sd.renameVariable(out.name(), n);
+        return sd.getVariable(n);
+    }
+
     public SDVariable sigmoid(String n, SDVariable x) {
         return sd.nn().sigmoid(n, x);
     }
 
     public SDVariable tanh(String n, SDVariable x) {
         return sd.math().tanh(n, x);
+    }
+
+    /** min(max(alpha x + beta, 0), 1) (ONNX HardSigmoid; PyTorch's hardsigmoid is alpha = 1/6, beta = 1/2). */
+    public SDVariable hardSigmoid(String n, SDVariable x, double alpha, double beta) {
+        return sd.math().clipByValue(n, x.mul(n + "/scale", alpha).add(n + "/shift", beta), 0.0, 1.0);
     }
 
     /** x * relu6(x + 3) / 6 (MobileNetV3's h-swish), built from primitive ops. */
@@ -189,6 +217,34 @@ public final class NetworkBuilder {
         return sd.nn().pad(n, x, sd.constant(n + "/paddings", Nd4j.createFromArray(amounts)), 0.0);
     }
 
+    /**
+     * Padding of the spatial axes of an NCHW tensor with a constant; max pooling reads padding of
+     * -{@link Float#MAX_VALUE} as absent (a window with ONNX's ceil_mode reaching past the input).
+     */
+    public SDVariable constantPad(String n, SDVariable x, int top, int bottom, int left, int right, double value) {
+        int[][] amounts = {{0, 0}, {0, 0}, {top, bottom}, {left, right}};
+        return sd.nn().pad(n, x, sd.constant(n + "/paddings", Nd4j.createFromArray(amounts)), value);
+    }
+
+    /**
+     * Elements begin[i] until end[i] by step[i] (> 0) of each axis i > 0; the batch axis 0 is taken whole
+     * (begin[0], end[0] and step[0] are ignored).
+     */
+    public SDVariable slice(String n, SDVariable x, long[] begin, long[] end, long[] step) {
+        long[] b = begin.clone();
+        long[] e = end.clone();
+        long[] s = step.clone();
+        b[0] = 0;
+        e[0] = 0;
+        s[0] = 1;
+        return sd.stridedSlice(n, x, b, e, s, 1, 1, 0, 0, 0);
+    }
+
+    /** The given indices along {@code axis} (> 0), in order; the axis keeps its place. */
+    public SDVariable gather(String n, SDVariable x, int axis, int... indices) {
+        return sd.gather(n, x, indices, axis);
+    }
+
     public SDVariable reshape(String n, SDVariable x, long... shape) {
         return sd.reshape(n, x, shape);
     }
@@ -226,7 +282,7 @@ public final class NetworkBuilder {
      * i*(in-1)/(out-1) with align_corners, (i+0.5)*in/out-0.5 with half-pixel centres, i*in/out
      * otherwise; the two neighbours floor and ceil of it, clamped to the input.
      */
-    static INDArray interpolation(int in, int out, boolean alignCorners, boolean halfPixel) {
+    public static INDArray interpolation(int in, int out, boolean alignCorners, boolean halfPixel) {
         double scale = alignCorners && out > 1 ? (in - 1) / (double) (out - 1) : in / (double) out;
         float[] m = new float[out * in];
         for (int i = 0; i < out; i++) {

@@ -6,15 +6,24 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.enums.WeightsFormat;
 import org.nd4j.linalg.api.ops.BaseReduceOp;
 import org.nd4j.linalg.api.ops.BaseScalarOp;
+import org.nd4j.linalg.api.ops.BaseTransformOp;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.AvgPooling2D;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.BatchNorm;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.MaxPooling2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
+import org.nd4j.linalg.api.ops.impl.transforms.Pad;
 
 /**
  * Typed reads of the configuration of the ops dfq4j rewrites: the one adapter between dfq4j and
- * ND4J's op classes (casts to {@code DynamicCustomOp}, {@code BaseScalarOp}, {@code BatchNorm} and
- * reads of {@code propertiesForFunction()} happen here and nowhere else). Every accessor says what
+ * ND4J's op classes (casts to {@code DynamicCustomOp}, {@code BaseScalarOp}, {@code BatchNorm}, the
+ * convolution and pooling configurations and reads of {@code propertiesForFunction()} happen here and
+ * nowhere else). Every accessor says what
  * it returns when the op does not carry the attribute, instead of throwing a ClassCastException.
  */
 public final class OpAttributes {
@@ -58,6 +67,21 @@ public final class OpAttributes {
      * @param narrow narrow range (the lowest level unused, as for symmetric quantization)
      */
     public record FakeQuantConfig(int bits, boolean narrow) {
+    }
+
+    /**
+     * A matmul's configuration.
+     *
+     * @param transposeA      whether A is transposed first
+     * @param transposeB      whether B is transposed first
+     * @param transposeResult whether the product is transposed
+     * @param alpha           the factor on the product (1 for a plain product)
+     */
+    public record MatMulConfig(boolean transposeA, boolean transposeB, boolean transposeResult, double alpha) {
+        /** Whether this is plain A x B. */
+        public boolean plain() {
+            return !transposeA && !transposeB && !transposeResult && alpha == 1.0;
+        }
     }
 
     private final DifferentialFunction fn;
@@ -166,6 +190,23 @@ public final class OpAttributes {
         return i.length > 0 ? i[0] : -1;
     }
 
+    /** The floating-point arguments of a custom op (the bounds of ClipByValue); empty array otherwise. */
+    public double[] floatArguments() {
+        return fn instanceof DynamicCustomOp d && d.tArgs() != null ? d.tArgs().clone() : new double[0];
+    }
+
+    /** A matmul's transposes and factor; empty for other ops. */
+    public Optional<MatMulConfig> matMul() {
+        Map<String, Object> p = kind == OpKind.MATMUL ? properties() : null;
+        if (p == null) {
+            return Optional.empty();
+        }
+        double[] t = floatArguments();
+        return Optional.of(new MatMulConfig(Boolean.TRUE.equals(p.get("transposeA")),
+                Boolean.TRUE.equals(p.get("transposeB")), Boolean.TRUE.equals(p.get("transposeResult")),
+                t.length > 0 ? t[0] : 1.0));
+    }
+
     /** A fake-quant op's grid (8 bits and full range when the op does not say); empty for other ops. */
     public Optional<FakeQuantConfig> fakeQuant() {
         if (kind != OpKind.FAKE_QUANT || !(fn instanceof DynamicCustomOp d)) {
@@ -174,6 +215,50 @@ public final class OpAttributes {
         long[] i = d.iArgs();
         boolean[] b = d.bArgs();
         return Optional.of(new FakeQuantConfig(i.length > 0 ? (int) i[0] : 8, b.length > 0 && b[0]));
+    }
+
+    /**
+     * A convolution's full configuration, read from its integer arguments (which an op loaded from a
+     * file or copied by SameDiff.dup() keeps); empty for other ops.
+     */
+    public Optional<Conv2DConfig> convolution() {
+        if (kind != OpKind.CONV2D && kind != OpKind.DEPTHWISE_CONV2D) {
+            return Optional.empty();
+        }
+        long[] a = integerArguments();
+        if (a.length < 10) {
+            return Optional.empty();
+        }
+        return Optional.of(Conv2DConfig.builder().kH(a[0]).kW(a[1]).sH(a[2]).sW(a[3]).pH(a[4]).pW(a[5]).dH(a[6])
+                .dW(a[7]).paddingMode(PaddingMode.values()[(int) a[8]])
+                .dataFormat(a[9] == 1 ? Conv2DConfig.NHWC : Conv2DConfig.NCHW)
+                .weightsFormat(a.length > 10 ? WeightsFormat.values()[(int) a[10]] : WeightsFormat.YXIO).build());
+    }
+
+    /** A 2-D pooling op's full configuration; empty for other ops. */
+    public Optional<Pooling2DConfig> pooling() {
+        if (fn instanceof AvgPooling2D p) {
+            return Optional.ofNullable(p.getConfig());
+        }
+        return fn instanceof MaxPooling2D p ? Optional.ofNullable(p.getConfig()) : Optional.empty();
+    }
+
+    /** A pad op's mode; empty for other ops. */
+    public Optional<Pad.Mode> padMode() {
+        Map<String, Object> p = kind == OpKind.PAD ? properties() : null;
+        return p != null && p.get("mode") instanceof Number m ? Optional.of(Pad.Mode.values()[m.intValue()])
+                : Optional.empty();
+    }
+
+    /** A pad op's constant (used in CONSTANT mode); 0 when the op does not say. */
+    public double padValue() {
+        Map<String, Object> p = properties();
+        return p != null && p.get("padValue") instanceof Number v ? v.doubleValue() : 0;
+    }
+
+    /** Whether the op is a scalar or transform op: elementwise on its one input. */
+    public boolean isElementwiseTransform() {
+        return fn instanceof BaseScalarOp || fn instanceof BaseTransformOp;
     }
 
     private Map<String, Object> properties() {

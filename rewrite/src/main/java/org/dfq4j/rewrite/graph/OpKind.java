@@ -19,7 +19,10 @@ import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
 import org.nd4j.linalg.api.ops.impl.scalar.Relu6;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarAdd;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarDivision;
+import org.nd4j.linalg.api.ops.impl.scalar.ScalarMax;
+import org.nd4j.linalg.api.ops.impl.scalar.ScalarMin;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMultiplication;
+import org.nd4j.linalg.api.ops.impl.scalar.ScalarSubtraction;
 import org.nd4j.linalg.api.ops.impl.shape.Concat;
 import org.nd4j.linalg.api.ops.impl.shape.Permute;
 import org.nd4j.linalg.api.ops.impl.shape.Reshape;
@@ -109,10 +112,14 @@ public enum OpKind {
     TANH("tanh", Tanh.class),
     /** Per-tensor activation quantize-dequantize with range inputs (min, max). */
     FAKE_QUANT("fake_quant_with_min_max_vars", FakeQuantWithMinMaxVars.class),
-    /** Round to the nearest integer, ties to even. */
+    /** Round to the nearest integer, ties to even (the reader's QuantizeLinear of a QDQ input). */
     RINT("rint", Rint.class),
-    /** dfq4j's one-pass clip to integer levels ({@link LevelClip}). */
-    LEVEL_CLIP("dfq_level_clip", LevelClip.class),
+    /** max(x, scalar) (lowered fake-quants clip to their lowest level with it). */
+    MAX_SCALAR("max_scalar", ScalarMax.class),
+    /** min(x, scalar) (lowered fake-quants clip to their highest level with it). */
+    MIN_SCALAR("scalar_min", ScalarMin.class),
+    /** x - scalar. */
+    SUB_SCALAR("sub_scalar", ScalarSubtraction.class),
     /** Any other op. */
     OTHER("", null);
 

@@ -4,13 +4,13 @@ import java.util.List;
 import org.dfq4j.rewrite.graph.TensorRange;
 
 /**
- * MSE-optimal per-tensor clipping (METHOD.md section 8): the range [a, b] (a <= 0 <= b) that
+ * MSE-optimal per-tensor clipping (METHOD.md section 8): the range [a, b] (a &lt;= 0 &lt;= b) that
  * minimises the expected squared quantization error of a tensor whose values are described by a
  * {@link Histogram}, over every pair of bin edges (a candidate grid that contains the min/max range,
  * so the chosen range is never worse than min/max under the same objective).
  *
  * <pre>
- *   E(a, b) = sum_{x < a} n(x) (x - a)^2 + sum_{x > b} n(x) (x - b)^2 + N_inside s^2 / 12,
+ *   E(a, b) = sum_{x &lt; a} n(x) (x - a)^2 + sum_{x &gt; b} n(x) (x - b)^2 + N_inside s^2 / 12,
  *   s = (b - a) / (qMax - qMin)
  * </pre>
  *
@@ -141,7 +141,7 @@ public final class ClippingSearch {
         return i < 0 ? 0 : Math.min(BINS - 1, i);
     }
 
-    /** The MSE-optimal range of a histogram for a scheme (asymmetric: a <= 0 <= b; symmetric: a = -b). */
+    /** The MSE-optimal range of a histogram for a scheme (asymmetric: a &lt;= 0 &lt;= b; symmetric: a = -b). */
     public static TensorRange best(Histogram h, QuantScheme scheme) {
         int n = h.counts().length;
         double[][] p = prefixSums(h);
@@ -215,7 +215,7 @@ public final class ClippingSearch {
         return e;
     }
 
-    /** The objective E(a, b) of a range (any a <= 0 <= b; symmetric schemes use a = -b). */
+    /** The objective E(a, b) of a range (any a &lt;= 0 &lt;= b; symmetric schemes use a = -b). */
     public static double error(Histogram h, QuantScheme scheme, TensorRange r) {
         double[][] p = prefixSums(h);
         return error(h, p[0], p[1], p[2], r.min(), r.max(), scheme.qMax() - scheme.qMin());

@@ -25,7 +25,8 @@ import org.dfq4j.rewrite.view.GraphView;
  * or per output channel. Biases stay float: an 8-bit min/max quantizer on a bias loses accuracy
  * (an integer runtime keeps them at int32 with scale s_w * s_x). No ops are added.
  *
- * <p>Logs per layer the scheme, the smallest and largest channel scale and the SQNR of the weight
+ * <p>The quantizers are kept with the network ({@link WeightQuantizers}) for exporters. Logs per
+ * layer the scheme, the smallest and largest channel scale and the SQNR of the weight
  * quantization in dB, and marks the network ({@link #PROPERTY}) so that a bias correction, which
  * needs the float weights, refuses to run after it.
  */
@@ -73,6 +74,7 @@ public final class QuantizeWeights extends PatternJointRule {
             }
             QuantizedTensor q = QuantizedTensor.of(g.constant(layer.weights()), scheme, layer.kind(), rounding);
             editor.setConstant(layer.weights(), q.values());
+            WeightQuantizers.record(editor, layer.weights(), q.channels());
             Map<String, Object> values = new LinkedHashMap<>();
             values.put("channels", q.channels().size());
             values.put("minScale", q.minScale());

@@ -57,13 +57,26 @@ public record QuantizedTensor(INDArray values, List<QuantParams> channels, doubl
         double noise = 0;
         for (int i = 0; i < data.length; i++) {
             QuantParams p = params[layout.channelOf(i)];
-            out[i] = (float) (levels == null || p.scale() == 0 ? p.fakeQuantize(data[i]) : p.dequantize(levels[i]));
+            out[i] = levels == null ? dequantized(p, data[i]) : dequantizedLevel(p, levels[i], data[i]);
             double e = (double) data[i] - out[i];
             signal += (double) data[i] * data[i];
             noise += e * e;
         }
         INDArray values = Nd4j.create(out, x.shape(), 'c');
         return new QuantizedTensor(values, List.of(params), sqnrDb(signal, noise));
+    }
+
+    /**
+     * x quantized, then dequantized in float32 as a runtime's DequantizeLinear computes it,
+     * (float) (q - z) * (float) s, so that an exported int8 tensor dequantizes to exactly these values.
+     */
+    static float dequantized(QuantParams p, float x) {
+        return p.scale() == 0 ? x : (float) (p.quantize(x) - p.zeroPoint()) * (float) p.scale();
+    }
+
+    /** An integer level dequantized in float32 as {@link #dequantized} does; an all-zero channel keeps x. */
+    static float dequantizedLevel(QuantParams p, long level, float x) {
+        return p.scale() == 0 ? x : (float) (level - p.zeroPoint()) * (float) p.scale();
     }
 
     /** 10 log10(signal / noise) from sums of squares; +Infinity for zero noise. */

@@ -8,9 +8,13 @@ import java.util.List;
 import java.util.Map;
 import org.dfq4j.rewrite.testing.SyntheticNets;
 import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Network.run recycles op outputs between passes; nothing a caller holds may change because of it. */
+/**
+ * Passes through SameDiff's InferenceSession (plans off) recycle op outputs within and between passes;
+ * nothing a caller holds may change because of it.
+ */
 class ArrayRecyclerTest {
 
     /** conv -> bn -> relu -> depthwise -> gap -> dense -> bn: every kind of output allocation (4-D, 2-D, 'f'-asked). */
@@ -19,6 +23,7 @@ class ArrayRecyclerTest {
         SyntheticNets n = SyntheticNets.convDepthwiseDense("recycle", 13);
         Network net = n.builder().build("bn3");
         List<String> vars = List.of("r1", "dw", "fc", "bn3");
+        net.setPlanned(false);
         Map<String, INDArray> reference = net.sameDiff().output(Map.of(net.input(), n.calibration()), vars);
         for (int pass = 0; pass < 3; pass++) {
             Map<String, INDArray> got = net.run(n.calibration(), vars);
@@ -34,6 +39,7 @@ class ArrayRecyclerTest {
     void returnedArraysBelongToTheCaller() {
         SyntheticNets n = SyntheticNets.convDepthwiseDense("recycle", 13);
         Network net = n.builder().build("bn3");
+        net.setPlanned(false);
         INDArray first = net.run(n.calibration(), List.of("r1", "bn2")).get("r1");
         INDArray kept = first.dup();
         net.run(n.calibration().mul(-2.0), List.of("r1", "bn2"));
@@ -44,6 +50,7 @@ class ArrayRecyclerTest {
     void aCopyMadeAfterRecycledPassesRunsItsOwnGraph() {
         SyntheticNets n = SyntheticNets.convDepthwiseDense("recycle", 13);
         Network net = n.builder().build("bn3");
+        net.setPlanned(false);
         INDArray before = net.output(n.calibration());
         net.output(n.calibration());
         Network copy = net.copy();
@@ -52,5 +59,38 @@ class ArrayRecyclerTest {
         INDArray changed = copy.output(n.calibration());
         assertNotEquals(before, changed);
         assertEquals(changed, copy.output(n.calibration()));
+    }
+
+    @Test
+    void aPassHoldsOnlyTheTensorsAliveAtOnce() {
+        // a chain of eight conv + relu layers of one shape: at any time one layer's input and output are alive
+        SyntheticNets n = SyntheticNets.convChain("chain", 6, 8);
+        Network net = n.builder().build("r7");
+        net.setPlanned(false);
+        INDArray expected = net.sameDiff().output(Map.of(net.input(), n.calibration()), "r7").get("r7");
+        for (int pass = 0; pass < 3; pass++) {
+            assertEquals(expected, net.output(n.calibration()), "pass " + pass);
+        }
+        long tensor = n.calibration().length() * 4;
+        assertEquals(2 * tensor, net.peakPassBytes(), "one layer's input and output");
+        long[] counts = net.recyclerCounts();
+        assertTrue(counts[0] <= 3, "16 outputs a pass from at most 3 arrays, got " + counts[0]);
+    }
+
+    @Test
+    void aTensorReadLateKeepsItsMemoryUntilThen() {
+        // r1 is read by c2 and, after r2 and r3 of the same shape were made, by the residual add
+        SyntheticNets n = new SyntheticNets("late", 7, 4, 8);
+        var b = n.builder();
+        SDVariable r1 = b.relu("r1", n.conv("c1", n.input(), 3, 4, 4, 1, Padding.SAME));
+        SDVariable r2 = b.relu("r2", n.conv("c2", r1, 3, 4, 4, 1, Padding.SAME));
+        SDVariable r3 = b.relu("r3", n.conv("c3", r2, 3, 4, 4, 1, Padding.SAME));
+        b.add("out", r1, r3);
+        Network net = b.build("out");
+        net.setPlanned(false);
+        INDArray expected = net.sameDiff().output(Map.of(net.input(), n.calibration()), "out").get("out");
+        for (int pass = 0; pass < 3; pass++) {
+            assertEquals(expected, net.output(n.calibration()), "pass " + pass);
+        }
     }
 }

@@ -3,6 +3,7 @@ package org.dfq4j.rewrite.testing;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * Locates the real models and photographs (../shared/data beside the project root). Order: system
@@ -38,6 +39,16 @@ public final class SharedData {
     /** A file under the data root, if the root exists and the file does. */
     public static Optional<Path> file(String relative) {
         return root().map(r -> r.resolve(relative)).filter(Files::exists);
+    }
+
+    /**
+     * A file under the data root; when it is absent the calling test is skipped (not failed) with
+     * {@link #missing}'s one-line reason.
+     */
+    public static Path required(String relative) {
+        Optional<Path> f = file(relative);
+        Assumptions.assumeTrue(f.isPresent(), missing(relative));
+        return f.get();
     }
 
     /** The one-line reason a test gives when it skips for want of a shared file. */

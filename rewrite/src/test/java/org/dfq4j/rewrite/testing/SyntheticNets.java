@@ -137,4 +137,14 @@ public final class SyntheticNets {
         n.calibratedBatchNorm("bn3", n.dense("fc", b.globalAvgPool("gap", x, false), 12, 5));
         return n;
     }
+
+    /** A chain of {@code layers} 3x3 conv + relu layers of one shape (4 channels, 16x16), outputs r0..r{n-1}. */
+    public static SyntheticNets convChain(String name, long seed, int layers) {
+        SyntheticNets n = new SyntheticNets(name, seed, 4, 16);
+        SDVariable x = n.input();
+        for (int i = 0; i < layers; i++) {
+            x = n.builder().relu("r" + i, n.conv("c" + i, x, 3, 4, 4, 1, Padding.SAME));
+        }
+        return n;
+    }
 }

@@ -15,32 +15,25 @@ import org.dfq4j.rewrite.view.GraphView;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** The whole DFQ rewrite pipeline on MobileNetV2's structure: exact in FP32, well-formed, and fast. */
+/**
+ * The whole DFQ rewrite pipeline on MobileNetV2's structure: exact in FP32 and well-formed. How fast it
+ * runs is a benchmark number, not a test ({@code dfq bench} reports the DFQ pipeline's time).
+ */
 class MobileNetV2PipelineTest {
 
     private static final Pipeline DFQ = Pipeline.of(RewriteDriver.of(new FoldBatchNorm()), new EliminateDeadChannels(),
             CrossLayerEqualization.keepingRelu6(), new AbsorbHighBias());
 
     @Test
-    void pipelineKeepsFp32AndConverges() {
+    void pipelineKeepsFp32() {
         SyntheticNets nets = new SyntheticNets("mobilenetv2", 61, 3, 16);
         Network net = SyntheticMobileNetV2.build(nets, 10);
         GraphView g = GraphView.of(net);
         assertEquals(53, g.weightLayers().size());
         INDArray expected = net.output(nets.calibration());
 
-        long best = Long.MAX_VALUE;
-        long first = 0;
-        Rewritten r = null;
-        for (int run = 0; run < 3; run++) {
-            long t0 = System.nanoTime();
-            r = DFQ.run(net);
-            long t = System.nanoTime() - t0;
-            first = run == 0 ? t : first;
-            best = Math.min(best, t);
-        }
-        System.out.printf("MobileNetV2 DFQ pipeline (53 weight layers): first run %.0f ms, best of 3 %.0f ms%n",
-                first / 1e6, best / 1e6);
+        Rewritten r = DFQ.run(net);
+
         List<RewriteLog.Entry> cle = r.log().entries("CrossLayerEqualization");
         RewriteLog.Entry summary = cle.get(cle.size() - 1);
         System.out.println(summary.line());

@@ -9,10 +9,12 @@ import org.dfq4j.rewrite.engine.GraphEditor;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
 import org.dfq4j.rewrite.graph.Padding;
+import org.dfq4j.rewrite.view.GraphView;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * MobileNetV2 (Sandler et al. 2018) built natively in SameDiff with separate BatchNorm and ReLU6 ops,
@@ -32,13 +34,34 @@ public final class MobileNetV2Builder {
         {1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1},
     };
 
+    /**
+     * The shape of a generated network: BatchNorm gamma spread (log-normal sigma) and median, the gain of each
+     * residual branch (1: as large as its input stream), and the spread of the per-channel scales
+     * moved between each 1x1 expansion and the depthwise layer after it (log10 of the largest; 0: none).
+     */
+    private record Style(double gammaSpread, double gammaScale, double residualGain, double imbalanceDecades,
+                         int[][] blocks) {
+    }
+
+    /** {@link #synthetic}: wide gamma spread, full residual branches, the published block list. */
+    private static final Style SYNTHETIC = new Style(0.8, 0.6, 1.0, 0, BLOCKS);
+
+    /**
+     * {@link #trainedLike}: the first four stages of MobileNetV2 with one block fewer per stage, mild
+     * gamma spread around 0.4 (so that ReLU6 almost never clips, as in trained networks), residual branches at a fifth of their stream, and per-channel scales of up to three
+     * decades moved from each depthwise layer into the expansion before it.
+     */
+    private static final Style TRAINED_LIKE = new Style(0.3, 0.4, 0.2, 3,
+            new int[][] {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 2, 2}, {6, 64, 3, 2}});
+
     private final double width;
     private final int resolution;
     private final int classes;
     private final long seed;
     private final double gammaSpread;
+    private final Style style;
 
-    private MobileNetV2Builder(double width, int resolution, int classes, long seed, double gammaSpread) {
+    private MobileNetV2Builder(double width, int resolution, int classes, long seed, Style style) {
         if (width <= 0 || resolution < 32 || classes < 2) {
             throw new IllegalArgumentException("MobileNetV2: width > 0, resolution >= 32 and classes >= 2 required");
         }
@@ -46,7 +69,8 @@ public final class MobileNetV2Builder {
         this.resolution = resolution;
         this.classes = classes;
         this.seed = seed;
-        this.gammaSpread = gammaSpread;
+        this.gammaSpread = style.gammaSpread();
+        this.style = style;
     }
 
     /**
@@ -58,7 +82,22 @@ public final class MobileNetV2Builder {
      * @param seed        weights are a pure function of the seed
      */
     public static Network synthetic(double width, int resolution, int classes, long seed) {
-        return new MobileNetV2Builder(width, resolution, classes, seed, 0.8).build();
+        return new MobileNetV2Builder(width, resolution, classes, seed, SYNTHETIC).build();
+    }
+
+    /**
+     * A generated MobileNetV2-like network that behaves, under quantization, like a trained one: it
+     * is contractive (each residual branch adds a fifth of its stream, so a small perturbation of
+     * the weights stays small at the logits, where a random deep network amplifies it), and its
+     * BatchNorm-folded weights are as unbalanced as a trained MobileNet's: each expansion's output
+     * channel c is scaled by 1/s_c and the depthwise kernel of channel c by s_c, s log-uniform over
+     * three decades. The float function barely changes (ReLU6 only meets values below 6 more often),
+     * but per-tensor 8-bit weights round the small channels of each layer away, as in the paper's
+     * MobileNetV2; equalization, which finds exactly these scales, and per-channel weights undo it.
+     * BatchNorm statistics are calibrated on generated images.
+     */
+    public static Network trainedLike(double width, int resolution, int classes, long seed) {
+        return new MobileNetV2Builder(width, resolution, classes, seed, TRAINED_LIKE).build();
     }
 
     /** Channel count rounded as in the reference implementation (multiple of 8, at most 10% below). */
@@ -78,6 +117,7 @@ public final class MobileNetV2Builder {
         INDArray fcW = gaussian(rnd, 1.0 / Math.sqrt(last), last, classes);
         b.softmax("probabilities", b.dense("logits", pooled, fcW, gaussian(rnd, 0.1, classes)));
         Network net = calibrate(b.build("logits"), bns, rnd.nextLong());
+        net = unbalance(net, new Random(seed ^ 0x5DEECE66DL));
         net = standardizeClassifier(net, pooled.name(), rnd.nextLong());
         Map<String, String> properties = new LinkedHashMap<>();
         properties.put("format", "builtin");
@@ -94,7 +134,7 @@ public final class MobileNetV2Builder {
         int in = divisible(32 * width);
         SDVariable x = convBnRelu6(b, rnd, bns, "stem", b.input(), 3, in, 3, 2, true);
         int block = 0;
-        for (int[] s : BLOCKS) {
+        for (int[] s : style.blocks()) {
             int out = divisible(s[1] * width);
             for (int i = 0; i < s[2]; i++) {
                 int stride = i == 0 ? s[3] : 1;
@@ -105,8 +145,10 @@ public final class MobileNetV2Builder {
                     h = convBnRelu6(b, rnd, bns, p + "/expand", h, in, hidden, 1, 1, true);
                 }
                 h = depthwiseBnRelu6(b, rnd, bns, p + "/depthwise", h, hidden, stride);
-                h = convBnRelu6(b, rnd, bns, p + "/project", h, hidden, out, 1, 1, false);
-                x = (stride == 1 && in == out) ? b.add(p + "/add", x, h) : h;
+                boolean residual = stride == 1 && in == out;
+                h = convBnRelu6(b, rnd, bns, p + "/project", h, hidden, out, 1, 1, false,
+                        residual ? style.residualGain() : 1);
+                x = residual ? b.add(p + "/add", x, h) : h;
                 in = out;
             }
         }
@@ -115,16 +157,21 @@ public final class MobileNetV2Builder {
 
     private SDVariable convBnRelu6(NetworkBuilder b, Random rnd, List<String[]> bns, String name, SDVariable x,
                                    int in, int out, int k, int stride, boolean relu6) {
+        return convBnRelu6(b, rnd, bns, name, x, in, out, k, stride, relu6, 1);
+    }
+
+    private SDVariable convBnRelu6(NetworkBuilder b, Random rnd, List<String[]> bns, String name, SDVariable x,
+                                   int in, int out, int k, int stride, boolean relu6, double gain) {
         INDArray w = gaussian(rnd, Math.sqrt(2.0 / (k * k * in)), k, k, in, out);
         SDVariable c = b.conv2d(name, x, w, null, stride, stride, Padding.SAME, 1, 1);
-        return bnAct(b, rnd, bns, name, c, out, relu6, gammaSpread / 2);
+        return bnAct(b, rnd, bns, name, c, out, relu6, gammaSpread / 2, gain);
     }
 
     private SDVariable depthwiseBnRelu6(NetworkBuilder b, Random rnd, List<String[]> bns, String name, SDVariable x,
                                         int channels, int stride) {
         INDArray w = gaussian(rnd, Math.sqrt(2.0 / 9), 3, 3, channels, 1);
         SDVariable c = b.depthwiseConv2d(name, x, w, null, stride, stride, Padding.SAME, 1, 1);
-        return bnAct(b, rnd, bns, name, c, channels, true, gammaSpread);
+        return bnAct(b, rnd, bns, name, c, channels, true, gammaSpread, 1);
     }
 
     /**
@@ -134,12 +181,13 @@ public final class MobileNetV2Builder {
      * {@link #calibrate}.
      */
     private SDVariable bnAct(NetworkBuilder b, Random rnd, List<String[]> bns, String name, SDVariable c, int ch,
-                             boolean relu6, double spread) {
+                             boolean relu6, double spread, double gain) {
         float[] gamma = new float[ch];
         float[] beta = new float[ch];
         for (int i = 0; i < ch; i++) {
-            gamma[i] = (float) (0.6 * Math.exp(spread * rnd.nextGaussian()));
-            beta[i] = (float) (gamma[i] * (0.5 + 0.5 * rnd.nextGaussian()));
+            gamma[i] = (float) (style.gammaScale() * Math.exp(spread * rnd.nextGaussian()));
+            beta[i] = (float) (gain * gamma[i] * (0.5 + 0.5 * rnd.nextGaussian()));
+            gamma[i] *= (float) gain;
         }
         SDVariable bn = b.batchNorm(name + "/bn", c, Nd4j.zeros(DataType.FLOAT, ch), Nd4j.ones(DataType.FLOAT, ch),
                 Nd4j.createFromArray(gamma), Nd4j.createFromArray(beta), 1e-3);
@@ -155,7 +203,7 @@ public final class MobileNetV2Builder {
     private Network calibrate(Network net, List<String[]> bns, long imageSeed) {
         int res = Math.min(resolution, 64);
         NetworkBuilder cb = new NetworkBuilder("calibration", 3, res, res);
-        SDVariable features = new MobileNetV2Builder(width, res, classes, seed, gammaSpread)
+        SDVariable features = new MobileNetV2Builder(width, res, classes, seed, style)
                 .features(cb, new Random(seed), new ArrayList<>());
         GraphEditor small = new GraphEditor(cb.build(features.name()));
         GraphEditor big = new GraphEditor(net);
@@ -170,6 +218,40 @@ public final class MobileNetV2Builder {
             }
         }
         return big.network();
+    }
+
+    /**
+     * Moves per-channel scales s_c (log-uniform over the style's decades) from each depthwise layer
+     * into the layer before it: that layer's BatchNorm gamma and beta are divided by s_c (its output
+     * channel c shrinks; ReLU6 of a smaller value clips no more often) and the depthwise kernel of
+     * channel c is multiplied by s_c, so the depthwise pre-activation, and its calibrated BatchNorm
+     * statistics, are unchanged.
+     */
+    private Network unbalance(Network net, Random rnd) {
+        if (style.imbalanceDecades() <= 0) {
+            return net;
+        }
+        GraphEditor e = new GraphEditor(net);
+        String before = "stem";
+        for (int block = 0; e.view().hasVariable("block" + block + "/depthwise/W"); block++) {
+            String p = "block" + block;
+            GraphView g = e.view();
+            String producer = g.hasVariable(p + "/expand/bn/gamma") ? p + "/expand" : before;
+            INDArray gamma = g.constant(producer + "/bn/gamma");
+            INDArray beta = g.constant(producer + "/bn/beta");
+            INDArray w = g.constant(p + "/depthwise/W");
+            for (int c = 0; c < gamma.length(); c++) {
+                double s = Math.pow(10, style.imbalanceDecades() * rnd.nextDouble());
+                gamma.putScalar(c, gamma.getDouble(c) / s);
+                beta.putScalar(c, beta.getDouble(c) / s);
+                w.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(c), NDArrayIndex.all()).muli(s);
+            }
+            e.setConstant(producer + "/bn/gamma", gamma);
+            e.setConstant(producer + "/bn/beta", beta);
+            e.setConstant(p + "/depthwise/W", w);
+            before = p + "/project";
+        }
+        return e.network();
     }
 
     /**

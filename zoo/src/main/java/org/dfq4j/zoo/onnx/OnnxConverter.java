@@ -18,6 +18,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Converts ONNX nodes, in file order, into {@link NetworkBuilder} calls. Every ONNX tensor name maps
@@ -34,6 +35,7 @@ final class OnnxConverter {
     /** MatMul output tensor -> the dense layer it became (its bias may absorb a following Add). */
     private final Map<String, String> matMulLayers = new HashMap<>();
     private final Set<String> names = new HashSet<>();
+    private final QdqConversion qdqConversion = new QdqConversion(this);
 
     /**
      * @param declaredBatch the batch size the file declares for its input, or 0 when symbolic
@@ -55,13 +57,29 @@ final class OnnxConverter {
         values.put(onnxName, new HostConstant(value));
     }
 
+    /** An initializer with its ONNX element type (QDQ zero points' types fix their level ranges). */
+    void defineConstant(String onnxName, INDArray value, int onnxType) {
+        defineConstant(onnxName, value);
+        qdqConversion.type(onnxName, onnxType);
+    }
+
+    /** Binds a tensor name to a value (used by {@link QdqConversion}). */
+    void define(String onnxName, Value v) {
+        values.put(onnxName, v);
+    }
+
+    NetworkBuilder builder() {
+        return b;
+    }
+
     /** The value of a tensor name, or null when nothing produced it. */
     Value lookup(String onnxName) {
         return values.get(onnxName);
     }
 
     void convert(OnnxNode n) {
-        if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx")) {
+        boolean qdq = n.opType().equals("QuantizeLinear") || n.opType().equals("DequantizeLinear");
+        if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx") && !(qdq && n.domain().equals("com.microsoft"))) {
             throw n.error("op " + n.domain() + "." + n.opType() + " is not supported by the ONNX reader");
         }
         switch (n.opType()) {
@@ -71,6 +89,9 @@ final class OnnxConverter {
             case "Sigmoid" -> put(n, b.sigmoid(layer(n), graph(n, 0).var()), graph(n, 0).shape());
             case "LeakyRelu" -> put(n, b.leakyRelu(layer(n), graph(n, 0).var(), finite(n, "alpha", n.real("alpha", 0.01f))),
                     graph(n, 0).shape());
+            case "HardSigmoid" -> put(n, b.hardSigmoid(layer(n), graph(n, 0).var(), finite(n, "alpha", n.real("alpha", 0.2f)),
+                    finite(n, "beta", n.real("beta", 0.5f))), graph(n, 0).shape());
+            case "HardSwish" -> put(n, b.hardSwish(layer(n), graph(n, 0).var()), graph(n, 0).shape());
             case "Clip" -> clip(n);
             case "Add", "Sub", "Mul", "Div" -> arithmetic(n);
             case "Concat" -> concat(n);
@@ -85,18 +106,28 @@ final class OnnxConverter {
             case "Pad" -> pad(n);
             case "Resize", "Upsample" -> resize(n);
             case "Identity", "Dropout" -> values.put(n.output(0), value(n, 0));
-            case "Constant" -> values.put(n.output(0), new HostConstant(constantValue(n)));
+            case "Constant" -> {
+                values.put(n.output(0), new HostConstant(constantValue(n)));
+                if (n.attribute("value") != null) {
+                    qdqConversion.type(n.output(0), n.attribute("value").getT().getDataType());
+                }
+            }
+            case "QuantizeLinear" -> qdqConversion.quantize(n);
+            case "DequantizeLinear" -> qdqConversion.dequantize(n);
+            case "Min", "Max" -> minMax(n);
+            case "Floor" -> put(n, b.sameDiff().math().floor(layer(n), graph(n, 0).var()), graph(n, 0).shape());
             case "Shape" -> shape(n);
             case "Gather" -> gather(n);
             case "Unsqueeze", "Squeeze" -> squeezeOrUnsqueeze(n);
             case "Cast" -> cast(n);
             case "Slice" -> slice(n);
-            case "Transpose" -> values.put(n.output(0), new HostConstant(
-                    ShapeArithmetic.transpose(n, host(n, 0), n.integers("perm", null))));
+            case "Transpose" -> transpose(n);
+            case "Split" -> split(n);
             case "ConstantOfShape" -> values.put(n.output(0), new HostConstant(ShapeArithmetic.constantOfShape(n,
                     longs(n, 0), n.has("value") ? TensorDecoder.decode(n.attribute("value").getT(), n.where())
                             : Nd4j.scalar(0f))));
-            default -> throw n.error("op " + n.opType() + " is not supported by the ONNX reader");
+            default -> throw n.error("op " + n.opType() + " is not supported by the ONNX reader (dfq info --supported-ops "
+                    + "lists those it converts)");
         }
     }
 
@@ -131,10 +162,35 @@ final class OnnxConverter {
             INDArray hwcm = w.reshape(channels, mult, w.size(2), w.size(3)).permute(2, 3, 0, 1).dup('c');
             y = b.depthwiseConv2d(name, x.var(), hwcm, bias, win.sH(), win.sW(), win.padding(), dH, dW);
         } else {
-            throw n.error("grouped convolution with group=" + group + " not supported (only group=1 and "
-                    + "depthwise group=channels)");
+            if (w.size(1) != channels / group) {
+                throw n.error("weights take " + w.size(1) + " input channels per group, the input has " + channels
+                        + " in " + group + " groups");
+            }
+            y = b.conv2d(name, x.var(), blockDiagonal(w, group, channels), bias, win.sH(), win.sW(), win.padding(), dH, dW);
         }
         put(n, y, new long[] {-1, out, win.outH(), win.outW()});
+    }
+
+    /**
+     * A grouped convolution's ONNX weights [out, in/group, kH, kW] as the equivalent dense kernel
+     * [kH, kW, in, out] with zeros outside the groups' blocks: output channel o of group g = o / (out/group)
+     * reads input channels g*in/group .. (g+1)*in/group - 1. The zeros stay zero under every rewrite
+     * (scaling, quantization with an exactly representable zero, bias correction), so equalization
+     * works within the groups; the price is group times the multiply-adds of the grouped form.
+     */
+    private static INDArray blockDiagonal(INDArray w, long group, long channels) {
+        long out = w.size(0);
+        long inPer = channels / group;
+        long outPer = out / group;
+        INDArray hwio = Nd4j.zeros(DataType.FLOAT, w.size(2), w.size(3), channels, out);
+        INDArray perGroup = w.permute(2, 3, 1, 0); // [kH, kW, in/group, out]
+        for (long g = 0; g < group; g++) {
+            hwio.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(g * inPer, (g + 1) * inPer),
+                    NDArrayIndex.interval(g * outPer, (g + 1) * outPer))
+                    .assign(perGroup.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(),
+                            NDArrayIndex.interval(g * outPer, (g + 1) * outPer)));
+        }
+        return hwio;
     }
 
     private void gemm(OnnxNode n) {
@@ -226,6 +282,33 @@ final class OnnxConverter {
         put(n, y, x.shape());
     }
 
+    /** Elementwise Min or Max of a graph tensor and a constant (e.g. a per-channel clip) or of two graph tensors. */
+    private void minMax(OnnxNode n) {
+        if (n.inputCount() != 2) {
+            throw n.error(n.opType() + " of " + n.inputCount() + " inputs is supported with two inputs only");
+        }
+        Value left = value(n, 0);
+        Value right = value(n, 1);
+        if (left instanceof HostConstant && right instanceof HostConstant) {
+            throw n.error(n.opType() + " of two constants is not supported");
+        }
+        GraphTensor x = left instanceof GraphTensor g ? g : (GraphTensor) right;
+        Value other = left instanceof GraphTensor ? right : left;
+        String name = layer(n);
+        boolean min = n.opType().equals("Min");
+        SDVariable c;
+        long[] shape;
+        if (other instanceof GraphTensor g) {
+            shape = broadcast(n, x.shape(), g.shape());
+            c = g.var();
+        } else {
+            INDArray k = ((HostConstant) other).array().castTo(DataType.FLOAT);
+            shape = broadcast(n, x.shape(), k.shape());
+            c = b.constant(name + "/c", withRank(n, k, x.rank()));
+        }
+        put(n, min ? b.minimum(name, x.var(), c) : b.maximum(name, x.var(), c), shape);
+    }
+
     private void arithmetic(OnnxNode n) {
         Value left = value(n, 0);
         Value right = value(n, 1);
@@ -255,18 +338,16 @@ final class OnnxConverter {
                 ShapeArithmetic.requireNoBatch(n, c);
             }
             c = c.castTo(DataType.FLOAT);
-            // x - c = x + (-c); x / c = x * (1/c)
+            // x - c = x + (-c) (exact); x / c stays a division (x * (1/c) rounds differently)
             if (op.equals("Sub")) {
                 c = c.neg();
-            } else if (op.equals("Div")) {
-                if (c.eq(0).any()) {
-                    throw n.error("divides by zero: constant '" + n.input(1) + "' holds 0");
-                }
-                c = Nd4j.ones(DataType.FLOAT, c.shape()).divi(c);
+            } else if (op.equals("Div") && c.eq(0).any()) {
+                throw n.error("divides by zero: constant '" + n.input(1) + "' holds 0");
             }
             shape = broadcast(n, x.shape(), c.shape());
             SDVariable k = b.constant(name + "/c", withRank(n, c, x.rank()));
-            y = op.equals("Add") || op.equals("Sub") ? b.add(name, x.var(), k) : b.mul(name, x.var(), k);
+            y = op.equals("Add") || op.equals("Sub") ? b.add(name, x.var(), k)
+                    : op.equals("Div") ? x.var().div(name, k) : b.mul(name, x.var(), k);
         }
         put(n, y, shape);
     }
@@ -335,6 +416,20 @@ final class OnnxConverter {
             throw n.error("count_include_pad=1 with padding is not supported (padded cells are excluded from "
                     + "the average here); re-export with count_include_pad=0");
         }
+        String name = layer(n);
+        if (win.ceilExtended()) {
+            if (avg) {
+                throw n.error("AveragePool with ceil_mode=1 that changes the output size here is not supported; "
+                        + "re-export with ceil_mode=0");
+            }
+            // the windows that ceil_mode adds reach past the input: pad with the lowest float, which never wins
+            Padding p = win.padding();
+            SDVariable padded = b.constantPad(name + "/ceil", x.var(), p.top(), p.bottom(), p.left(), p.right(),
+                    -Float.MAX_VALUE);
+            put(n, b.maxPool(name, padded, win.kH(), win.kW(), win.sH(), win.sW(), Padding.VALID),
+                    new long[] {-1, x.dim(1), win.outH(), win.outW()});
+            return;
+        }
         Padding pad = win.padding();
         if (pad.mode() == Padding.Mode.EXPLICIT && !pad.symmetric()) {
             if (!win.sameEquivalent()) {
@@ -342,31 +437,49 @@ final class OnnxConverter {
             }
             pad = Padding.SAME;
         }
-        String name = layer(n);
         SDVariable y = avg ? b.avgPool(name, x.var(), win.kH(), win.kW(), win.sH(), win.sW(), pad)
                 : b.maxPool(name, x.var(), win.kH(), win.kW(), win.sH(), win.sW(), pad);
         put(n, y, new long[] {-1, x.dim(1), win.outH(), win.outW()});
     }
 
     private void globalAveragePool(OnnxNode n) {
-        GraphTensor x = image(n);
-        put(n, b.globalAvgPool(layer(n), x.var(), true), new long[] {-1, x.dim(1), 1, 1});
+        GraphTensor x = graph(n, 0);
+        if (x.rank() < 3) {
+            throw n.error("GlobalAveragePool needs an [N, C, spatial...] input, got shape " + show(x.shape()));
+        }
+        int[] spatial = java.util.stream.IntStream.range(2, x.rank()).toArray();
+        long[] shape = x.shape();
+        Arrays.fill(shape, 2, shape.length, 1);
+        put(n, x.rank() == 4 ? b.globalAvgPool(layer(n), x.var(), true) : b.mean(layer(n), x.var(), true, spatial), shape);
     }
 
+    /** Mean over any axes but the batch; over (2, 3) of an NCHW tensor it is global average pooling. */
     private void reduceMean(OnnxNode n) {
-        GraphTensor x = image(n);
+        GraphTensor x = graph(n, 0);
         long[] axes = opset < 18 ? n.integers("axes", null) : (n.hasInput(1) ? longs(n, 1) : null);
-        Set<Long> ax = new HashSet<>();
-        for (long a : axes == null ? new long[0] : axes) {
-            ax.add(ShapeArithmetic.normalizeAxis(n, a, 4));
+        if (axes == null || axes.length == 0) {
+            throw n.error("ReduceMean over every axis (the batch included) is not supported; give axes");
         }
-        if (!ax.equals(Set.of(2L, 3L))) {
-            throw n.error("ReduceMean over axes " + Arrays.toString(axes) + " is not supported (only the spatial "
-                    + "axes 2,3 of an NCHW tensor)");
+        java.util.TreeSet<Integer> ax = new java.util.TreeSet<>();
+        for (long a : axes) {
+            ax.add((int) ShapeArithmetic.normalizeAxis(n, a, x.rank()));
+        }
+        if (ax.contains(0)) {
+            throw n.error("ReduceMean over the batch axis is not supported, got axes " + Arrays.toString(axes));
         }
         boolean keep = n.integer("keepdims", 1) != 0;
-        long[] shape = keep ? new long[] {-1, x.dim(1), 1, 1} : new long[] {-1, x.dim(1)};
-        put(n, b.globalAvgPool(layer(n), x.var(), keep), shape);
+        List<Long> shape = new ArrayList<>();
+        for (int i = 0; i < x.rank(); i++) {
+            if (!ax.contains(i)) {
+                shape.add(x.dim(i));
+            } else if (keep) {
+                shape.add(1L);
+            }
+        }
+        long[] out = shape.stream().mapToLong(Long::longValue).toArray();
+        SDVariable y = x.rank() == 4 && ax.equals(Set.of(2, 3)) ? b.globalAvgPool(layer(n), x.var(), keep)
+                : b.mean(layer(n), x.var(), keep, ax.stream().mapToInt(Integer::intValue).toArray());
+        put(n, y, out);
     }
 
     // ---- shape-changing ops ----
@@ -606,8 +719,111 @@ final class OnnxConverter {
     }
 
     private void gather(OnnxNode n) {
+        if (value(n, 0) instanceof GraphTensor x) {
+            gatherGraph(n, x);
+            return;
+        }
         INDArray data = host(n, 0);
         values.put(n.output(0), new HostConstant(ShapeArithmetic.gather(n, data, host(n, 1), n.integer("axis", 0))));
+    }
+
+    /** Gather of constant indices along an axis other than the batch (e.g. x[:, 0] of an image). */
+    private void gatherGraph(OnnxNode n, GraphTensor x) {
+        INDArray indices = host(n, 1);
+        int ax = (int) ShapeArithmetic.normalizeAxis(n, n.integer("axis", 0), x.rank());
+        if (ax == 0 || indices.rank() > 1 || !ShapeArithmetic.isInteger(indices)) {
+            throw n.error("Gather of a graph tensor is supported with integer indices (a scalar or a list) along an "
+                    + "axis other than the batch");
+        }
+        long size = x.dim(ax);
+        long[] idx = ShapeArithmetic.values(indices);
+        int[] picks = new int[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            long k = idx[i] < 0 ? idx[i] + size : idx[i];
+            if (k < 0 || k >= size) {
+                throw n.error("Gather index " + idx[i] + " is out of range for " + size + " values");
+            }
+            picks[i] = (int) k;
+        }
+        String name = layer(n);
+        long[] shape = x.shape();
+        shape[ax] = picks.length;
+        SDVariable y = b.gather(indices.rank() == 0 ? name + "/picked" : name, x.var(), ax, picks);
+        if (indices.rank() == 0) {
+            long[] squeezed = new long[shape.length - 1];
+            for (int i = 0, j = 0; i < shape.length; i++) {
+                if (i != ax) {
+                    squeezed[j++] = shape[i];
+                }
+            }
+            y = b.reshape(name, y, squeezed);
+            shape = squeezed;
+        }
+        put(n, y, shape);
+    }
+
+    private void transpose(OnnxNode n) {
+        long[] perm = n.integers("perm", null);
+        if (value(n, 0) instanceof HostConstant h) {
+            values.put(n.output(0), new HostConstant(ShapeArithmetic.transpose(n, h.array(), perm)));
+            return;
+        }
+        GraphTensor x = graph(n, 0);
+        if (perm == null || perm.length != x.rank()) {
+            throw n.error("Transpose of a graph tensor needs a perm of " + x.rank() + " axes, got "
+                    + (perm == null ? "none" : show(perm)));
+        }
+        int[] p = new int[perm.length];
+        long[] shape = new long[perm.length];
+        Set<Integer> seen = new HashSet<>();
+        for (int i = 0; i < p.length; i++) {
+            p[i] = (int) ShapeArithmetic.normalizeAxis(n, perm[i], x.rank());
+            if (!seen.add(p[i])) {
+                throw n.error("Transpose perm " + show(perm) + " repeats axis " + p[i]);
+            }
+            shape[i] = x.dim(p[i]);
+        }
+        if (p[0] != 0) {
+            throw n.error("Transpose " + show(perm) + " moves the batch axis; not supported");
+        }
+        put(n, b.permute(layer(n), x.var(), p), shape);
+    }
+
+    /** Split into parts along an axis other than the batch: sizes from the attribute (opset < 13) or input 1, or equal parts. */
+    private void split(OnnxNode n) {
+        GraphTensor x = graph(n, 0);
+        int ax = (int) ShapeArithmetic.normalizeAxis(n, n.integer("axis", 0), x.rank());
+        if (ax == 0) {
+            throw n.error("Split along the batch axis is not supported");
+        }
+        long[] sizes = opset < 13 ? n.integers("split", null) : (n.hasInput(1) ? longs(n, 1) : null);
+        int parts = n.outputCount();
+        long total = x.dim(ax);
+        if (sizes == null) {
+            long each = -Math.floorDiv(-total, parts);
+            sizes = new long[parts];
+            for (int i = 0; i < parts; i++) {
+                sizes[i] = Math.max(0, Math.min(each, total - i * each));
+            }
+        }
+        if (sizes.length != parts || Arrays.stream(sizes).sum() != total || Arrays.stream(sizes).anyMatch(v -> v <= 0)) {
+            throw n.error("split sizes " + show(sizes) + " do not cut the " + total + " values of axis " + ax + " into "
+                    + parts + " non-empty parts");
+        }
+        String name = layer(n);
+        long start = 0;
+        for (int i = 0; i < parts; i++) {
+            long[] begin = new long[x.rank()];
+            long[] end = x.shape();
+            long[] step = new long[x.rank()];
+            Arrays.fill(step, 1);
+            begin[ax] = start;
+            end[ax] = start + sizes[i];
+            long[] shape = x.shape();
+            shape[ax] = sizes[i];
+            values.put(n.output(i), new GraphTensor(b.slice(name + "_" + i, x.var(), begin, end, step), shape));
+            start += sizes[i];
+        }
     }
 
     private void cast(OnnxNode n) {
@@ -624,7 +840,7 @@ final class OnnxConverter {
     }
 
     private void slice(OnnxNode n) {
-        INDArray data = host(n, 0);
+        Value v = value(n, 0);
         long[] starts;
         long[] ends;
         long[] axes;
@@ -642,14 +858,54 @@ final class OnnxConverter {
         if (starts == null || ends == null) {
             throw n.error("starts or ends are missing");
         }
-        values.put(n.output(0), new HostConstant(ShapeArithmetic.slice(n, data, starts, ends, axes, steps)));
+        if (v instanceof HostConstant h) {
+            values.put(n.output(0), new HostConstant(ShapeArithmetic.slice(n, h.array(), starts, ends, axes, steps)));
+        } else {
+            sliceGraph(n, (GraphTensor) v, starts, ends, axes, steps);
+        }
+    }
+
+    /** Slice of a graph tensor with positive steps, the batch axis whole (e.g. torch.chunk of channels). */
+    private void sliceGraph(OnnxNode n, GraphTensor x, long[] starts, long[] ends, long[] axes, long[] steps) {
+        if (axes != null && axes.length != starts.length || ends.length != starts.length
+                || steps != null && steps.length != starts.length) {
+            throw n.error("Slice with mismatched starts/ends/axes/steps");
+        }
+        long[] begin = new long[x.rank()];
+        long[] end = x.shape();
+        long[] step = new long[x.rank()];
+        Arrays.fill(step, 1);
+        long[] shape = x.shape();
+        for (int k = 0; k < starts.length; k++) {
+            int ax = (int) ShapeArithmetic.normalizeAxis(n, axes == null ? k : axes[k], x.rank());
+            long st = steps == null ? 1 : steps[k];
+            if (ax == 0) {
+                throw n.error("Slice of the batch axis of a graph tensor is not supported");
+            }
+            if (st <= 0) {
+                throw n.error("Slice of a graph tensor with step " + st + " is not supported (only positive steps)");
+            }
+            long d = x.dim(ax);
+            begin[ax] = ShapeArithmetic.clampSliceBound(starts[k], d, st);
+            end[ax] = ShapeArithmetic.clampSliceBound(ends[k], d, st);
+            step[ax] = st;
+            shape[ax] = Math.max(0, -Math.floorDiv(-(end[ax] - begin[ax]), st));
+            if (shape[ax] == 0) {
+                throw n.error("Slice leaves axis " + ax + " empty");
+            }
+        }
+        put(n, b.slice(layer(n), x.var(), begin, end, step), shape);
     }
 
     // ---- inputs, outputs, names ----
 
-    private Value value(OnnxNode n, int i) {
+    Value value(OnnxNode n, int i) {
         String name = n.input(i);
         Value v = values.get(name);
+        if (v instanceof Value.Quantized && !n.opType().equals("DequantizeLinear")) {
+            throw n.error("reads '" + name + "', the integer output of a QuantizeLinear; only DequantizeLinear may "
+                    + "read it (dfq4j reads QuantizeLinear/DequantizeLinear pairs as fake-quant)");
+        }
         if (v == null) {
             throw n.error(name.isEmpty() ? "required input " + i + " is missing"
                     : "input '" + name + "' is not produced by any earlier node (file damaged or not topologically sorted)");
@@ -682,7 +938,7 @@ final class OnnxConverter {
         return x;
     }
 
-    private INDArray host(OnnxNode n, int i) {
+    INDArray host(OnnxNode n, int i) {
         if (value(n, i) instanceof HostConstant h) {
             return h.array();
         }
@@ -739,7 +995,7 @@ final class OnnxConverter {
     }
 
     /** A fresh SameDiff name for the node's layer, derived from the ONNX node name. */
-    private String layer(OnnxNode n) {
+    String layer(OnnxNode n) {
         String base = n.name().replace(':', '_');
         while (base.startsWith("/")) {
             base = base.substring(1);

@@ -22,6 +22,7 @@ import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.ModelChecks;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.NetworkBuilder;
+import org.dfq4j.rewrite.graph.NetworkMetadata;
 import org.dfq4j.zoo.onnx.Value.GraphTensor;
 
 /**
@@ -33,7 +34,77 @@ import org.dfq4j.zoo.onnx.Value.GraphTensor;
  */
 public final class OnnxReader {
 
+    /**
+     * Every op of the default ONNX domain the reader converts, with what it accepts (what
+     * {@code dfq info --supported-ops} prints); anything else is refused with a one-line error.
+     */
+    public static final Map<String, String> SUPPORTED_OPS = supportedOps();
+
     private OnnxReader() {
+    }
+
+    private static Map<String, String> supportedOps() {
+        Map<String, String> m = new java.util.TreeMap<>();
+        m.put("Add", "graph + graph (residual, broadcasting) or graph + constant; MatMul + Add becomes one dense layer");
+        m.put("AveragePool", "2-D, strides, pads (symmetric or SAME-equivalent), count_include_pad=0 with padding; "
+                + "ceil_mode only where it leaves the output size unchanged");
+        m.put("BatchNormalization", "inference form (running statistics), kept for DFQ to fold");
+        m.put("Cast", "shape arithmetic; a graph tensor to float");
+        m.put("Clip", "any bounds (0..6 is ReLU6, 0..inf is ReLU)");
+        m.put("Concat", "graph tensors along any axis but the batch; constants (shape arithmetic)");
+        m.put("Constant", "value, value_float(s), value_int(s)");
+        m.put("ConstantOfShape", "shape arithmetic");
+        m.put("Conv", "2-D, any group count (depthwise with multiplier; other groups as block-diagonal kernels), "
+                + "strides, pads, auto_pad, dilations");
+        m.put("Div", "graph / constant (a nonzero constant); constants");
+        m.put("Dropout", "inference: identity");
+        m.put("DequantizeLinear", "of an integer initializer (uint8, int8, 16-bit, int32 biases; per tensor or per axis): "
+                + "dequantized at import as (q - z) * s; after a QuantizeLinear: the pair is one fake-quant");
+        m.put("Flatten", "axis 1 of a graph tensor; constants");
+        m.put("Floor", "");
+        m.put("Gather", "constant indices along an axis other than the batch (x[:, i]); shape arithmetic");
+        m.put("Gemm", "[N, K] x constant B (transB 0 or 1) + C, alpha = beta = 1");
+        m.put("GlobalAveragePool", "any rank >= 3");
+        m.put("HardSigmoid", "any alpha, beta");
+        m.put("HardSwish", "");
+        m.put("Identity", "");
+        m.put("LeakyRelu", "any alpha");
+        m.put("MatMul", "[N, K] x constant [K, M] (a dense layer; a following Add of a vector is its bias)");
+        m.put("Max", "two inputs: graph and graph or constant (broadcasting)");
+        m.put("MaxPool", "2-D, strides, pads, ceil_mode (the extra windows see only the input)");
+        m.put("Min", "two inputs: graph and graph or constant (e.g. a per-channel clip)");
+        m.put("Mul", "graph x graph (e.g. squeeze-excitation, SiLU) or graph x constant; constants");
+        m.put("Pad", "zero padding of the spatial axes");
+        m.put("QuantizeLinear", "followed by DequantizeLinear with the same scale and zero point: a fake-quant "
+                + "(uint8, int8 or 16-bit levels, per tensor or per axis; also com.microsoft's)");
+        m.put("ReduceMean", "any axes but the batch, any rank, keepdims 0 or 1");
+        m.put("Relu", "");
+        m.put("Reshape", "any shape that keeps the batch axis first (0 and -1 as ONNX defines them)");
+        m.put("Resize", "bilinear (align_corners, half_pixel, pytorch_half_pixel, asymmetric); nearest by whole factors");
+        m.put("Shape", "shape arithmetic, folded at import");
+        m.put("Sigmoid", "");
+        m.put("Slice", "graph tensors along axes other than the batch with positive steps (e.g. torch.chunk); constants");
+        m.put("Softmax", "over the channel axis");
+        m.put("Split", "graph tensors along an axis other than the batch, sizes given or equal parts");
+        m.put("Squeeze", "axes other than the batch; constants");
+        m.put("Sub", "graph - constant; constants");
+        m.put("Transpose", "graph tensors of any rank when the batch axis stays first (channel shuffle); constants");
+        m.put("Unsqueeze", "axes other than the batch; constants");
+        m.put("Upsample", "as Resize (opsets 7-9)");
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * The properties dfq4j's exporter recorded in a file's metadata_props (e.g. {@code preprocess}, the
+     * preprocessing the exported network expects), read without reading the graph; empty for other files
+     * and for a file that cannot be read (reading it properly then says why).
+     */
+    public static Map<String, String> exportedProperties(Path file) {
+        try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            return NetworkMetadata.properties(ProtoBytes.metadata(in));
+        } catch (IOException | RuntimeException e) {
+            return Map.of();
+        }
     }
 
     /** Reads a model whose input declares fixed channel, height and width. */
@@ -82,7 +153,7 @@ public final class OnnxReader {
         OnnxConverter converter = new OnnxConverter(opset, builder, Math.max(0, declared[0]), uses(g));
         converter.defineInput(input.getName(), shape);
         for (TensorProto t : g.getInitializerList()) {
-            converter.defineConstant(t.getName(), TensorDecoder.decode(t, where));
+            converter.defineConstant(t.getName(), TensorDecoder.decode(t, where), t.getDataType());
         }
         for (int i = 0; i < g.getNodeCount(); i++) {
             OnnxNode node = new OnnxNode(g.getNode(i), where, i);
@@ -106,12 +177,17 @@ public final class OnnxReader {
         if (outputs.isEmpty()) {
             throw new DfqException(where + ": the model declares no graph outputs");
         }
-        Map<String, String> properties = new LinkedHashMap<>();
+        // what dfq4j's exporter carried over (e.g. an SSD's post-processing options and anchors)
+        Map<String, String> meta = new HashMap<>();
+        model.getMetadataPropsList().forEach(e -> meta.put(e.getKey(), e.getValue()));
+        Map<String, String> properties = new LinkedHashMap<>(NetworkMetadata.properties(meta));
         properties.put("format", "onnx");
         properties.put("source", where);
         properties.put("opset", Integer.toString(opset));
         properties.put("producer", (model.getProducerName() + " " + model.getProducerVersion()).trim());
-        return ModelChecks.requireUsable(builder.build(outputs.toArray(String[]::new)).withProperties(properties), where);
+        Network net = builder.build(outputs.toArray(String[]::new)).withProperties(properties)
+                .withAttachments(NetworkMetadata.attachments(meta, where));
+        return ModelChecks.requireUsable(net, where);
     }
 
     private static ModelProto parse(Path file) {
@@ -165,7 +241,7 @@ public final class OnnxReader {
         if (chw == null) {
             if (Arrays.stream(fixed).anyMatch(d -> d < 0)) {
                 throw new DfqException(where + ": input '" + input + "' has symbolic dims " + Arrays.toString(fixed)
-                        + " (C,H,W); pass the input shape [C,H,W] explicitly");
+                        + " (C,H,W); give the input shape (dfq: --input-shape C,H,W, e.g. 3,224,224)");
             }
             return fixed;
         }

@@ -411,7 +411,7 @@ final class ShapeArithmetic {
     }
 
     /** ONNX Slice's clamping of a start or end: negative counts from the end, then into range. */
-    private static long clampSliceBound(long v, long size, long step) {
+    static long clampSliceBound(long v, long size, long step) {
         long k = v < 0 ? Math.max(v, -size - 1) + size : v;
         return step > 0 ? Math.max(0, Math.min(k, size)) : Math.max(-1, Math.min(k, size - 1));
     }

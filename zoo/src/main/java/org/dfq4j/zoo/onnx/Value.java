@@ -44,4 +44,11 @@ sealed interface Value {
      */
     record HostConstant(INDArray array) implements Value {
     }
+
+    /**
+     * The integer output of QuantizeLinear applied to a graph tensor, waiting for the DequantizeLinear
+     * that turns the pair into one fake-quant ({@link QdqConversion}); no other op may read it.
+     */
+    record Quantized(GraphTensor x, float scale, long zeroPoint, long qMin, long qMax) implements Value {
+    }
 }

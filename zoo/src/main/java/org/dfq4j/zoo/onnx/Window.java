@@ -11,7 +11,7 @@ import org.dfq4j.rewrite.graph.Padding;
  * extra row or column at the end), {@code SAME_LOWER} puts it at the start and becomes explicit padding.
  */
 record Window(int kH, int kW, int sH, int sW, int dH, int dW, Padding padding, long outH, long outW,
-              boolean padsAnything, boolean sameEquivalent) {
+              boolean padsAnything, boolean sameEquivalent, boolean ceilExtended) {
 
     /**
      * Reads the window of node {@code n} over an input of {@code inH x inW}; {@code kH, kW} come from
@@ -60,6 +60,7 @@ record Window(int kH, int kW, int sH, int sW, int dH, int dW, Padding padding, l
         long outH;
         long outW;
         boolean padsAnything;
+        boolean ceilExtended = false;
         if (padding.mode() == Padding.Mode.SAME) {
             outH = ceilDiv(inH, strides[0]);
             outW = ceilDiv(inW, strides[1]);
@@ -72,11 +73,16 @@ record Window(int kH, int kW, int sH, int sW, int dH, int dW, Padding padding, l
             outH = Math.floorDiv(inH + t + b - effH, strides[0]) + 1;
             outW = Math.floorDiv(inW + l + r - effW, strides[1]) + 1;
             if (n.integer("ceil_mode", 0) != 0) {
-                long ceilH = ceilDiv(inH + t + b - effH, strides[0]) + 1;
-                long ceilW = ceilDiv(inW + l + r - effW, strides[1]) + 1;
+                long ceilH = ceilOutput(inH, t, b, effH, strides[0]);
+                long ceilW = ceilOutput(inW, l, r, effW, strides[1]);
                 if (ceilH != outH || ceilW != outW) {
-                    throw n.error("ceil_mode=1 changes the output size here; re-export with ceil_mode=0 "
-                            + "(or pad explicitly)");
+                    // the extra windows reach past the bottom/right: pad there (the caller makes it neutral)
+                    b += (int) Math.max(0, (ceilH - 1) * strides[0] + effH - (inH + t + b));
+                    r += (int) Math.max(0, (ceilW - 1) * strides[1] + effW - (inW + l + r));
+                    padding = Padding.explicit(t, b, l, r);
+                    outH = ceilH;
+                    outW = ceilW;
+                    ceilExtended = true;
                 }
             }
             padsAnything = t + b + l + r > 0;
@@ -94,7 +100,16 @@ record Window(int kH, int kW, int sH, int sW, int dH, int dW, Padding padding, l
                 && padding.left() == sameW / 2 && padding.right() == sameW - sameW / 2
                 && outH == ceilDiv(inH, strides[0]) && outW == ceilDiv(inW, strides[1]);
         return new Window((int) kH, (int) kW, (int) strides[0], (int) strides[1], (int) dilations[0],
-                (int) dilations[1], padding, outH, outW, padsAnything, sameEquivalent);
+                (int) dilations[1], padding, outH, outW, padsAnything, sameEquivalent, ceilExtended);
+    }
+
+    /**
+     * ceil_mode's output size (ONNX, as PyTorch and ONNX Runtime compute it): the window count rounded
+     * up, less one when the last window would start past the input and its leading padding.
+     */
+    private static long ceilOutput(long in, long before, long after, long effKernel, long stride) {
+        long out = ceilDiv(in + before + after - effKernel, stride) + 1;
+        return (out - 1) * stride >= in + before ? out - 1 : out;
     }
 
     /** TensorFlow SAME's total padding along one axis. */

@@ -141,7 +141,7 @@ final class TfjsWeights {
      * absolute, leaves the folder (.., or a link pointing outside) or is not a regular file is refused.
      */
     private static List<Path> shards(Path modelJson, int g, List<String> shardNames) {
-        Path dir = modelJson.toAbsolutePath().getParent();
+        Path dir = modelJson.toAbsolutePath().normalize().getParent();
         Path realDir;
         try {
             realDir = dir.toRealPath();

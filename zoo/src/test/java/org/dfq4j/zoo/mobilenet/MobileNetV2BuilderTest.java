@@ -86,4 +86,34 @@ class MobileNetV2BuilderTest {
         double ratio = folded.maxNumber().doubleValue() / folded.minNumber().doubleValue();
         assertTrue(ratio > 20, "folded per-channel range ratio only " + ratio);
     }
+
+    /**
+     * trainedLike moves scales of up to three decades between each expansion and its depthwise layer:
+     * the folded ranges of both are that unbalanced, their per-channel product is not (the scales
+     * cancel), and the network still tells its inputs apart.
+     */
+    @Test
+    void trainedLikeIsUnbalancedWhereEqualizationCanUndoIt() {
+        Network t = MobileNetV2Builder.trainedLike(0.5, 64, 10, 3);
+        SameDiff sd = t.sameDiff();
+        String p = "block2";
+        INDArray expand = Transforms.abs(sd.getArrForVarName(p + "/expand/W")).max(0, 1, 2)
+                .mul(foldScale(sd, p + "/expand/bn"));
+        INDArray depthwise = Transforms.abs(sd.getArrForVarName(p + "/depthwise/W")).max(0, 1, 3)
+                .mul(foldScale(sd, p + "/depthwise/bn"));
+        assertTrue(ratio(expand) > 100, "expansion ranges spread only " + ratio(expand));
+        assertTrue(ratio(depthwise) > 100, "depthwise ranges spread only " + ratio(depthwise));
+        assertTrue(ratio(expand.mul(depthwise)) < ratio(expand) / 10, "the scales do not cancel in the product");
+        INDArray logits = t.output(SyntheticImages.generate(8, 3, 64, 64, 5));
+        assertTrue(logits.std(false, 0).meanNumber().doubleValue() > 0.5, "logits barely vary across images");
+    }
+
+    private static INDArray foldScale(SameDiff sd, String bn) {
+        return Transforms.abs(sd.getArrForVarName(bn + "/gamma"))
+                .div(Transforms.sqrt(sd.getArrForVarName(bn + "/var").add(1e-3)));
+    }
+
+    private static double ratio(INDArray r) {
+        return r.maxNumber().doubleValue() / r.minNumber().doubleValue();
+    }
 }

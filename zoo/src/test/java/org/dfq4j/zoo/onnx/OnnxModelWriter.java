@@ -87,27 +87,41 @@ public final class OnnxModelWriter {
         return name + "_out";
     }
 
-    public static AttributeProto ints(String name, long... v) {
-        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
-        for (long x : v) {
-            a.addInts(x);
+    /** A node with several outputs, named {@code <name>_out0, <name>_out1, ...}; returns their names. */
+    public List<String> node(String op, String name, List<String> inputs, int outputs, AttributeProto... attributes) {
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs);
+        List<String> names = new java.util.ArrayList<>();
+        for (int i = 0; i < outputs; i++) {
+            names.add(name + "_out" + i);
         }
-        return a.build();
+        n.addAllOutput(names);
+        for (AttributeProto a : attributes) {
+            n.addAttribute(a);
+        }
+        graph.addNode(n);
+        return names;
+    }
+
+    public static AttributeProto ints(String name, long... v) {
+        return OnnxProtos.ints(name, v);
     }
 
     public static AttributeProto integer(String name, long v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+        return OnnxProtos.integer(name, v);
     }
 
     public static AttributeProto real(String name, float v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+        return OnnxProtos.real(name, v);
     }
 
     public static AttributeProto string(String name, String v) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
-                // the UTF-8 bytes through a string field's bytes accessor: no code of ours names the
-                // protobuf runtime the ONNX classes are compiled against (ND4J's shaded copy)
-                .setS(StringStringEntryProto.newBuilder().setValue(v).build().getValueBytes()).build();
+        return OnnxProtos.string(name, v);
+    }
+
+    /** Any initializer (e.g. int8 levels or an int32 bias built with {@link OnnxProtos}); returns its name. */
+    public String initializer(TensorProto t) {
+        graph.addInitializer(t);
+        return t.getName();
     }
 
     public ModelProto build() {
@@ -123,14 +137,7 @@ public final class OnnxModelWriter {
 
     private static TensorProto floatTensor(String name, INDArray value) {
         INDArray f = value.castTo(DataType.FLOAT).dup('c');
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE);
-        for (float x : f.data().asFloat()) {
-            t.addFloatData(x); // float_data (the PyTorch fixture covers raw_data)
-        }
-        for (long d : f.shape()) {
-            t.addDims(d);
-        }
-        return t.build();
+        return OnnxProtos.floats(name, f.data().asFloat(), f.shape());
     }
 
     private static TensorProto longTensor(INDArray value) {

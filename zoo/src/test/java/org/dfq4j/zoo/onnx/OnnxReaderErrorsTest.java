@@ -62,11 +62,11 @@ class OnnxReaderErrorsTest {
     }
 
     @Test
-    void groupedConvolution() throws Exception {
+    void groupedConvolutionWhoseWeightsDoNotFitTheGroups() throws Exception {
         OnnxModelWriter m = new OnnxModelWriter(13).input("x", 1, 4, 8, 8);
-        m.output(m.node("Conv", "grouped", List.of("x", m.floats("w", Nd4j.ones(DataType.FLOAT, 6, 2, 3, 3))),
+        m.output(m.node("Conv", "grouped", List.of("x", m.floats("w", Nd4j.ones(DataType.FLOAT, 6, 3, 3, 3))),
                 integer("group", 2)));
-        assertRejected(m, "grouped.onnx", "grouped convolution with group=2 not supported");
+        assertRejected(m, "grouped.onnx", "3 input channels per group");
     }
 
     @Test

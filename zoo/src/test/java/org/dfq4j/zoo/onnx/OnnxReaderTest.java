@@ -117,7 +117,7 @@ class OnnxReaderTest {
         Path file = writeBlock(m, w, true, false, new long[] {-1, 3, -1, -1}).write(dir.resolve("symbolic.onnx"));
 
         DfqException e = assertThrows(DfqException.class, () -> OnnxReader.read(file));
-        assertTrue(e.getMessage().contains("symbolic.onnx") && e.getMessage().contains("[C,H,W]"), e.getMessage());
+        assertTrue(e.getMessage().contains("symbolic.onnx") && e.getMessage().contains("--input-shape C,H,W"), e.getMessage());
 
         Network imported = OnnxReader.read(file, CHW);
         assertArrayEquals(CHW, imported.inputShape());

@@ -1,5 +1,6 @@
 package org.dfq4j.zoo.tfjs;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -102,6 +103,15 @@ class TfjsReaderValidationTest {
         refused(withShardPath("abs", outside.toString()), outside.toString(), "outside");
         refused(withShardPath("dev", "/dev/zero"), "/dev/zero", "outside");
         refused(withShardPath("updown", "sub/../../secret.bin"), "outside");
+    }
+
+    @Test
+    void aModelPathWithDotDotReadsItsOwnShards() throws IOException {
+        // as ./dfq is given it: ../shared/data/models/... from the project folder
+        Path json = convModel("dotdot", c -> { });
+        Path via = json.getParent().resolve("..").resolve(json.getParent().getFileName()).resolve(json.getFileName());
+        assertTrue(via.toString().contains(".."), via.toString());
+        TfjsLayersReader.read(via);
     }
 
     @Test

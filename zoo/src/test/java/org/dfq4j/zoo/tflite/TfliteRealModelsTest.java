@@ -18,7 +18,6 @@ import org.dfq4j.rewrite.graph.OpKind;
 import org.dfq4j.rewrite.testing.SharedData;
 import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -35,15 +34,10 @@ class TfliteRealModelsTest {
     /** Every 25th of the 200 photographs: 8 photos spread over the classes. */
     private static final int STEP = 25;
 
-    private static Path shared(String relative) {
-        var f = SharedData.file(relative);
-        Assumptions.assumeTrue(f.isPresent(), SharedData.missing(relative));
-        return f.get();
-    }
 
     private static Map<Path, Integer> referencePredictions() throws IOException {
-        Path csv = shared(REFERENCE);
-        Path images = shared("images/imagenet-dev");
+        Path csv = SharedData.required(REFERENCE);
+        Path images = SharedData.required("images/imagenet-dev");
         List<String> lines = Files.readAllLines(csv);
         Map<Path, Integer> out = new TreeMap<>();
         for (int i = 1; i < lines.size(); i += STEP) {
@@ -87,7 +81,7 @@ class TfliteRealModelsTest {
 
     @Test
     void mobileNetV2Int8PerChannelAgreesWithFloatReference() throws IOException {
-        Network n = TfliteReader.read(shared("models/mobilenet_v2_1.0_224_ptq.tflite"));
+        Network n = TfliteReader.read(SharedData.required("models/mobilenet_v2_1.0_224_ptq.tflite"));
         Map<OpKind, Integer> ops = opCounts(n);
         assertEquals(36, ops.get(OpKind.CONV2D));
         assertEquals(17, ops.get(OpKind.DEPTHWISE_CONV2D));
@@ -105,7 +99,7 @@ class TfliteRealModelsTest {
 
     @Test
     void mobileNetV2Uint8QatClassifiesLikeReference() throws IOException {
-        Network n = TfliteReader.read(shared("models/mobilenet_v2_1.0_224_qat_uint8.tflite"));
+        Network n = TfliteReader.read(SharedData.required("models/mobilenet_v2_1.0_224_qat_uint8.tflite"));
         assertEquals(1, opCounts(n).get(OpKind.AVG_POOL));
         rangesNameVariables(n);
         // a different (quantization-aware trained) network than the reference's: near, not equal
@@ -114,13 +108,13 @@ class TfliteRealModelsTest {
 
     @Test
     void deepLabSegmentsTheBirdLikeTheReferenceMask() throws IOException {
-        Network n = TfliteReader.read(shared("models/deeplabv3_mnv2_dm05_257_float.tflite"));
+        Network n = TfliteReader.read(SharedData.required("models/deeplabv3_mnv2_dm05_257_float.tflite"));
         assertTrue(n.recordedRanges().isEmpty(), "a float model records no ranges");
-        INDArray logits = n.output(Photos.resized(shared("images/scenes/bird_segmentation.bmp"), 257));
+        INDArray logits = n.output(Photos.resized(SharedData.required("images/scenes/bird_segmentation.bmp"), 257));
         assertArrayEquals(new long[] {1, 21, 257, 257}, logits.shape());
 
         INDArray classes = logits.argMax(1);
-        BufferedImage mask = Photos.read(shared("images/scenes/bird_segmentation_mask.bmp"));
+        BufferedImage mask = Photos.read(SharedData.required("images/scenes/bird_segmentation_mask.bmp"));
         Raster r = mask.getRaster();
         // the 513x513 mask and the 257x257 output share corners: output pixel i is mask pixel 2i
         assertEquals(2 * 256 + 1, mask.getWidth());
@@ -138,7 +132,7 @@ class TfliteRealModelsTest {
 
     @Test
     void ssdEndsAtPostProcessInputsWithOptionsAndAnchors() throws IOException {
-        Network n = TfliteReader.read(shared("models/ssd_mobilenet_v1_coco_uint8.tflite"));
+        Network n = TfliteReader.read(SharedData.required("models/ssd_mobilenet_v1_coco_uint8.tflite"));
         assertEquals(List.of("Squeeze", "convert_scores"), n.outputs());
         Map<String, String> p = n.properties();
         assertEquals("90", p.get("postprocess.num_classes"));
