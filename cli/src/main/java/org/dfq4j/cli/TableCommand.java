@@ -56,7 +56,7 @@ final class TableCommand implements Callable<Integer> {
                 withActivations ? base.activationBits() + "-bit per-tensor, ranges from " + range : "float (--act-range none)",
                 hasStats ? "" : "; no BatchNorm statistics (BN folded at export)");
         Preprocessing pre = setup.task.preprocessing();
-        DfqTable table = new DfqTable(built.task(), setup.quant.calibration(pre, built.photographs(), setup.task.skipBadImages, out), pre.valueRange(),
+        DfqTable table = new DfqTable(built.task(), setup.quant.calibration(pre, built.photographs(), built.heldOut(), setup.task.skipBadImages, out), pre.valueRange(),
                 out, setup.quant.lowered(FakeQuantMode.OPS), extra);
         List<DfqTable.Result> results = table.run(net, DfqTable.rows(base, hasStats, setup.rewrites.correct));
         output.report(out, table, results, built.task().name(), net.name(), started.backend().name(), "Model: " + net.name() + ", "
