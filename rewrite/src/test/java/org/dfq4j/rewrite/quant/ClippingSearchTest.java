@@ -126,4 +126,28 @@ class ClippingSearchTest {
             assertEquals(best, atFound, 0.03 * best, bits + " bits: " + found);
         }
     }
+
+    @Test
+    void theBinErrorIsTheIntegralOfTheSquaredQuantizationErrorOverTheBin() {
+        Random r = new Random(3);
+        for (int bits : new int[] {2, 4, 8}) {
+            for (int trial = 0; trial < 12; trial++) {
+                QuantScheme scheme = QuantScheme.perTensor(bits, trial % 3 == 0);
+                QuantParams q = QuantParams.of(scheme, -r.nextDouble(), 3 * r.nextDouble());
+                // bins narrower than a level, several levels wide, and reaching into the clipped tails
+                double l = -2 + 5 * r.nextDouble();
+                double w = trial % 2 == 0 ? 0.01 * r.nextDouble() + 1e-4 : 3 * r.nextDouble();
+                int n = 400_000;
+                double sum = 0;
+                for (int i = 0; i < n; i++) {
+                    double x = l + w * (i + 0.5) / n;
+                    double d = q.fakeQuantize(x) - x;
+                    sum += d * d;
+                }
+                double numeric = sum / n * w;
+                double exact = ClippingSearch.binError(q, l, l + w);
+                assertEquals(numeric, exact, 1e-3 * numeric + 1e-12, bits + " bits, " + q + ", [" + l + ", " + (l + w) + "]");
+            }
+        }
+    }
 }
