@@ -56,7 +56,8 @@ final class QuantOptions {
     Integer calib;
 
     @Option(names = "--calib-images", paramLabel = "DIR",
-            description = "calibration photographs (default: the evaluation photographs, with a warning)")
+            description = "calibration photographs (default: those --holdout sets apart, else the evaluation "
+                    + "photographs, with a warning)")
     Path calibImages;
 
     @Option(names = "--fake-quant", paramLabel = "MODE",
