@@ -47,8 +47,44 @@ final class DfqTable {
         }
     }
 
+    /**
+     * @param extra the cells of the extra bit widths ({@code --bits}), by label, e.g. "W6A8"
+     */
     record Result(Row row, Cell fp32, Cell w8, Cell w8a8, String rangeSource, double pipelineSeconds, List<String> notes,
-                  RewriteLog log) {
+                  RewriteLog log, Map<String, Cell> extra) {
+    }
+
+    /** An extra column: weight and activation bit widths. */
+    record Bits(int weights, int activations) {
+
+        /** e.g. "W6A8". */
+        String label() {
+            return "W" + weights + "A" + activations;
+        }
+
+        /** Parses "W/A[,W/A...]", e.g. "8/8,6/8,4/8". */
+        static List<Bits> parse(String text) {
+            List<Bits> out = new ArrayList<>();
+            for (String part : text.split(",")) {
+                String[] wa = part.trim().split("/");
+                try {
+                    if (wa.length != 2) {
+                        throw new NumberFormatException();
+                    }
+                    Bits b = new Bits(Integer.parseInt(wa[0].trim()), Integer.parseInt(wa[1].trim()));
+                    if (Math.min(b.weights, b.activations) < QuantScheme.MIN_BITS
+                            || Math.max(b.weights, b.activations) > QuantScheme.MAX_BITS) {
+                        throw new org.dfq4j.rewrite.DfqException("--bits " + part.trim() + ": bit widths are "
+                                + QuantScheme.MIN_BITS + " to " + QuantScheme.MAX_BITS);
+                    }
+                    out.add(b);
+                } catch (NumberFormatException e) {
+                    throw new org.dfq4j.rewrite.DfqException("--bits '" + part.trim()
+                            + "' is not W/A (weight bits / activation bits), e.g. --bits 8/8,6/8,4/8");
+                }
+            }
+            return out;
+        }
     }
 
     private final Task task;
@@ -56,14 +92,27 @@ final class DfqTable {
     private final TensorRange inputRange;
     private final PrintWriter progress;
     private final boolean lower;
+    private final List<Bits> extraBits;
 
     /** {@code lower}: run W8A8 networks lowered rather than with ND4J's fake-quant ops. */
     DfqTable(Task task, Calibration calibration, TensorRange inputRange, PrintWriter progress, boolean lower) {
+        this(task, calibration, inputRange, progress, lower, List.of());
+    }
+
+    /** With extra columns for other bit widths (weights and activations quantized, the row's scheme otherwise). */
+    DfqTable(Task task, Calibration calibration, TensorRange inputRange, PrintWriter progress, boolean lower,
+             List<Bits> extraBits) {
         this.task = task;
         this.calibration = calibration;
         this.inputRange = inputRange;
         this.progress = progress;
         this.lower = lower;
+        this.extraBits = List.copyOf(extraBits);
+    }
+
+    /** The labels of the extra columns, e.g. ["W6A8", "W4A8"]. */
+    List<String> extraLabels() {
+        return extraBits.stream().map(Bits::label).toList();
     }
 
     /**
@@ -77,7 +126,7 @@ final class DfqTable {
         DfqRecipe.Correction correction = requested != DfqRecipe.Correction.NONE ? requested
                 : hasStats ? DfqRecipe.Correction.ANALYTIC : DfqRecipe.Correction.EMPIRICAL;
         String noStats = "needs BatchNorm statistics; this model was BN-folded at export";
-        boolean correctionPossible = hasStats || correction == DfqRecipe.Correction.EMPIRICAL;
+        boolean correctionPossible = hasStats || correction.empirical();
         List<Row> rows = new ArrayList<>();
         rows.add(new Row("original", naive, null));
         rows.add(row("replace relu6", naive.toBuilder().replaceRelu6(true), true, null));
@@ -105,7 +154,8 @@ final class DfqTable {
         Task.Score reference = null;
         for (Row row : rows) {
             if (row.recipe() == null) {
-                results.add(new Result(row, null, null, null, "", 0, List.of(row.unavailable()), new RewriteLog()));
+                results.add(new Result(row, null, null, null, "", 0, List.of(row.unavailable()), new RewriteLog(),
+                        Map.of()));
                 progress.printf("%-38s n/a: %s%n", row.name(), row.unavailable());
                 progress.flush();
                 continue;
@@ -134,7 +184,17 @@ final class DfqTable {
                 log.addAll(q.log());
                 w8a8cell = cell(reference, task.score(q.executable(), row.name() + " W8A8"));
             }
-            Result r = new Result(row, fp32, w8cell, w8a8cell, range, floatSeconds + w8.seconds(), notes(log), log);
+            Map<String, Cell> extra = new LinkedHashMap<>();
+            for (Bits b : extraBits) {
+                DfqRecipe other = row.recipe().toBuilder().weights(new QuantScheme(b.weights(), row.recipe().weights()
+                        .symmetric(), row.recipe().weights().perChannel(), row.recipe().weights().channelAxis()))
+                        .activationBits(b.activations()).build();
+                QuantizedNetwork q = Quantizer.builder(other).calibration(calibration).inputRange(inputRange)
+                        .lowered(lower).build().quantize(prepared);
+                extra.put(b.label(), cell(reference, task.score(q.executable(), row.name() + " " + b.label())));
+            }
+            Result r = new Result(row, fp32, w8cell, w8a8cell, range, floatSeconds + w8.seconds(), notes(log), log,
+                    extra);
             results.add(r);
             progress.printf("%-38s %s%n", row.name(), summary(r));
             progress.flush();
@@ -165,6 +225,7 @@ final class DfqTable {
         if (r.w8a8() != null) {
             sb.append(" | W8A8 ").append(format(r.w8a8()));
         }
+        r.extra().forEach((k, c) -> sb.append(" | ").append(k).append(" ").append(format(c)));
         return sb.toString();
     }
 
@@ -211,13 +272,13 @@ final class DfqTable {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record RowReport(String row, String model, String task, boolean available, String reason, RecipeReport pipeline,
                      Double fp32Top1, Double fp32Top5, Double w8Top1, Double int8Top1, Double int8Top5, String int8,
-                     String actRange, Cell fp32, Cell w8, Cell w8a8, Double pipelineSeconds, List<String> notes,
-                     String backend) {
+                     String actRange, Cell fp32, Cell w8, Cell w8a8, Map<String, Cell> bits, Double pipelineSeconds,
+                     List<String> notes, String backend) {
 
         static RowReport of(Result r, String task, String model, String backend) {
             if (r.row().recipe() == null) {
                 return new RowReport(r.row().name(), model, task, false, r.row().unavailable(), null, null, null,
-                        null, null, null, null, null, null, null, null, null, null, null);
+                        null, null, null, null, null, null, null, null, null, null, null, null);
             }
             Cell int8 = r.w8a8() != null ? r.w8a8() : r.w8();
             boolean top = r.fp32().metrics().containsKey("top1");
@@ -225,7 +286,8 @@ final class DfqTable {
                     top ? r.fp32().metrics().get("top1") : null, top ? r.fp32().metrics().get("top5") : null,
                     top ? r.w8().metrics().get("top1") : null, top ? int8.metrics().get("top1") : null,
                     top ? int8.metrics().get("top5") : null, r.w8a8() != null ? "W8A8" : "W8", r.rangeSource(),
-                    r.fp32(), r.w8(), r.w8a8(), r.pipelineSeconds(), r.notes(), backend);
+                    r.fp32(), r.w8(), r.w8a8(), r.extra().isEmpty() ? null : r.extra(), r.pipelineSeconds(), r.notes(),
+                    backend);
         }
     }
 }

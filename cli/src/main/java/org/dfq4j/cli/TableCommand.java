@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "table", mixinStandardHelpOptions = true,
         description = "The reference project's table for one model: original / replace relu6 / +equalization / "
                 + "+absorption / +bias correction / equalization keeping ReLU6 / per-channel, each in FP32, "
-                + "8-bit weights (W8) and 8-bit weights and activations (W8A8).")
+                + "8-bit weights (W8) and 8-bit weights and activations (W8A8), and other bit widths with --bits.")
 final class TableCommand implements Callable<Integer> {
 
     @Spec
@@ -29,6 +29,11 @@ final class TableCommand implements Callable<Integer> {
     @Mixin
     TableOutput output;
 
+    @picocli.CommandLine.Option(names = "--bits", paramLabel = "W/A[,W/A...]",
+            description = "extra columns for other bit widths, weights/activations quantized, e.g. 8/8,6/8,4/8 "
+                    + "(with --rounding datafree for 6 bits and fewer)")
+    String bits;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -36,6 +41,7 @@ final class TableCommand implements Callable<Integer> {
         if (!given.isEmpty()) {
             throw new DfqException("dfq table runs every row itself; drop " + given + " (use dfq eval for one recipe)");
         }
+        List<DfqTable.Bits> extra = bits == null ? List.of() : DfqTable.Bits.parse(bits);
         Experiment.Started started = setup.start(out, false, output.force, (plan, task) -> output.declare(plan));
         TaskOptions.Built built = started.built();
         Network net = started.network();
@@ -50,8 +56,8 @@ final class TableCommand implements Callable<Integer> {
                 withActivations ? base.activationBits() + "-bit per-tensor, ranges from " + range : "float (--act-range none)",
                 hasStats ? "" : "; no BatchNorm statistics (BN folded at export)");
         Preprocessing pre = setup.task.preprocessing();
-        DfqTable table = new DfqTable(built.task(), setup.quant.calibration(pre, built.photographs(), setup.task.skipBadImages, out), pre.valueRange(),
-                out, setup.quant.lowered(FakeQuantMode.OPS));
+        DfqTable table = new DfqTable(built.task(), setup.quant.calibration(pre, built.photographs(), built.heldOut(), setup.task.skipBadImages, out), pre.valueRange(),
+                out, setup.quant.lowered(FakeQuantMode.OPS), extra);
         List<DfqTable.Result> results = table.run(net, DfqTable.rows(base, hasStats, setup.rewrites.correct));
         output.report(out, table, results, built.task().name(), net.name(), started.backend().name(), "Model: " + net.name() + ", "
                 + built.task().name() + ", " + built.description());
