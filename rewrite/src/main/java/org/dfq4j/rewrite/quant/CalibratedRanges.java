@@ -73,6 +73,7 @@ public record CalibratedRanges(List<INDArray> batches, QuantScheme mse) implemen
                 TensorRange now = new TensorRange(r.get(n[0]).getDouble(0), r.get(n[1]).getDouble(0));
                 ranges.merge(t, now, TensorRange::union);
             });
+            release(r, batch);
         }
         String note = "min/max over " + images() + " calibration images";
         if (mse == null) {
@@ -100,6 +101,7 @@ public record CalibratedRanges(List<INDArray> batches, QuantScheme mse) implemen
                         : batch.get(NDArrayIndex.interval(i, Math.min(batch.size(0), i + SUB_BATCH)));
                 Map<String, INDArray> r = net.run(part, tensors);
                 r.forEach((t, v) -> h.compute(t, (k, old) -> old.add(v.dup('c').data().asFloat())));
+                release(r, part);
                 if (batch.size(0) <= SUB_BATCH) {
                     break;
                 }
@@ -108,8 +110,22 @@ public record CalibratedRanges(List<INDArray> batches, QuantScheme mse) implemen
         return h;
     }
 
+    /**
+     * Frees the off-heap buffers of a pass's outputs now rather than at the collector's leisure: every quantized
+     * tensor of a batch is held at once, and on MobileNetV2 that is most of the calibration's peak memory.
+     */
+    private static void release(Map<String, INDArray> outputs, INDArray input) {
+        java.util.Set<INDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (INDArray v : outputs.values()) {
+            // never the caller's input (a quantized network input comes back as the batch itself)
+            if (seen.add(v) && v != input && !v.isView() && v.data() != input.data() && v.closeable()) {
+                v.close();
+            }
+        }
+    }
+
     /** Images per forward pass of the histogram pass (every quantized tensor of the batch is held). */
-    private static final int SUB_BATCH = 8;
+    private static final int SUB_BATCH = 2;
 
     /** Ranges over the first {@code n} images of {@code batches}. */
     public static CalibratedRanges first(List<INDArray> batches, int n) {
