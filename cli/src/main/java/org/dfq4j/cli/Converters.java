@@ -4,6 +4,7 @@ import java.util.function.Function;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.quant.RangeSpec;
+import org.dfq4j.rewrite.quant.Rounding;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
@@ -35,6 +36,20 @@ final class Converters {
     static final class Ranges extends Parsed<RangeSpec> {
         Ranges() {
             super(RangeSpec::parse);
+        }
+    }
+
+    /** {@code --rounding}: nearest or datafree (any case). */
+    static final class RoundingName extends Parsed<Rounding> {
+        RoundingName() {
+            super(v -> {
+                for (Rounding r : Rounding.values()) {
+                    if (r.name().equalsIgnoreCase(v.trim())) {
+                        return r;
+                    }
+                }
+                throw new DfqException("unknown rounding '" + v + "'; use nearest or datafree");
+            });
         }
     }
 

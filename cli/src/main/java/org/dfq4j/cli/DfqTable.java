@@ -59,8 +59,44 @@ final class DfqTable {
         }
     }
 
+    /**
+     * @param extra the cells of the extra bit widths ({@code --bits}), by label, e.g. "W6A8"
+     */
     record Result(Row row, Cell fp32, Cell w8, Cell w8a8, String rangeSource, double pipelineSeconds, List<String> notes,
-                  RewriteLog log) {
+                  RewriteLog log, Map<String, Cell> extra) {
+    }
+
+    /** An extra column: weight and activation bit widths. */
+    record Bits(int weights, int activations) {
+
+        /** e.g. "W6A8". */
+        String label() {
+            return "W" + weights + "A" + activations;
+        }
+
+        /** Parses "W/A[,W/A...]", e.g. "8/8,6/8,4/8". */
+        static List<Bits> parse(String text) {
+            List<Bits> out = new ArrayList<>();
+            for (String part : text.split(",")) {
+                String[] wa = part.trim().split("/");
+                try {
+                    if (wa.length != 2) {
+                        throw new NumberFormatException();
+                    }
+                    Bits b = new Bits(Integer.parseInt(wa[0].trim()), Integer.parseInt(wa[1].trim()));
+                    if (Math.min(b.weights, b.activations) < QuantScheme.MIN_BITS
+                            || Math.max(b.weights, b.activations) > QuantScheme.MAX_BITS) {
+                        throw new org.dfq4j.rewrite.DfqException("--bits " + part.trim() + ": bit widths are "
+                                + QuantScheme.MIN_BITS + " to " + QuantScheme.MAX_BITS);
+                    }
+                    out.add(b);
+                } catch (NumberFormatException e) {
+                    throw new org.dfq4j.rewrite.DfqException("--bits '" + part.trim()
+                            + "' is not W/A (weight bits / activation bits), e.g. --bits 8/8,6/8,4/8");
+                }
+            }
+            return out;
+        }
     }
 
     private final Task task;
@@ -68,14 +104,27 @@ final class DfqTable {
     private final TensorRange inputRange;
     private final PrintWriter progress;
     private final boolean lower;
+    private final List<Bits> extraBits;
 
     /** {@code lower}: run W8A8 networks lowered rather than with ND4J's fake-quant ops. */
     DfqTable(Task task, Calibration calibration, TensorRange inputRange, PrintWriter progress, boolean lower) {
+        this(task, calibration, inputRange, progress, lower, List.of());
+    }
+
+    /** With extra columns for other bit widths (weights and activations quantized, the row's scheme otherwise). */
+    DfqTable(Task task, Calibration calibration, TensorRange inputRange, PrintWriter progress, boolean lower,
+             List<Bits> extraBits) {
         this.task = task;
         this.calibration = calibration;
         this.inputRange = inputRange;
         this.progress = progress;
         this.lower = lower;
+        this.extraBits = List.copyOf(extraBits);
+    }
+
+    /** The labels of the extra columns, e.g. ["W6A8", "W4A8"]. */
+    List<String> extraLabels() {
+        return extraBits.stream().map(Bits::label).toList();
     }
 
     /**
@@ -89,7 +138,7 @@ final class DfqTable {
         DfqRecipe.Correction correction = requested != DfqRecipe.Correction.NONE ? requested
                 : hasStats ? DfqRecipe.Correction.ANALYTIC : DfqRecipe.Correction.EMPIRICAL;
         String noStats = "needs BatchNorm statistics; this model was BN-folded at export";
-        boolean correctionPossible = hasStats || correction == DfqRecipe.Correction.EMPIRICAL;
+        boolean correctionPossible = hasStats || correction.empirical();
         List<Row> rows = new ArrayList<>();
         rows.add(new Row("original", naive, null));
         rows.add(row("replace relu6", naive.toBuilder().replaceRelu6(true), true, null));
@@ -147,16 +196,20 @@ final class DfqTable {
         Serializable reference = null;
         for (Row row : rows) {
             Map<Precision, List<TablePiece>> pieces = new EnumMap<>(Precision.class);
+            Map<String, List<TablePiece>> extra = new LinkedHashMap<>();
             if (row.recipe() != null) {
-                List<TablePiece> made = evaluate(original, row, precisions, task, reference);
+                List<TablePiece> made = evaluate(original, row, precisions, extraBits, task, reference);
                 if (reference == null) {
                     reference = made.get(0).outputs();
                 }
                 for (int k = 0; k < precisions.size(); k++) {
                     pieces.put(precisions.get(k), List.of(made.get(k).withoutOutputs()));
                 }
+                for (int k = 0; k < extraBits.size(); k++) {
+                    extra.put(extraBits.get(k).label(), List.of(made.get(precisions.size() + k).withoutOutputs()));
+                }
             }
-            results.add(result(row, pieces));
+            results.add(result(row, pieces, extra));
         }
         return results;
     }
@@ -169,6 +222,16 @@ final class DfqTable {
      * outputs. The one evaluation of a table, on one machine or on a cluster's executors.
      */
     List<TablePiece> evaluate(Network original, Row row, List<Precision> precisions, Task on, Serializable reference) {
+        return evaluate(original, row, precisions, List.of(), on, reference);
+    }
+
+    /**
+     * As {@link #evaluate(Network, Row, List, Task, Serializable)}, then one piece per extra bit width
+     * ({@code --bits}: weights and activations quantized, the row's scheme otherwise) after the
+     * precisions' pieces, on the same float pipeline.
+     */
+    List<TablePiece> evaluate(Network original, Row row, List<Precision> precisions, List<Bits> bits, Task on,
+                              Serializable reference) {
         Quantizer quantizer = Quantizer.builder(row.recipe()).calibration(calibration).inputRange(inputRange)
                 .lowered(lower).build();
         long t0 = System.nanoTime();
@@ -195,6 +258,20 @@ final class DfqTable {
                 ref = run.outputs();
             }
         }
+        for (Bits b : bits) {
+            DfqRecipe other = row.recipe().toBuilder().weights(new QuantScheme(b.weights(), row.recipe().weights()
+                    .symmetric(), row.recipe().weights().perChannel(), row.recipe().weights().channelAxis()))
+                    .activationBits(b.activations()).build();
+            QuantizedNetwork q = Quantizer.builder(other).calibration(calibration).inputRange(inputRange)
+                    .lowered(lower).build().quantize(prepared);
+            Network net = q.executable();
+            Task.Run run = on.run(net, row.name() + " " + b.label(), ref);
+            pieces.add(new TablePiece(run.tally(), ref == null ? run.outputs() : null, q.log(), q.ranges(), q.seconds(),
+                    0, fingerprint(net), List.of(), ref == null ? run.described() : List.of()));
+            if (ref == null) {
+                ref = run.outputs();
+            }
+        }
         return pieces;
     }
 
@@ -215,16 +292,16 @@ final class DfqTable {
                     row.put(p, ps);
                 }
             }
-            results.add(result(rows.get(i), row));
+            results.add(result(rows.get(i), row, Map.of()));
         }
         return results;
     }
 
-    private Result result(Row row, Map<Precision, List<TablePiece>> pieces) {
+    private Result result(Row row, Map<Precision, List<TablePiece>> pieces, Map<String, List<TablePiece>> extraPieces) {
         if (row.recipe() == null) {
             progress.printf("%-38s n/a: %s%n", row.name(), row.unavailable());
             progress.flush();
-            return new Result(row, null, null, null, "", 0, List.of(row.unavailable()), new RewriteLog());
+            return new Result(row, null, null, null, "", 0, List.of(row.unavailable()), new RewriteLog(), Map.of());
         }
         // the reference run's describe lines (as dfq eval prints them), shard by shard, each said once
         pieces.get(Precision.FP32).stream().flatMap(p -> p.described().stream()).distinct().forEach(progress::println);
@@ -237,16 +314,22 @@ final class DfqTable {
         if (w8a8 != null) {
             log.addAll(w8a8.get(0).log());
         }
+        Map<String, Cell> extra = new LinkedHashMap<>();
+        extraPieces.forEach((label, ps) -> extra.put(label, cell(row, label, ps)));
         Result r = new Result(row, cell(row, Precision.FP32, pieces), cell(row, Precision.W8, pieces),
                 w8a8 == null ? null : cell(row, Precision.W8A8, pieces), w8a8 == null ? "none" : w8a8.get(0).ranges(),
-                fp32.rewriteSeconds() + w8.rewriteSeconds(), notes(log), log);
+                fp32.rewriteSeconds() + w8.rewriteSeconds(), notes(log), log, extra);
         progress.printf("%-38s %s%n", row.name(), summary(r));
         progress.flush();
         return r;
     }
 
     private static Cell cell(Row row, Precision p, Map<Precision, List<TablePiece>> pieces) {
-        List<TablePiece> ps = pieces.get(p);
+        return cell(row, p.toString(), pieces.get(p));
+    }
+
+    /** The cell of column {@code p} (a precision or an extra bit width's label) from its shards' pieces. */
+    private static Cell cell(Row row, String p, List<TablePiece> ps) {
         Task.Tally t = ps.get(0).tally();
         for (TablePiece piece : ps.subList(1, ps.size())) {
             if (!piece.fingerprint().equals(ps.get(0).fingerprint())) {
@@ -301,6 +384,7 @@ final class DfqTable {
         if (r.w8a8() != null) {
             sb.append(" | W8A8 ").append(format(r.w8a8()));
         }
+        r.extra().forEach((k, c) -> sb.append(" | ").append(k).append(" ").append(format(c)));
         return sb.toString();
     }
 
@@ -347,13 +431,13 @@ final class DfqTable {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record RowReport(String row, String model, String task, boolean available, String reason, RecipeReport pipeline,
                      Double fp32Top1, Double fp32Top5, Double w8Top1, Double int8Top1, Double int8Top5, String int8,
-                     String actRange, Cell fp32, Cell w8, Cell w8a8, Double pipelineSeconds, List<String> notes,
-                     String backend) {
+                     String actRange, Cell fp32, Cell w8, Cell w8a8, Map<String, Cell> bits, Double pipelineSeconds,
+                     List<String> notes, String backend) {
 
         static RowReport of(Result r, String task, String model, String backend) {
             if (r.row().recipe() == null) {
                 return new RowReport(r.row().name(), model, task, false, r.row().unavailable(), null, null, null,
-                        null, null, null, null, null, null, null, null, null, null, null);
+                        null, null, null, null, null, null, null, null, null, null, null, null);
             }
             Cell int8 = r.w8a8() != null ? r.w8a8() : r.w8();
             boolean top = r.fp32().metrics().containsKey("top1");
@@ -361,7 +445,8 @@ final class DfqTable {
                     top ? r.fp32().metrics().get("top1") : null, top ? r.fp32().metrics().get("top5") : null,
                     top ? r.w8().metrics().get("top1") : null, top ? int8.metrics().get("top1") : null,
                     top ? int8.metrics().get("top5") : null, r.w8a8() != null ? "W8A8" : "W8", r.rangeSource(),
-                    r.fp32(), r.w8(), r.w8a8(), r.pipelineSeconds(), r.notes(), backend);
+                    r.fp32(), r.w8(), r.w8a8(), r.extra().isEmpty() ? null : r.extra(), r.pipelineSeconds(), r.notes(),
+                    backend);
         }
     }
 }

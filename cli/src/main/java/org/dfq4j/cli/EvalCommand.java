@@ -103,7 +103,7 @@ final class EvalCommand implements Callable<Integer> {
         DfqRecipe recipe = started.recipe();
         RecipeOptions.requirePossible(recipe, started.hasStats(), quantize);
         Preprocessing pre = setup.task.preprocessing();
-        Quantizer quantizer = Quantizer.builder(recipe).calibration(setup.quant.calibration(pre, built.photographs(), setup.task.skipBadImages, out))
+        Quantizer quantizer = Quantizer.builder(recipe).calibration(setup.quant.calibration(pre, built.photographs(), built.heldOut(), setup.task.skipBadImages, out))
                 .inputRange(pre.valueRange()).lowered(setup.quant.lowered(FakeQuantMode.OPS)).build();
 
         long t0 = System.nanoTime();

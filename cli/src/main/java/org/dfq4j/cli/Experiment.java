@@ -44,6 +44,10 @@ final class Experiment {
      * then reads the model and builds the recipe (rewrites as given or not).
      */
     Started start(PrintWriter out, boolean withRewrites, ForceOption force, BiConsumer<OutputPlan, Task> outputs) {
+        if (task.holdout != null && quant.calibImages != null) {
+            throw new org.dfq4j.rewrite.DfqException(
+                    "--holdout and --calib-images both name the calibration photographs: give one");
+        }
         Backend backend = run.apply();
         out.println(backend.describe());
         TaskOptions.Built all = task.forModel(model.path).build(run.batch, System.err);
@@ -67,7 +71,9 @@ final class Experiment {
     private Started started(Backend backend, TaskOptions.Built built, boolean withRewrites) {
         Network network = model.read();
         DfqRecipe.Builder b = withRewrites ? rewrites.applyTo(DfqRecipe.builder()) : DfqRecipe.builder();
-        DfqRecipe recipe = quant.applyTo(b, DfqRecipe.DEFAULT_CALIBRATION_IMAGES).build();
+        // --holdout N: the N held-out photographs are the calibration set, all of them used unless --calib says
+        DfqRecipe recipe = quant.applyTo(b, task.holdout != null ? built.heldOut().size()
+                : DfqRecipe.DEFAULT_CALIBRATION_IMAGES).build();
         return new Started(backend, built, network, DfqRecipe.hasStatistics(network), recipe);
     }
 }

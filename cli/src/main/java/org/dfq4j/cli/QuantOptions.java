@@ -12,6 +12,7 @@ import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.RangeSpec;
+import org.dfq4j.rewrite.quant.Rounding;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Option;
 
@@ -34,11 +35,20 @@ final class QuantOptions {
     @Option(names = "--symmetric", description = "symmetric quantization (zero point 0)")
     boolean symmetric;
 
-    @Option(names = "--act-range", paramLabel = "auto|bn[:n]|model|calib|none", defaultValue = "auto",
+    @Option(names = "--rounding", paramLabel = "nearest|datafree", defaultValue = "nearest",
+            converter = Converters.RoundingName.class,
+            description = "weight rounding: nearest, or datafree (SQuant-like: flips roundings so that the errors of "
+                    + "each kernel and output channel do not add up; no data; for 6 bits and fewer) "
+                    + "(default: ${DEFAULT-VALUE})")
+    Rounding rounding;
+
+    @Option(names = "--act-range", paramLabel = "auto|bn|bn:n|bn:mse|model|calib|calib:minmax|none", defaultValue = "auto",
             converter = Converters.Ranges.class,
-            description = "activation range source: bn (mean +- n sigma of BatchNorm statistics, n default 6), model "
-                    + "(ranges recorded in the file), calib (min/max over the calibration photographs), none (weights "
-                    + "only), auto (bn when the model has BatchNorm, else calib) (default: ${DEFAULT-VALUE})")
+            description = "activation range source: bn (data-free: mean +- 6 sigma of the BatchNorm statistics; bn:n = "
+                    + "n sigma; bn:mse = MSE-optimal clipping of the clipped normals they give), model (ranges recorded in "
+                    + "the file), calib (MSE-optimal clipping of the calibration photographs' values, the default for "
+                    + "calibration: it measured better than min/max; calib:minmax = their min/max), none (weights only), "
+                    + "auto (bn when the model has BatchNorm, else calib) (default: ${DEFAULT-VALUE})")
     RangeSpec actRange;
 
     @Option(names = "--calib", paramLabel = "N",
@@ -47,7 +57,8 @@ final class QuantOptions {
     Integer calib;
 
     @Option(names = "--calib-images", paramLabel = "DIR",
-            description = "calibration photographs (default: the evaluation photographs, with a warning)")
+            description = "calibration photographs (default: those --holdout sets apart, else the evaluation "
+                    + "photographs, with a warning)")
     Path calibImages;
 
     @Option(names = "--fake-quant", paramLabel = "MODE",
@@ -72,7 +83,7 @@ final class QuantOptions {
 
     /** The builder with these quantization settings. */
     DfqRecipe.Builder applyTo(DfqRecipe.Builder b, int defaultCalibration) {
-        return b.weights(weightScheme()).activationBits(bitsAct).activationRanges(actRange)
+        return b.weights(weightScheme()).rounding(rounding).activationBits(bitsAct).activationRanges(actRange)
                 .calibrationImages(calibrationImages(defaultCalibration));
     }
 
@@ -82,24 +93,38 @@ final class QuantOptions {
     }
 
     /**
-     * The calibration photographs: {@code --calib-images}, or else the evaluation photographs (with a
-     * warning, printed when they are first used, that calibrating on them leaks). With
-     * {@code skipBad}, photographs of {@code --calib-images} that cannot be decoded are left out, and
-     * named, when they are first used.
+     * The calibration photographs: those held out of the evaluation ({@code --holdout}), or
+     * {@code --calib-images}, or else the evaluation photographs (with a warning, printed when they are
+     * first used, that calibrating on them leaks; the same warning when {@code --calib-images} shares
+     * photographs with the evaluation). With {@code skipBad}, calibration photographs that cannot be
+     * decoded are left out, and named, when they are first used.
      */
     Calibration calibration(Preprocessing pre, List<Path> evaluationPhotographs, boolean skipBad, PrintWriter warn) {
-        return calibration(pre, evaluationPhotographs, skipBad, warn, files -> { });
+        return calibration(pre, evaluationPhotographs, List.of(), skipBad, warn);
+    }
+
+    /** As above, with the photographs {@code --holdout} set apart (none: empty). */
+    Calibration calibration(Preprocessing pre, List<Path> evaluationPhotographs, List<Path> heldOut, boolean skipBad,
+                            PrintWriter warn) {
+        return calibration(pre, evaluationPhotographs, heldOut, skipBad, warn, files -> { });
     }
 
     /**
-     * As {@link #calibration(Preprocessing, List, boolean, PrintWriter)}, telling {@code beforeReading}
+     * As {@link #calibration(Preprocessing, List, List, boolean, PrintWriter)}, telling {@code beforeReading}
      * which photographs are about to be read (a cluster worker fetches them first).
      */
-    Calibration calibration(Preprocessing pre, List<Path> evaluationPhotographs, boolean skipBad, PrintWriter warn,
-                            Consumer<List<Path>> beforeReading) {
-        PhotographCalibration given = calibImages != null ? PhotographCalibration.folder(calibImages, pre)
+    Calibration calibration(Preprocessing pre, List<Path> evaluationPhotographs, List<Path> heldOut, boolean skipBad,
+                            PrintWriter warn, Consumer<List<Path>> beforeReading) {
+        boolean held = !heldOut.isEmpty();
+        if (held && calibImages != null) {
+            throw new DfqException("--holdout and --calib-images both name the calibration photographs: give one");
+        }
+        PhotographCalibration given = held
+                ? PhotographCalibration.of(heldOut, pre, heldOut.size() + " photographs held out of the evaluation (--holdout)")
+                : calibImages != null ? PhotographCalibration.folder(calibImages, pre)
                 : PhotographCalibration.of(evaluationPhotographs, pre, "the evaluation photographs");
-        String where = calibImages != null ? "--calib-images " + calibImages : "the evaluation set";
+        String where = held ? "--holdout" : calibImages != null ? "--calib-images " + calibImages : "the evaluation set";
+        boolean separate = held || calibImages != null;
         return new Calibration() {
             private PhotographCalibration photos = given;
             private boolean checked;
@@ -107,12 +132,12 @@ final class QuantOptions {
 
             @Override
             public List<INDArray> batches(int n, long[] inputShape) {
-                if (calibImages != null && skipBad && !checked) {
-                    Map<Path, String> bad = TaskOptions.undecodable(photos.files(), calibImages.toString());
+                if (separate && skipBad && !checked) {
+                    Map<Path, String> bad = TaskOptions.undecodable(photos.files(), where);
                     if (!bad.isEmpty()) {
                         warn.println(TaskOptions.skippedLine(bad, photos.size()) + " (calibration)");
-                        photos = photos.without(bad.keySet(), photos.size() - bad.size() + " decodable photographs in "
-                                + calibImages);
+                        photos = photos.without(bad.keySet(), photos.size() - bad.size() + " decodable photographs of "
+                                + where);
                     }
                     checked = true;
                 }
@@ -120,9 +145,19 @@ final class QuantOptions {
                     throw new DfqException(where + " has " + photos.size() + " photographs, " + n
                             + " needed; give more or lower --calib");
                 }
-                if (calibImages == null && !warned) {
-                    warn.println("warning: no --calib-images given; calibrating on the first " + n
-                            + " evaluation photographs (this leaks: the 8-bit numbers are optimistic)");
+                if (!warned) {
+                    if (!separate) {
+                        warn.println("warning: no --calib-images given; calibrating on the first " + n
+                                + " evaluation photographs (this leaks: the 8-bit numbers are optimistic; --holdout N "
+                                + "sets N of them apart for calibration)");
+                    } else if (!held) {
+                        long shared = overlap(photos.files().subList(0, n), evaluationPhotographs);
+                        if (shared > 0) {
+                            warn.println("warning: " + shared + " of the " + n + " calibration photographs of " + where
+                                    + " are also evaluated (this leaks: the 8-bit numbers are optimistic; --holdout N "
+                                    + "sets N of --images apart for calibration)");
+                        }
+                    }
                     warned = true;
                 }
                 beforeReading.accept(photos.files().subList(0, Math.min(n, photos.size())));
@@ -134,5 +169,20 @@ final class QuantOptions {
                 return photos.description();
             }
         };
+    }
+
+    /** How many of {@code calibration} are among {@code evaluation} (the same file, by real path). */
+    static long overlap(List<Path> calibration, List<Path> evaluation) {
+        java.util.Set<Path> eval = new java.util.HashSet<>();
+        evaluation.forEach(p -> eval.add(real(p)));
+        return calibration.stream().map(QuantOptions::real).filter(eval::contains).count();
+    }
+
+    private static Path real(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (java.io.IOException e) {
+            return p.toAbsolutePath().normalize();
+        }
     }
 }

@@ -20,11 +20,17 @@ final class RecipeOptions {
             + "without --relu each ReLU6 is kept exactly as a per-channel clip")
     boolean equalize;
 
+    @Option(names = "--equalize-residual", description = "with --equalize, also equalize residual streams (one scale "
+            + "per channel shared by every layer writing into and reading from a chain of residual adds; exact in FP32; "
+            + "raises weight SQNR but unbalances the sums' channels, which per-tensor activation quantization pays for)")
+    boolean equalizeResidual;
+
     @Option(names = "--absorb", description = "high-bias absorption (needs BatchNorm statistics)")
     boolean absorb;
 
     @Option(names = "--correct", paramLabel = "KIND", description = "bias correction: ${COMPLETION-CANDIDATES}; "
-            + "analytic is data-free and needs BatchNorm statistics, empirical needs calibration photographs")
+            + "analytic is data-free and needs BatchNorm statistics, empirical needs calibration photographs (layer "
+            + "means with quantized weights), sequential also quantizes the activations while measuring")
     Correction correct = Correction.NONE;
 
     /**
@@ -38,7 +44,8 @@ final class RecipeOptions {
 
     /** The builder with these rewrites set. */
     DfqRecipe.Builder applyTo(DfqRecipe.Builder b) {
-        return b.replaceRelu6(relu).equalize(equalize).absorb(absorb).correction(correct);
+        return b.replaceRelu6(relu).equalize(equalize || equalizeResidual).equalizeResidual(equalizeResidual)
+                .absorb(absorb).correction(correct);
     }
 
     /** The flags that reproduce a recipe's rewrites and weight scheme, e.g. "--relu --equalize --correct=analytic". */
@@ -47,7 +54,9 @@ final class RecipeOptions {
         if (r.replaceRelu6()) {
             f.add("--relu");
         }
-        if (r.equalize()) {
+        if (r.equalize() && r.equalizeResidual()) {
+            f.add("--equalize-residual");
+        } else if (r.equalize()) {
             f.add("--equalize");
         }
         if (r.absorb()) {
@@ -61,6 +70,9 @@ final class RecipeOptions {
         }
         if (r.weights().symmetric()) {
             f.add("--symmetric");
+        }
+        if (r.rounding() != org.dfq4j.rewrite.quant.Rounding.NEAREST) {
+            f.add("--rounding " + r.rounding().name().toLowerCase(Locale.ROOT));
         }
         return f.isEmpty() ? "(none)" : String.join(" ", f);
     }

@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "table", mixinStandardHelpOptions = true,
         description = "The reference project's table for one model: original / replace relu6 / +equalization / "
                 + "+absorption / +bias correction / equalization keeping ReLU6 / per-channel, each in FP32, "
-                + "8-bit weights (W8) and 8-bit weights and activations (W8A8).")
+                + "8-bit weights (W8) and 8-bit weights and activations (W8A8), and other bit widths with --bits.")
 final class TableCommand implements Callable<Integer> {
 
     @Spec
@@ -44,6 +44,11 @@ final class TableCommand implements Callable<Integer> {
             description = "with --spark: split the photographs into N shards (default: Spark's default parallelism)")
     Integer shards;
 
+    @Option(names = "--bits", paramLabel = "W/A[,W/A...]",
+            description = "extra columns for other bit widths, weights/activations quantized, e.g. 8/8,6/8,4/8 "
+                    + "(with --rounding datafree for 6 bits and fewer; not yet with --spark)")
+    String bits;
+
     /** With --spark: the inputs on a shared file system this command reads through local mirrors, or null. */
     private TableInputs inputs;
 
@@ -56,6 +61,13 @@ final class TableCommand implements Callable<Integer> {
         }
         if (shards != null && (spark == null || shards < 1)) {
             throw new DfqException(spark == null ? "--shards needs --spark" : "--shards must be at least 1, got " + shards);
+        }
+        if (spark != null && bits != null) {
+            throw new DfqException("--bits is not supported with --spark yet; run the table without --spark for the "
+                    + "extra bit widths");
+        }
+        if (bits != null) {
+            DfqTable.Bits.parse(bits); // a bad --bits fails before the model is read
         }
         TableScheduler scheduler = spark == null ? null : TableJob.scheduler();
         if (scheduler != null && inputs == null) {
@@ -127,8 +139,9 @@ final class TableCommand implements Callable<Integer> {
     /** As {@link #table(TaskOptions.Built, PrintWriter)}; {@code beforeReading} hears of calibration photographs first. */
     DfqTable table(TaskOptions.Built built, PrintWriter out, Consumer<List<Path>> beforeReading) {
         Preprocessing pre = setup.task.preprocessing();
-        return new DfqTable(built.task(), setup.quant.calibration(pre, built.photographs(), setup.task.skipBadImages, out,
-                beforeReading),
-                pre.valueRange(), out, setup.quant.lowered(FakeQuantMode.OPS));
+        List<DfqTable.Bits> extra = bits == null ? List.of() : DfqTable.Bits.parse(bits);
+        return new DfqTable(built.task(), setup.quant.calibration(pre, built.photographs(), built.heldOut(),
+                setup.task.skipBadImages, out, beforeReading),
+                pre.valueRange(), out, setup.quant.lowered(FakeQuantMode.OPS), extra);
     }
 }

@@ -60,7 +60,7 @@ final class TableOutput {
 
     static void printTable(PrintWriter out, DfqTable t, List<DfqTable.Result> results, boolean act) {
         List<String> header = new ArrayList<>(List.of("row", "flags"));
-        List<String> precisions = act ? List.of("FP32", "W8", "W8A8") : List.of("FP32", "W8");
+        List<String> precisions = precisions(t, act);
         boolean anyFidelity = false;
         for (String p : precisions) {
             for (String k : t.columns()) {
@@ -78,7 +78,7 @@ final class TableOutput {
             List<Object> cells = new ArrayList<>();
             cells.add(r.row().name());
             cells.add(r.row().recipe() == null ? "" : RecipeOptions.flags(r.row().recipe()));
-            for (DfqTable.Cell c : act ? Arrays.asList(r.fp32(), r.w8(), r.w8a8()) : List.of(r.fp32(), r.w8())) {
+            for (DfqTable.Cell c : cells(t, r, act)) {
                 for (String k : t.columns()) {
                     cells.add(DfqTable.format(c, k));
                 }
@@ -95,9 +95,25 @@ final class TableOutput {
         }
     }
 
+    /** The column groups: FP32, W8, W8A8 (with activations) and the extra bit widths. */
+    private static List<String> precisions(DfqTable t, boolean act) {
+        List<String> p = new ArrayList<>(act ? List.of("FP32", "W8", "W8A8") : List.of("FP32", "W8"));
+        p.addAll(t.extraLabels());
+        return p;
+    }
+
+    /** A row's cells in the order of {@link #precisions} (null where a row has none). */
+    private static List<DfqTable.Cell> cells(DfqTable t, DfqTable.Result r, boolean act) {
+        List<DfqTable.Cell> c = new ArrayList<>(act ? Arrays.asList(r.fp32(), r.w8(), r.w8a8()) : Arrays.asList(r.fp32(), r.w8()));
+        for (String k : t.extraLabels()) {
+            c.add(r.extra().get(k));
+        }
+        return c;
+    }
+
     static String markdown(DfqTable t, List<DfqTable.Result> results, boolean act, String title) {
         StringBuilder sb = new StringBuilder(title).append("\n\n| row | flags |");
-        List<String> precisions = act ? List.of("FP32", "W8", "W8A8") : List.of("FP32", "W8");
+        List<String> precisions = precisions(t, act);
         int cols = 2;
         for (String p : precisions) {
             for (String k : t.columns()) {
@@ -115,7 +131,7 @@ final class TableOutput {
                     .append(r.row().recipe() == null ? "n/a: " + r.row().unavailable()
                             : "`" + RecipeOptions.flags(r.row().recipe()) + "`")
                     .append(" |");
-            for (DfqTable.Cell c : act ? Arrays.asList(r.fp32(), r.w8(), r.w8a8()) : List.of(r.fp32(), r.w8())) {
+            for (DfqTable.Cell c : cells(t, r, act)) {
                 for (String k : t.columns()) {
                     sb.append(" ").append(DfqTable.format(c, k)).append(" |");
                 }

@@ -5,12 +5,15 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.dfq4j.eval.data.ClassList;
 import org.dfq4j.eval.data.GroundTruth;
+import org.dfq4j.eval.data.Holdout;
 import org.dfq4j.eval.data.ImageBatches;
 import org.dfq4j.eval.data.ImageFolderDataset;
 import org.dfq4j.eval.detection.DetectionDataset;
@@ -63,6 +66,12 @@ final class TaskOptions {
     @Option(names = "--limit", paramLabel = "N", description = "use only the first N photographs (sorted by name)")
     Integer limit;
 
+    @Option(names = "--holdout", paramLabel = "N",
+            description = "hold N of the photographs out for calibration and evaluate the others: of the M photographs "
+                    + "in name order (after --limit), those at positions floor(j*M/N), j = 0..N-1 (every M/N-th); "
+                    + "calibration uses them (--calib defaults to N), so it is disjoint from the evaluation")
+    Integer holdout;
+
     @Option(names = "--skip-bad-images", description = "leave out photographs that cannot be decoded (damaged, "
             + "truncated) and say which, instead of stopping with an error; they are found by decoding every "
             + "photograph once before the run")
@@ -109,7 +118,12 @@ final class TaskOptions {
      * The task with its dataset, the photographs (for calibration when no other folder is given), and
      * the photographs left out as undecodable (with --skip-bad-images), each with the reason.
      */
-    record Built(Task task, List<Path> photographs, String description, Map<Path, String> skipped) {
+    record Built(Task task, List<Path> photographs, String description, Map<Path, String> skipped,
+                 List<Path> heldOut) {
+
+        Built(Task task, List<Path> photographs, String description, Map<Path, String> skipped) {
+            this(task, photographs, description, skipped, List.of());
+        }
 
         /** One line naming the photographs left out, if any. */
         void reportSkipped(PrintWriter out) {
@@ -161,9 +175,11 @@ final class TaskOptions {
                 }
                 ImageFolderDataset d = ImageFolderDataset.scan(images, ClassList.read(labels), limit(),
                         groundTruth == null ? null : GroundTruth.read(groundTruth));
-                d = d.without(bad.keySet());
+                Holdout h = holdout(d.files());
+                d = d.without(union(h.calibration(), bad.keySet()));
                 return new Built(new ClassificationTask(d, pre, batch, progress), d.files(),
-                        d.size() + " photographs from " + images + ": " + d.describe() + skippedNote(bad), bad);
+                        d.size() + " photographs from " + images + ": " + d.describe() + holdoutNote(h) + skippedNote(bad),
+                        bad, without(h.calibration(), bad.keySet()));
             }
             case SEGMENTATION -> {
                 if (groundTruth != null) {
@@ -173,12 +189,13 @@ final class TaskOptions {
                 if (limit != null) {
                     d = d.first(limit());
                 }
-                d = d.without(bad.keySet());
+                Holdout h = holdout(d.samples().stream().map(SegmentationSample::image).toList());
+                d = d.without(union(h.calibration(), bad.keySet()));
                 List<String> names = labels == null ? null : ClassList.read(labels).ids();
                 return new Built(new SegmentationTask(d, pre, batch, names, progress),
                         d.samples().stream().map(SegmentationSample::image).toList(),
                         d.samples().size() + " photographs from " + images + (d.hasMasks() ? "" : " (no masks: fidelity only)")
-                                + skippedNote(bad), bad);
+                                + holdoutNote(h) + skippedNote(bad), bad, without(h.calibration(), bad.keySet()));
             }
             default -> {
                 if (groundTruth != null) {
@@ -189,13 +206,33 @@ final class TaskOptions {
                 if (limit != null) {
                     d = d.first(limit());
                 }
-                d = d.without(bad.keySet());
+                Holdout h = holdout(d.images().stream().map(a -> a.image()).toList());
+                d = d.without(union(h.calibration(), bad.keySet()));
                 return new Built(new DetectionTask(d, preprocess == null ? null : pre, batch, map, progress),
                         d.images().stream().map(a -> a.image()).toList(),
                         d.images().size() + " photographs from " + images + (d.hasGroundTruth() ? "" : " (no boxes: fidelity only)")
-                                + skippedNote(bad), bad);
+                                + holdoutNote(h) + skippedNote(bad), bad, without(h.calibration(), bad.keySet()));
             }
         }
+    }
+
+    /** The --holdout split of {@code photographs} (in the dataset's order); none held out without --holdout. */
+    private Holdout holdout(List<Path> photographs) {
+        return holdout == null ? new Holdout(List.of(), photographs) : Holdout.of(photographs, holdout);
+    }
+
+    private static String holdoutNote(Holdout h) {
+        return h.calibration().isEmpty() ? "" : " (--holdout: " + h.describe() + ")";
+    }
+
+    private static Set<Path> union(List<Path> a, Set<Path> b) {
+        Set<Path> u = new HashSet<>(a);
+        u.addAll(b);
+        return u;
+    }
+
+    private static List<Path> without(List<Path> files, Set<Path> left) {
+        return files.stream().filter(f -> !left.contains(f)).toList();
     }
 
     private static String skippedNote(Map<Path, String> bad) {

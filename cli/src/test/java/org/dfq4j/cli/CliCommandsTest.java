@@ -141,12 +141,63 @@ class CliCommandsTest {
     }
 
     @Test
+    void holdoutCalibratesOnPhotographsItDoesNotEvaluate() throws Exception {
+        List<Path> all;
+        try (var s = Files.list(images)) {
+            all = s.sorted(java.util.Comparator.comparing(p -> p.getFileName().toString())).toList();
+        }
+        org.dfq4j.eval.data.Holdout split = org.dfq4j.eval.data.Holdout.of(all, 2);
+        Path j = dir.resolve("holdout.json");
+        String out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--equalize", "--correct=empirical", "--quantize", "--act-range", "calib",
+                "--holdout", "2", "--json", j.toString());
+        assertTrue(out.contains("4 photographs from") && out.contains("--holdout: 2 of 6 photographs held out"), out);
+        assertFalse(out.contains("leaks"), out);
+        Map<String, Object> m = json(j);
+        assertEquals(4, ((Number) m.get("images")).intValue());
+        assertEquals("calib:2", m.get("actRangeSource"), "--calib defaults to the photographs held out");
+        // the same run with the split made by hand (two folders) gives the same numbers
+        Path calib = Files.createDirectories(dir.resolve("holdout-calib"));
+        Path eval = Files.createDirectories(dir.resolve("holdout-eval"));
+        split.calibration().forEach(p -> copy(p, calib));
+        split.evaluation().forEach(p -> copy(p, eval));
+        Path j2 = dir.resolve("by-hand.json");
+        out = dfq("eval", "--model", model.toString(), "--images", eval.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--equalize", "--correct=empirical", "--quantize", "--act-range", "calib",
+                "--calib", "2", "--calib-images", calib.toString(), "--json", j2.toString());
+        assertFalse(out.contains("leaks"), out);
+        Map<String, Object> m2 = json(j2);
+        for (String k : List.of("top1", "top5")) {
+            assertEquals(((Number) m.get(k)).doubleValue(), ((Number) m2.get(k)).doubleValue(), 1e-12, k);
+        }
+        assertEquals(m.get("fidelity"), m2.get("fidelity"));
+        // calibrating on the photographs evaluated warns, whether they are named or not
+        out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--quantize", "--act-range", "calib", "--calib", "2", "--calib-images",
+                images.toString());
+        assertTrue(out.contains("warning: 2 of the 2 calibration photographs") && out.contains("leaks"), out);
+        DfqRun.dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--quantize", "--holdout", "2", "--calib-images", calib.toString())
+                .failsWithOneLine("--holdout", "--calib-images");
+        DfqRun.dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--holdout", "6").failsWithOneLine("--holdout 6", "nothing to evaluate");
+    }
+
+    private static void copy(Path file, Path folder) {
+        try {
+            Files.copy(file, folder.resolve(file.getFileName()));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
     void tableHasEveryRowAndSaysWhyARowCannotRun() throws Exception {
         Path j = dir.resolve("table.json");
         Path md = dir.resolve("table.md");
         String out = dfq("table", "--model", model.toString(), "--images", images.toString(), "--labels",
                 classes.toString(), "--preprocess", "unit", "--calib", "4", "--calib-images", images.toString(), "--json",
-                j.toString(), "--markdown", md.toString());
+                j.toString(), "--markdown", md.toString(), "--bits", "8/8,4/8");
         assertTrue(out.contains("preprocess: darknet (") && out.contains("labels: class i of "), out);
         List<Map<String, Object>> rows = json(j);
         assertEquals(List.of("original", "replace relu6", "+equalization", "+absorption", "+bias correction",
@@ -158,9 +209,22 @@ class CliCommandsTest {
         for (Map<String, Object> r : rows) {
             if (Boolean.TRUE.equals(r.get("available"))) {
                 assertTrue(r.containsKey("fp32Top1") && r.containsKey("int8Top1"), r.toString());
+                // --bits 8/8 is the W8A8 column again: the same quantizers, the same numbers
+                Map<String, Object> bits = (Map<String, Object>) r.get("bits");
+                Map<String, Object> w8a8 = new java.util.HashMap<>((Map<String, Object>) r.get("w8a8"));
+                Map<String, Object> again = new java.util.HashMap<>((Map<String, Object>) bits.get("W8A8"));
+                w8a8.remove("imagesPerSecond");
+                again.remove("imagesPerSecond");
+                assertEquals(w8a8, again, r.toString());
+                assertTrue(bits.containsKey("W4A8"), r.toString());
             }
         }
         assertTrue(Files.readString(md).contains("| original |"));
+        assertTrue(Files.readString(md).contains("W4A8 top1"), Files.readString(md));
+        DfqRun bad = DfqRun.dfq("table", "--model", model.toString(), "--images", images.toString(), "--labels",
+                classes.toString(), "--bits", "8-8");
+        assertEquals(2, bad.code(), bad.toString());
+        assertTrue(bad.err().contains("--bits"), bad.err());
     }
 
     @Test

@@ -133,6 +133,30 @@ class CliExportTest {
         assertTrue(eval.contains("vs reference agreement") && eval.contains("QDQ fusion disabled"), eval);
     }
 
+    /** Data-free rounding moves weights off their nearest level: the file must hold the levels simulated, not re-rounded ones. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void dataFreeRoundedWeightsExportAsTheirOwnLevels() throws Exception {
+        String[] q = {"--quantize", "--bits-weight", "4", "--per-channel", "--rounding", "datafree", "--act-range", "calib",
+            "--calib", "3", "--calib-images", calib.toString()};
+        List<String> args = new ArrayList<>(List.of(q));
+        String text = export("datafree", args.toArray(String[]::new));
+        assertTrue(text.contains("QDQ ONNX opset 13"), text);
+        assertEquals(2, ((Number) json(dir.resolve("datafree-export.json")).get("int8Weights")).intValue());
+
+        Path sim = dir.resolve("datafree-sim.json");
+        Path back = dir.resolve("datafree-back.json");
+        List<String> eval = new ArrayList<>(List.of("eval", "--model", model.toString(), "--images", images.toString(),
+                "--labels", classes.toString(), "--preprocess", "unit", "--json", sim.toString()));
+        eval.addAll(args);
+        ok(eval.toArray(String[]::new));
+        ok("eval", "--model", dir.resolve("datafree.onnx").toString(), "--images", images.toString(), "--labels",
+                classes.toString(), "--json", back.toString());
+        Map<String, Object> s = (Map<String, Object>) json(sim).get("details");
+        Map<String, Object> b = (Map<String, Object>) json(back).get("details");
+        assertEquals(s.get("predictions"), b.get("predictions"));
+    }
+
     @Test
     void benchTimesTheExportedNetworksInOnnxRuntimeBesideNd4j() {
         String text = ok("bench", "--model", model.toString(), "--batch", "2", "--runs", "1", "--warmup", "0",

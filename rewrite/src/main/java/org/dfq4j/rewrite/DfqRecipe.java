@@ -19,6 +19,7 @@ import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.QuantizeWeights;
 import org.dfq4j.rewrite.quant.RangeSource;
 import org.dfq4j.rewrite.quant.RangeSpec;
+import org.dfq4j.rewrite.quant.Rounding;
 import org.dfq4j.rewrite.transform.AbsorbHighBias;
 import org.dfq4j.rewrite.transform.CrossLayerEqualization;
 import org.dfq4j.rewrite.transform.EliminateDeadChannels;
@@ -51,10 +52,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param activationRanges  where activation ranges come from
  * @param calibrationImages how many calibration images empirical correction and calibration ranges use
  * @param rules             extra rules, run to a fixpoint right after BatchNorm folding
+ * @param rounding          how weights are rounded: to nearest, or {@link Rounding#DATAFREE}
+ * @param equalizeResidual  with {@code equalize}, also equalize residual streams (off by default: it raises
+ *                          weight SQNR but unbalanced the residual sums' channels and cost W8A8 accuracy on MobileNetV2)
  */
 public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, Correction correction,
                         QuantScheme weights, int activationBits, RangeSpec activationRanges, int calibrationImages,
-                        List<Rule> rules) {
+                        List<Rule> rules, Rounding rounding, boolean equalizeResidual) {
 
     /** Bias correction (METHOD.md sections 5 and 6). */
     public enum Correction {
@@ -62,8 +66,18 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         NONE,
         /** Data-free: from the BatchNorm statistics. */
         ANALYTIC,
-        /** Measured on calibration images. */
-        EMPIRICAL
+        /** Measured on calibration images, with quantized weights. */
+        EMPIRICAL,
+        /**
+         * Measured on calibration images, sequentially, each layer seeing the outputs of the layers before
+         * with quantized weights and quantized activations (weights-only runs fall back to {@link #EMPIRICAL}).
+         */
+        SEQUENTIAL;
+
+        /** Whether the correction is measured on calibration images. */
+        public boolean empirical() {
+            return this == EMPIRICAL || this == SEQUENTIAL;
+        }
     }
 
     /** The default number of calibration images. */
@@ -73,6 +87,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         Objects.requireNonNull(correction, "correction");
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(activationRanges, "activationRanges");
+        Objects.requireNonNull(rounding, "rounding");
         rules = List.copyOf(rules);
         if (activationBits < QuantScheme.MIN_BITS || activationBits > QuantScheme.MAX_BITS) {
             throw new DfqException("activation bit width " + activationBits + " is not supported; use "
@@ -92,7 +107,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
     public Builder toBuilder() {
         return new Builder().replaceRelu6(replaceRelu6).equalize(equalize).absorb(absorb).correction(correction)
                 .weights(weights).activationBits(activationBits).activationRanges(activationRanges)
-                .calibrationImages(calibrationImages).rules(rules);
+                .calibrationImages(calibrationImages).rules(rules).rounding(rounding).equalizeResidual(equalizeResidual);
     }
 
     /**
@@ -107,7 +122,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
 
     /** Whether running this recipe needs calibration images (empirical correction or calibration ranges). */
     public boolean needsCalibration(boolean hasStatistics) {
-        return correction == Correction.EMPIRICAL || activationRanges.resolve(hasStatistics).needsCalibration();
+        return correction.empirical() || activationRanges.resolve(hasStatistics).needsCalibration();
     }
 
     /** Fold BatchNorm; the extra rules; then, as asked, ReLU6 to ReLU, dead channels and equalization, absorption. */
@@ -123,7 +138,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         if (equalize) {
             t.add(new EliminateDeadChannels());
             t.add(new CrossLayerEqualization(!replaceRelu6, CrossLayerEqualization.DEFAULT_THRESHOLD,
-                    CrossLayerEqualization.DEFAULT_MAX_ITERATIONS));
+                    CrossLayerEqualization.DEFAULT_MAX_ITERATIONS, equalizeResidual));
         }
         if (absorb) {
             t.add(new AbsorbHighBias());
@@ -138,15 +153,20 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
      */
     public Pipeline quantPipeline(RangeSource ranges, List<INDArray> calibration) {
         List<Transform> t = new ArrayList<>();
-        QuantizeWeights quantize = new QuantizeWeights(weights);
+        QuantizeWeights quantize = new QuantizeWeights(weights, rounding);
+        RangeSource once = RangeSource.once(ranges);
+        boolean activations = !(ranges instanceof RangeSource.None);
         switch (correction) {
-            case ANALYTIC -> t.add(new CorrectBiasAnalytically(weights));
+            case ANALYTIC -> t.add(new CorrectBiasAnalytically(weights, rounding));
+            // sequential: the activation ranges are taken once, on the float network, and reused below
             case EMPIRICAL -> t.add(new CorrectBiasEmpirically(List.of(quantize), calibration));
+            case SEQUENTIAL -> t.add(new CorrectBiasEmpirically(activations
+                    ? List.of(new InsertFakeQuant(activationBits, once), quantize) : List.of(quantize), calibration));
             case NONE -> { }
         }
         t.add(quantize);
-        if (!(ranges instanceof RangeSource.None)) {
-            t.add(new InsertFakeQuant(activationBits, ranges));
+        if (activations) {
+            t.add(new InsertFakeQuant(activationBits, once));
             t.add(RewriteDriver.of(new FoldClampsIntoFakeQuant()));
             t.add(new QuantizeBiases());
         }
@@ -161,7 +181,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
             steps.add("replace relu6");
         }
         if (equalize) {
-            steps.add("equalize");
+            steps.add(equalizeResidual ? "equalize with residual streams" : "equalize");
         }
         if (absorb) {
             steps.add("absorb");
@@ -171,6 +191,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         }
         rules.forEach(r -> steps.add(r.name()));
         return (steps.isEmpty() ? "fold batchnorm only" : String.join(", ", steps)) + "; weights " + weights
+                + (rounding == Rounding.NEAREST ? "" : ", " + rounding.name().toLowerCase(Locale.ROOT) + " rounding")
                 + "; activations " + activationBits + "-bit, ranges " + activationRanges;
     }
 
@@ -185,8 +206,22 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         private RangeSpec activationRanges = RangeSpec.auto();
         private int calibrationImages = DEFAULT_CALIBRATION_IMAGES;
         private final List<Rule> rules = new ArrayList<>();
+        private Rounding rounding = Rounding.NEAREST;
+        private boolean equalizeResidual;
+
+        /** With equalization, also equalize residual streams (default false). */
+        public Builder equalizeResidual(boolean v) {
+            equalizeResidual = v;
+            return this;
+        }
 
         private Builder() {
+        }
+
+        /** How weights are rounded (default nearest). */
+        public Builder rounding(Rounding r) {
+            rounding = Objects.requireNonNull(r);
+            return this;
         }
 
         /** Replace ReLU6 by ReLU (default false). */
@@ -253,7 +288,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         /** The recipe; throws {@link DfqException} for an impossible setting. */
         public DfqRecipe build() {
             return new DfqRecipe(replaceRelu6, equalize, absorb, correction, weights, activationBits, activationRanges,
-                    calibrationImages, rules);
+                    calibrationImages, rules, rounding, equalizeResidual);
         }
     }
 }

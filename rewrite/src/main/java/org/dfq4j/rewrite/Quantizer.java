@@ -9,6 +9,7 @@ import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.quant.CalibratedRanges;
 import org.dfq4j.rewrite.quant.LowerFakeQuant;
+import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.RangeSource;
 import org.dfq4j.rewrite.quant.RangeSpec;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -100,7 +101,7 @@ public final class Quantizer {
             throw new DfqException("analytic bias correction needs BatchNorm statistics, and network '" + net.name()
                     + "' has none (BN-folded at export); use empirical correction with calibration images");
         }
-        List<INDArray> batches = recipe.correction() == DfqRecipe.Correction.EMPIRICAL ? images(net) : List.of();
+        List<INDArray> batches = recipe.correction().empirical() ? images(net) : List.of();
         long t0 = System.nanoTime();
         Rewritten q = recipe.quantPipeline(ranges, batches).run(net);
         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -132,13 +133,19 @@ public final class Quantizer {
                     throw new DfqException("bn activation ranges need the input's value range fixed by preprocessing "
                             + "(e.g. [-1, 1] for x/127.5-1); give it to the quantizer");
                 }
-                yield RangeSource.batchNorm(spec.sigmas(), inputRange);
+                yield spec.mse() ? RangeSource.batchNormMse(activationScheme(), inputRange)
+                        : RangeSource.batchNorm(spec.sigmas(), inputRange);
             }
             case MODEL -> RangeSource.recorded();
-            case CALIBRATION -> CalibratedRanges.first(images(prepared), recipe.calibrationImages());
+            case CALIBRATION -> new CalibratedRanges(CalibratedRanges.firstImages(images(prepared),
+                    recipe.calibrationImages()), spec.mse() ? activationScheme() : null);
             case NONE -> RangeSource.none();
             case AUTO -> throw new IllegalStateException("auto ranges were not resolved");
         };
+    }
+
+    private QuantScheme activationScheme() {
+        return QuantScheme.perTensor(recipe.activationBits(), false);
     }
 
     private List<INDArray> images(Network net) {

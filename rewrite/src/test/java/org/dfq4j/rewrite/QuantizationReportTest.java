@@ -46,7 +46,8 @@ class QuantizationReportTest {
         return new Net(b.build("fc"), s.calibration());
     }
 
-    private static final DfqRecipe RECIPE = DfqRecipe.builder().equalize(true).activationRanges(RangeSpec.calibration())
+    // min/max ranges, so that the report's observed ranges can be checked against the quantizers' exactly
+    private static final DfqRecipe RECIPE = DfqRecipe.builder().equalize(true).activationRanges(RangeSpec.calibrationMinMax())
             .calibrationImages(6).build();
 
     private record Run(Net net, QuantizedNetwork q, QuantizationReport report, List<INDArray> calibration) {
@@ -143,7 +144,7 @@ class QuantizationReportTest {
             List<String> in = q.inputs(fakeQuants.get(i));
             assertEquals(q.constant(in.get(1)).getDouble(0), a.min(), 0, a.tensor());
             assertEquals(q.constant(in.get(2)).getDouble(0), a.max(), 0, a.tensor());
-            assertEquals("calib:6", a.source(), a.tensor());
+            assertEquals("calib-minmax:6", a.source(), a.tensor());
             assertTrue(a.note().contains("min/max over 6 calibration images"), a.note());
             // calib ranges are min/max over these images of the network with quantized weights, the observed
             // ones of the FP32 network: nearly the same, and a value is clipped exactly when it lies outside

@@ -89,6 +89,7 @@ public final class OnnxRuntimeRunner implements Runner, AutoCloseable {
             if (mode == Mode.SIMULATE) {
                 o.addConfigEntry("session.disable_quant_qdq", "1");
             }
+            o.addConfigEntry("session.x64quantprecision", "1");
             optimized = Files.createTempFile("dfq-ort-optimized", ".onnx");
             o.setOptimizedModelFilePath(optimized.toString());
             this.session = env.createSession(model, o);

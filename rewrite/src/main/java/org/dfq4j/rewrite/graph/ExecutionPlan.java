@@ -35,6 +35,7 @@ import org.nd4j.linalg.api.ops.impl.shape.tensorops.BaseTensorOp;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
 import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * A forward pass of a SameDiff graph prepared once for one input shape and one set of requested
@@ -66,17 +67,30 @@ final class ExecutionPlan {
     private final List<Step> steps = new ArrayList<>();
     private final Map<String, INDArray> requested = new LinkedHashMap<>();
     private final List<Object> fingerprint;
+    private final int tile;
+    /** What a run executes: single steps, and chains of elementwise steps run tile by tile. */
+    private final List<Object> program = new ArrayList<>();
     private long bytes;
 
     /** One op with its prepared context; {@code inputSlots} are the input positions fed the network input. */
     private record Step(SameDiffOp op, OpContext context, List<Integer> inputSlots, INDArray[] outputs) {
     }
 
-    private ExecutionPlan(SameDiff sd, String input, long[] inputShape, List<Object> fingerprint) {
+    /**
+     * Consecutive elementwise steps run over the same elements (a rounding to levels: add, relu6,
+     * subtract), each tile of the arrays through all of them before the next tile, so that the
+     * later steps find their input in the core's cache instead of memory. Same ops, same values:
+     * every op reads and writes only the element it computes.
+     */
+    private record Chain(List<Step> steps, OpContext[][] tiles) {
+    }
+
+    private ExecutionPlan(SameDiff sd, String input, long[] inputShape, List<Object> fingerprint, int tile) {
         this.sd = sd;
         this.input = input;
         this.inputShape = inputShape.clone();
         this.fingerprint = fingerprint;
+        this.tile = tile;
     }
 
     /** Whether every op the requested variables need is one a plan can run. */
@@ -137,9 +151,131 @@ final class ExecutionPlan {
      */
     static ExecutionPlan prepare(SameDiff sd, String input, INDArray batch, Collection<String> variables,
                                  List<Object> fingerprint) {
-        ExecutionPlan p = new ExecutionPlan(sd, input, batch.shape(), fingerprint);
+        return prepare(sd, input, batch, variables, fingerprint, DEFAULT_TILE);
+    }
+
+    /**
+     * As {@link #prepare(SameDiff, String, INDArray, Collection, List)}, with chains of elementwise
+     * steps run in tiles of {@code tile} elements (0: each step over the whole array in turn).
+     */
+    static ExecutionPlan prepare(SameDiff sd, String input, INDArray batch, Collection<String> variables,
+                                 List<Object> fingerprint, int tile) {
+        ExecutionPlan p = new ExecutionPlan(sd, input, batch.shape(), fingerprint, tile);
         p.build(batch, new LinkedHashSet<>(variables));
+        p.chain();
         return p;
+    }
+
+    /** Elements per tile of a chain by default: 512 KiB of float32, half the L2 cache of a core. */
+    static final int DEFAULT_TILE = 1 << 17;
+
+    /** Groups consecutive elementwise steps over arrays of the same length into chains. */
+    private void chain() {
+        List<Step> run = new ArrayList<>();
+        for (Step s : steps) {
+            boolean links = tile > 0 && tileable(s) && (run.isEmpty()
+                    || run.get(run.size() - 1).outputs()[0] == s.context().getInputArray(0)
+                    && s.outputs()[0].length() == run.get(0).outputs()[0].length());
+            if (!links) {
+                flush(run);
+                run = new ArrayList<>();
+                if (tile > 0 && tileable(s)) {
+                    run.add(s);
+                    continue;
+                }
+                program.add(s);
+            } else {
+                run.add(s);
+            }
+        }
+        flush(run);
+    }
+
+    private void flush(List<Step> run) {
+        long n = run.isEmpty() ? 0 : run.get(0).outputs()[0].length();
+        // a per-channel op needs whole rows of channels (the last axis) in each tile
+        long rowLength = 1;
+        for (Step s : run) {
+            if (s.op().getOp() instanceof CustomOp) {
+                rowLength = Math.max(rowLength, s.context().getInputArray(1).length());
+            }
+        }
+        long perTile = Math.max(rowLength, tile / rowLength * rowLength);
+        if (run.size() < 2 || n <= perTile || n % rowLength != 0) {
+            program.addAll(run);
+            return;
+        }
+        int tiles = (int) ((n + perTile - 1) / perTile);
+        OpContext[][] contexts = new OpContext[tiles][run.size()];
+        for (int j = 0; j < run.size(); j++) {
+            Step s = run.get(j);
+            boolean inPlace = s.context().getInputArray(0) == s.outputs()[0];
+            INDArray in = flat(s.context().getInputArray(0));
+            INDArray out = inPlace ? in : flat(s.outputs()[0]);
+            for (int t = 0; t < tiles; t++) {
+                long from = t * perTile;
+                long to = Math.min(n, from + perTile);
+                OpContext oc = Nd4j.getExecutioner().buildContext();
+                INDArray x = in.get(NDArrayIndex.interval(from, to));
+                INDArray z = inPlace ? x : out.get(NDArrayIndex.interval(from, to));
+                if (s.op().getOp() instanceof DynamicCustomOp c) {
+                    long rows = (to - from) / rowLength;
+                    INDArray v = s.context().getInputArray(1);
+                    oc.setArgs(new INDArray[] {x.reshape(rows, rowLength), v.reshape(1, v.length())}, c.iArgs(),
+                            c.dArgs(), c.tArgs(), c.bArgs());
+                    oc.setOutputArray(0, z.reshape(rows, rowLength));
+                } else {
+                    oc.setInputArray(0, x);
+                    oc.setOutputArray(0, z);
+                }
+                contexts[t][j] = oc;
+            }
+        }
+        program.add(new Chain(List.copyOf(run), contexts));
+    }
+
+    /** Pairwise ops that a chain may hold when their second input is one value per channel (the last axis). */
+    private static final Set<String> PER_CHANNEL = Set.of("maximum", "minimum", "add", "subtract", "multiply");
+
+    /**
+     * A legacy elementwise op (scalar or transform) from one whole contiguous array to another of its
+     * length, or a pairwise op with a constant of one value per channel (the last axis): the clip
+     * min(x, t) that equalization keeps for ReLU6, channels-last.
+     */
+    private boolean tileable(Step s) {
+        DifferentialFunction f = s.op().getOp();
+        if (!s.inputSlots().isEmpty() || s.outputs().length != 1 || f instanceof Identity) {
+            return false;
+        }
+        INDArray in = s.context().getInputArray(0);
+        INDArray out = s.outputs()[0];
+        if (in == null || in.length() != out.length() || !whole(in) || !whole(out) || in.dataType() != out.dataType()) {
+            return false;
+        }
+        if (f instanceof DynamicCustomOp c) {
+            List<String> names = inputs(s.op());
+            if (!PER_CHANNEL.contains(c.opName()) || names.size() != 2 || c.numIArguments() > 0
+                    || c.numTArguments() > 0 || c.numBArguments() > 0 || c.numDArguments() > 0) {
+                return false;
+            }
+            INDArray v = s.context().getInputArray(1);
+            long[] shape = in.shape();
+            long channels = shape.length == 0 ? 0 : shape[shape.length - 1];
+            return v != null && v != in && v.dataType() == in.dataType() && v.length() == channels && channels > 1
+                    && v.shape()[v.rank() - 1] == channels && v.ordering() == 'c' && v.elementWiseStride() == 1
+                    && sd.getVariable(names.get(1)).getVariableType() == VariableType.CONSTANT;
+        }
+        return (f instanceof ScalarOp || f instanceof TransformOp) && !(f instanceof CustomOp);
+    }
+
+    /** Whether an array is all of its buffer, in C order with unit stride (so tiles are contiguous views). */
+    private static boolean whole(INDArray a) {
+        return a.ordering() == 'c' && a.offset() == 0 && a.elementWiseStride() == 1 && !a.isView()
+                && a.data().length() == a.length();
+    }
+
+    private static INDArray flat(INDArray a) {
+        return a.reshape(new long[] {a.length()});
     }
 
     private void build(INDArray batch, Set<String> wanted) {
@@ -271,6 +407,11 @@ final class ExecutionPlan {
         return a;
     }
 
+    /** How many chains of elementwise steps run tile by tile. */
+    int chains() {
+        return (int) program.stream().filter(o -> o instanceof Chain).count();
+    }
+
     /** Bytes of the arrays the plan holds for op outputs. */
     long bytes() {
         return bytes;
@@ -287,6 +428,32 @@ final class ExecutionPlan {
     Map<String, INDArray> run(INDArray batch, List<Listener> listeners) {
         At at = At.defaultAt(Operation.INFERENCE);
         List<Listener> active = listeners.stream().filter(l -> l.isActive(Operation.INFERENCE)).toList();
+        if (active.isEmpty()) {
+            // without listeners to show each op to, chains run tile by tile
+            for (Object o : program) {
+                if (o instanceof Chain c) {
+                    for (OpContext[] t : c.tiles()) {
+                        for (int j = 0; j < t.length; j++) {
+                            DifferentialFunction f = c.steps().get(j).op().getOp();
+                            if (f instanceof CustomOp op) {
+                                Nd4j.getExecutioner().exec(op, t[j]);
+                            } else {
+                                Nd4j.getExecutioner().exec((Op) f, t[j]);
+                            }
+                        }
+                    }
+                } else {
+                    Step s = (Step) o;
+                    for (int slot : s.inputSlots()) {
+                        s.context().setInputArray(slot, batch);
+                    }
+                    execute(s);
+                }
+            }
+            Map<String, INDArray> out = new LinkedHashMap<>();
+            requested.forEach((v, a) -> out.put(v, (a == null ? batch : a).dup()));
+            return out;
+        }
         for (Step s : steps) {
             for (int slot : s.inputSlots()) {
                 s.context().setInputArray(slot, batch);
@@ -294,14 +461,7 @@ final class ExecutionPlan {
             for (Listener l : active) {
                 l.preOpExecution(sd, at, s.op(), s.context());
             }
-            DifferentialFunction f = s.op().getOp();
-            if (f instanceof Identity) {
-                // the value is the input array itself
-            } else if (f instanceof CustomOp c) {
-                Nd4j.getExecutioner().exec(c, s.context());
-            } else {
-                Nd4j.getExecutioner().exec((Op) f, s.context());
-            }
+            execute(s);
             for (Listener l : active) {
                 l.opExecution(sd, at, null, s.op(), s.context(), s.outputs());
             }
@@ -309,6 +469,17 @@ final class ExecutionPlan {
         Map<String, INDArray> out = new LinkedHashMap<>();
         requested.forEach((v, a) -> out.put(v, (a == null ? batch : a).dup()));
         return out;
+    }
+
+    private static void execute(Step s) {
+        DifferentialFunction f = s.op().getOp();
+        if (f instanceof Identity) {
+            // the value is the input array itself
+        } else if (f instanceof CustomOp c) {
+            Nd4j.getExecutioner().exec(c, s.context());
+        } else {
+            Nd4j.getExecutioner().exec((Op) f, s.context());
+        }
     }
 
     /** The ops needed to compute the requested variables. */

@@ -64,6 +64,7 @@ public final class Network {
     private final Map<Thread, ArrayDeque<ExecutionPlan>> plans = Collections.synchronizedMap(new WeakHashMap<>());
     private static final int MAX_PLANS = 3;
     private boolean planned = true;
+    private int tile = ExecutionPlan.DEFAULT_TILE;
     private int sliceImages;
     private SliceWorkers workers;
 
@@ -228,6 +229,7 @@ public final class Network {
     private Network withSettingsOf(Network n) {
         n.sliceImages = sliceImages;
         n.planned = planned;
+        n.tile = tile;
         n.workers = workers;
         return n;
     }
@@ -366,6 +368,20 @@ public final class Network {
         plans.clear();
     }
 
+    /**
+     * Elements per tile in which a plan runs consecutive elementwise ops over the same elements
+     * (the rounding of a lowered fake-quant: add, relu6, subtract), each tile through all of them
+     * before the next, so that the later ops read it from cache (default 2^17, 512 KiB of float32;
+     * 0: each op over the whole array in turn). The values are the same either way.
+     */
+    public void setElementwiseTile(int elements) {
+        if (elements < 0) {
+            throw new IllegalArgumentException("tile of " + elements + " elements");
+        }
+        this.tile = elements;
+        plans.clear();
+    }
+
     private Map<String, INDArray> pass(INDArray batch, List<String> variables, List<Listener> listeners) {
         if (planned && ExecutionPlan.supports(sd, variables)) {
             List<Object> fingerprint = ExecutionPlan.fingerprint(sd);
@@ -378,7 +394,7 @@ public final class Network {
                 }
             }
             if (plan == null) {
-                plan = ExecutionPlan.prepare(sd, input, batch, variables, fingerprint);
+                plan = ExecutionPlan.prepare(sd, input, batch, variables, fingerprint, tile);
                 plans.addFirst(plan);
                 while (plans.size() > MAX_PLANS) {
                     plans.removeLast();

@@ -14,12 +14,23 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * Activation ranges measured on calibration images ({@code calib:N}): the network as it is when
- * ranges are asked for (float, before activation quantization) runs on each batch, and each
- * quantization point's range is the min/max over all images. The reductions run inside a scratch
- * copy of the graph, so only two scalars per tensor and batch are kept.
+ * Activation ranges measured on calibration images: the network as it is when ranges are asked for
+ * (float, before activation quantization) runs on each batch, and each quantization point's range is
+ * the min/max over all images ({@code calib:minmax}), or, with a scheme, the MSE-optimal clipping of
+ * that scheme for the values seen ({@code calib}, {@link ClippingSearch}): a second pass bins every
+ * value of each tensor into a histogram over its min/max, so memory stays one batch of activations.
+ * The min/max reductions run inside a scratch copy of the graph, so only two scalars per tensor and
+ * batch are kept.
+ *
+ * @param batches calibration images [N,C,H,W]
+ * @param mse     the activation scheme whose MSE the clipping minimises; null for min/max
  */
-public record CalibratedRanges(List<INDArray> batches) implements RangeSource {
+public record CalibratedRanges(List<INDArray> batches, QuantScheme mse) implements RangeSource {
+
+    /** Min/max ranges. */
+    public CalibratedRanges(List<INDArray> batches) {
+        this(batches, null);
+    }
 
     public CalibratedRanges {
         batches = List.copyOf(batches);
@@ -35,7 +46,7 @@ public record CalibratedRanges(List<INDArray> batches) implements RangeSource {
 
     @Override
     public String name() {
-        return "calib:" + images();
+        return (mse == null ? "calib-minmax:" : "calib:") + images();
     }
 
     @Override
@@ -62,10 +73,59 @@ public record CalibratedRanges(List<INDArray> batches) implements RangeSource {
                 TensorRange now = new TensorRange(r.get(n[0]).getDouble(0), r.get(n[1]).getDouble(0));
                 ranges.merge(t, now, TensorRange::union);
             });
+            release(r, batch);
         }
         String note = "min/max over " + images() + " calibration images";
-        return points.stream().map(p -> new PointRange(p, ranges.get(p.tensor()), note)).toList();
+        if (mse == null) {
+            return points.stream().map(p -> new PointRange(p, ranges.get(p.tensor()), note)).toList();
+        }
+        Map<String, ClippingSearch.Histogram> histograms = histograms(g.snapshot(), ranges);
+        List<PointRange> out = new ArrayList<>();
+        for (QuantizationPoint p : points) {
+            TensorRange minMax = ranges.get(p.tensor());
+            TensorRange best = ClippingSearch.best(histograms.get(p.tensor()), mse);
+            out.add(new PointRange(p, best, String.format(java.util.Locale.ROOT,
+                    "MSE-optimal %d-bit clipping over %d calibration images (min/max %s)", mse.bits(), images(), minMax)));
+        }
+        return out;
     }
+
+    /** One histogram per tensor over its min/max, filled from every value of every calibration image. */
+    private Map<String, ClippingSearch.Histogram> histograms(Network net, Map<String, TensorRange> ranges) {
+        Map<String, ClippingSearch.Histogram> h = new LinkedHashMap<>();
+        ranges.forEach((t, r) -> h.put(t, ClippingSearch.Histogram.over(r)));
+        List<String> tensors = new ArrayList<>(ranges.keySet());
+        for (INDArray batch : batches) {
+            for (long i = 0; i < batch.size(0); i += SUB_BATCH) {
+                INDArray part = batch.size(0) <= SUB_BATCH ? batch
+                        : batch.get(NDArrayIndex.interval(i, Math.min(batch.size(0), i + SUB_BATCH)));
+                Map<String, INDArray> r = net.run(part, tensors);
+                r.forEach((t, v) -> h.compute(t, (k, old) -> old.add(v.dup('c').data().asFloat())));
+                release(r, part);
+                if (batch.size(0) <= SUB_BATCH) {
+                    break;
+                }
+            }
+        }
+        return h;
+    }
+
+    /**
+     * Frees the off-heap buffers of a pass's outputs now rather than at the collector's leisure: every quantized
+     * tensor of a batch is held at once, and on MobileNetV2 that is most of the calibration's peak memory.
+     */
+    private static void release(Map<String, INDArray> outputs, INDArray input) {
+        java.util.Set<INDArray> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (INDArray v : outputs.values()) {
+            // never the caller's input (a quantized network input comes back as the batch itself)
+            if (seen.add(v) && v != input && !v.isView() && v.data() != input.data() && v.closeable()) {
+                v.close();
+            }
+        }
+    }
+
+    /** Images per forward pass of the histogram pass (every quantized tensor of the batch is held). */
+    private static final int SUB_BATCH = 2;
 
     /** Ranges over the first {@code n} images of {@code batches}. */
     public static CalibratedRanges first(List<INDArray> batches, int n) {
@@ -73,7 +133,7 @@ public record CalibratedRanges(List<INDArray> batches) implements RangeSource {
     }
 
     /** The first n images of a list of batches (the last batch cut short if needed). */
-    static List<INDArray> firstImages(List<INDArray> batches, int n) {
+    public static List<INDArray> firstImages(List<INDArray> batches, int n) {
         if (n < 1) {
             throw new DfqException("calibration ranges need at least 1 image, got " + n);
         }

@@ -42,11 +42,21 @@ public final class CorrectBiasAnalytically extends PatternJointRule {
     // W~ x + b - eps E[x] has the mean of W x + b, eps = W~ - W
 
     private final QuantScheme scheme;
+    private final Rounding rounding;
 
-    /** @param scheme the weight quantization that will follow */
+    /** @param scheme the weight quantization that will follow (rounded to nearest) */
     public CorrectBiasAnalytically(QuantScheme scheme) {
+        this(scheme, Rounding.NEAREST);
+    }
+
+    /**
+     * @param scheme   the weight quantization that will follow, any bit width
+     * @param rounding its rounding
+     */
+    public CorrectBiasAnalytically(QuantScheme scheme, Rounding rounding) {
         super(layer(), "not applied");
         this.scheme = scheme;
+        this.rounding = rounding;
     }
 
     @Override
@@ -77,7 +87,7 @@ public final class CorrectBiasAnalytically extends PatternJointRule {
                 continue;
             }
             INDArray w = g.constant(layer.weights());
-            INDArray eps = QuantizedTensor.of(w, scheme, layer.kind()).values().sub(w.castTo(DataType.FLOAT));
+            INDArray eps = QuantizedTensor.of(w, scheme, layer.kind(), rounding).values().sub(w.castTo(DataType.FLOAT));
             double[] shift = outputMeanShift(layer.kind(), eps, x.get().means());
             double[] b = g.constant(layer.bias()).toDoubleVector();
             double maxAbs = 0;

@@ -38,10 +38,17 @@ public final class QuantizeWeights extends PatternJointRule {
     public static final String PROPERTY = "dfq.weights.quantized";
 
     private final QuantScheme scheme;
+    private final Rounding rounding;
 
+    /** Rounded to nearest. */
     public QuantizeWeights(QuantScheme scheme) {
+        this(scheme, Rounding.NEAREST);
+    }
+
+    public QuantizeWeights(QuantScheme scheme, Rounding rounding) {
         super(CONSTANT_WEIGHTS, "skipped");
         this.scheme = scheme;
+        this.rounding = java.util.Objects.requireNonNull(rounding);
     }
 
     /** Layers whose weights are a constant (shared weights are quantized once). */
@@ -65,7 +72,7 @@ public final class QuantizeWeights extends PatternJointRule {
             if (!quantized.add(layer.weights())) {
                 continue; // shared weights: quantizing twice would not be idempotent
             }
-            QuantizedTensor q = QuantizedTensor.of(g.constant(layer.weights()), scheme, layer.kind());
+            QuantizedTensor q = QuantizedTensor.of(g.constant(layer.weights()), scheme, layer.kind(), rounding);
             editor.setConstant(layer.weights(), q.values());
             WeightQuantizers.record(editor, layer.weights(), q.channels());
             Map<String, Object> values = new LinkedHashMap<>();
@@ -73,6 +80,7 @@ public final class QuantizeWeights extends PatternJointRule {
             values.put("minScale", q.minScale());
             values.put("maxScale", q.maxScale());
             values.put("sqnrDb", q.sqnrDb());
+            values.put("rounding", rounding.name().toLowerCase(java.util.Locale.ROOT));
             log.add(name(), "weights quantized " + scheme, List.of(layer.output()), values);
             layers++;
         }
@@ -82,6 +90,6 @@ public final class QuantizeWeights extends PatternJointRule {
 
     @Override
     public String toString() {
-        return name() + "[" + scheme + "]";
+        return name() + "[" + scheme + (rounding == Rounding.NEAREST ? "" : ", " + rounding) + "]";
     }
 }

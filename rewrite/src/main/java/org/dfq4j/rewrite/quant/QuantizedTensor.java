@@ -24,6 +24,12 @@ public record QuantizedTensor(INDArray values, List<QuantParams> channels, doubl
         return of(x, scheme, ChannelLayout.of(scheme, x.shape(), kind));
     }
 
+    /** Fake-quantizes a layer's weights with a scheme and a rounding. */
+    public static QuantizedTensor of(INDArray x, QuantScheme scheme, WeightLayer.Kind kind, Rounding rounding) {
+        ChannelLayout layout = ChannelLayout.of(scheme, x.shape(), kind);
+        return rounding == Rounding.NEAREST ? of(x, scheme, layout) : of(x, scheme, layout, kind);
+    }
+
     /** Fake-quantizes a plain tensor (per tensor, or per channel along the scheme's axis). */
     public static QuantizedTensor of(INDArray x, QuantScheme scheme) {
         return of(x, scheme, (WeightLayer.Kind) null);
@@ -31,6 +37,11 @@ public record QuantizedTensor(INDArray values, List<QuantParams> channels, doubl
 
     /** Fake-quantizes each channel of a layout with its own min/max range. */
     public static QuantizedTensor of(INDArray x, QuantScheme scheme, ChannelLayout layout) {
+        return of(x, scheme, layout, null);
+    }
+
+    /** With {@code dataFree} (a layer kind), rounded by {@link DataFreeRounding}, else to nearest. */
+    private static QuantizedTensor of(INDArray x, QuantScheme scheme, ChannelLayout layout, WeightLayer.Kind dataFree) {
         float[] data = ChannelLayout.data(x);
         double[][] mm = layout.minMax(data);
         QuantParams[] params = new QuantParams[layout.channels()];
@@ -40,11 +51,13 @@ public record QuantizedTensor(INDArray values, List<QuantParams> channels, doubl
             double hi = mm[0][c] <= mm[1][c] ? mm[1][c] : 0;
             params[c] = QuantParams.of(scheme, lo, hi);
         }
+        long[] levels = dataFree == null ? null : DataFreeRounding.levels(data, dataFree, x.shape(), layout, params);
         float[] out = new float[data.length];
         double signal = 0;
         double noise = 0;
         for (int i = 0; i < data.length; i++) {
-            out[i] = dequantized(params[layout.channelOf(i)], data[i]);
+            QuantParams p = params[layout.channelOf(i)];
+            out[i] = levels == null ? dequantized(p, data[i]) : dequantizedLevel(p, levels[i], data[i]);
             double e = (double) data[i] - out[i];
             signal += (double) data[i] * data[i];
             noise += e * e;
@@ -59,6 +72,11 @@ public record QuantizedTensor(INDArray values, List<QuantParams> channels, doubl
      */
     static float dequantized(QuantParams p, float x) {
         return p.scale() == 0 ? x : (float) (p.quantize(x) - p.zeroPoint()) * (float) p.scale();
+    }
+
+    /** An integer level dequantized in float32 as {@link #dequantized} does; an all-zero channel keeps x. */
+    static float dequantizedLevel(QuantParams p, long level, float x) {
+        return p.scale() == 0 ? x : (float) (level - p.zeroPoint()) * (float) p.scale();
     }
 
     /** 10 log10(signal / noise) from sums of squares; +Infinity for zero noise. */

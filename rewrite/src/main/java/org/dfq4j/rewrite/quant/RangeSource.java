@@ -3,6 +3,7 @@ package org.dfq4j.rewrite.quant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.graph.Network;
@@ -50,7 +51,16 @@ public interface RangeSource {
 
     /** Data-free ranges from BatchNorm statistics: n sigma around the mean; the input range from preprocessing. */
     static RangeSource batchNorm(double sigmas, TensorRange inputRange) {
-        return new BatchNorm(sigmas, inputRange);
+        return new BatchNorm(sigmas, inputRange, null);
+    }
+
+    /**
+     * Data-free ranges from BatchNorm statistics: the clipping that minimises the expected squared
+     * error of {@code scheme} under the per-channel clipped normals, combined per tensor
+     * ({@link ClippingSearch}); the input range from preprocessing.
+     */
+    static RangeSource batchNormMse(QuantScheme scheme, TensorRange inputRange) {
+        return new BatchNorm(RangeSpec.DEFAULT_SIGMAS, inputRange, scheme);
     }
 
     /** Ranges recorded in the model file. */
@@ -63,13 +73,52 @@ public interface RangeSource {
         return new CalibratedRanges(batches);
     }
 
+    /** MSE-optimal clipping for {@code scheme} of the values over the images of the given batches. */
+    static RangeSource calibrationMse(List<INDArray> batches, QuantScheme scheme) {
+        return new CalibratedRanges(batches, scheme);
+    }
+
     /** No activation quantization. */
     static RangeSource none() {
         return None.INSTANCE;
     }
 
-    /** mean +- n sigma of the propagated BatchNorm statistics, clipped per channel by the activation. */
-    record BatchNorm(double sigmas, TensorRange inputRange) implements RangeSource {
+    /**
+     * {@code source}, asked once: the ranges of the first call are kept by tensor name and given again
+     * to later calls (a tensor not seen before is asked for then), so that two copies of a network (a
+     * bias correction's quantized copy and the final network) get the same quantizers.
+     */
+    static RangeSource once(RangeSource source) {
+        return source instanceof None || source instanceof Once ? source : new Once(source, new java.util.HashMap<>());
+    }
+
+    /** See {@link #once}. */
+    record Once(RangeSource source, Map<String, PointRange> seen) implements RangeSource {
+
+        @Override
+        public String name() {
+            return source.name();
+        }
+
+        @Override
+        public synchronized List<PointRange> ranges(GraphView g, List<QuantizationPoint> points) {
+            List<QuantizationPoint> missing = points.stream().filter(p -> !seen.containsKey(p.tensor())).toList();
+            if (!missing.isEmpty()) {
+                source.ranges(g, missing).forEach(r -> seen.put(r.point().tensor(), r));
+            }
+            return points.stream().map(p -> new PointRange(p, seen.get(p.tensor()).range(),
+                    seen.get(p.tensor()).note())).toList();
+        }
+    }
+
+    /**
+     * mean +- n sigma of the propagated BatchNorm statistics, clipped per channel by the activation; or,
+     * with an {@code mse} scheme, the MSE-optimal clipping of those distributions.
+     */
+    record BatchNorm(double sigmas, TensorRange inputRange, QuantScheme mse) implements RangeSource {
+
+        /** The width of the histogram the MSE search runs over, in standard deviations. */
+        private static final double HISTOGRAM_SIGMAS = 8;
 
         private static final Set<OpKind> RANGE_PRESERVING =
                 EnumSet.of(OpKind.RESHAPE, OpKind.PERMUTE, OpKind.IDENTITY, OpKind.PAD, OpKind.MAX_POOL, OpKind.AVG_POOL);
@@ -87,7 +136,7 @@ public interface RangeSource {
 
         @Override
         public String name() {
-            return "bn";
+            return mse != null ? "bn:mse" : "bn";
         }
 
         @Override
@@ -99,7 +148,8 @@ public interface RangeSource {
                 TensorRange r = rangeOf(g, d, p.tensor());
                 String note = g.isPlaceholder(p.anchor()) ? "input range fixed by preprocessing"
                         : r == null ? "no BatchNorm statistics reach it: " + whyNot(g, d, p.tensor())
-                        : "mean +- " + sigmas + " sigma of BatchNorm statistics";
+                        : mse != null ? "MSE-optimal " + mse.bits() + "-bit clipping of the BatchNorm statistics' "
+                        + "clipped normals" : "mean +- " + sigmas + " sigma of BatchNorm statistics";
                 out.add(new PointRange(p, r, note));
             }
             return out;
@@ -119,7 +169,12 @@ public interface RangeSource {
             String op = g.producer(t);
             OpKind type = op == null ? OpKind.OTHER : g.kind(op);
             if (type == OpKind.LEAKY_RELU) {
-                TensorRange in = rangeOf(g, d, g.inputs(op).get(0));
+                String x = g.inputs(op).get(0);
+                if (mse != null && d.of(x).isPresent()) {
+                    double alpha = g.attributes(op).scalar().orElse(0.01);
+                    return ClippingSearch.best(histogram(d.of(x).get()).map(v -> v > 0 ? v : alpha * v), mse);
+                }
+                TensorRange in = rangeOf(g, d, x);
                 return in == null ? null : QuantizationPoint.through(g, List.of(op), in);
             }
             if (type == OpKind.CONCAT) {
@@ -134,13 +189,17 @@ public interface RangeSource {
                 return u;
             }
             if (d.of(t).isPresent()) {
-                return d.of(t).get().range(sigmas);
+                return mse == null ? d.of(t).get().range(sigmas) : ClippingSearch.best(histogram(d.of(t).get()), mse);
             }
             if (RANGE_PRESERVING.contains(type)) { // values are a subset of the input's (plus zeros for pad)
                 TensorRange in = rangeOf(g, d, g.inputs(op).get(0));
                 return in == null || type != OpKind.PAD ? in : in.union(new TensorRange(0, 0));
             }
             return null;
+        }
+
+        private static ClippingSearch.Histogram histogram(ChannelDistribution x) {
+            return ClippingSearch.ofDistribution(x, x.range(HISTOGRAM_SIGMAS));
         }
 
         private static String whyNot(GraphView g, ChannelDistributions d, String t) {

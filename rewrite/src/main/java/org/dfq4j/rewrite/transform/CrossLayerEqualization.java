@@ -40,6 +40,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * The first layer's pre-activation statistics are divided by s; recorded ranges of the rescaled
  * activations are dropped (and the drop logged), since a per-tensor range does not follow a
  * per-channel scale.
+ *
+ * <p>Residual streams ({@link ResidualStream}, e.g. MobileNetV2's projection convs and the expansion
+ * convs that read their sums) are equalized too, with one scale per channel shared by every layer
+ * writing into and reading from the stream, swept together with the pairs to convergence.
  */
 public final class CrossLayerEqualization extends PatternJointRule {
 
@@ -47,18 +51,31 @@ public final class CrossLayerEqualization extends PatternJointRule {
 
     public static final double DEFAULT_THRESHOLD = 1e-4;
     public static final int DEFAULT_MAX_ITERATIONS = 500;
+    /** Convergence threshold on max |log s| of the joint sweeps of residual streams and pairs. */
+    public static final double STREAM_THRESHOLD = 1e-2;
 
     private final boolean keepRelu6;
     private final double threshold;
     private final int maxIterations;
+    private final boolean residual;
 
     /** ReLU6 stops pairs; threshold 1e-4 on max |log s|, at most 500 sweeps. */
     public CrossLayerEqualization() {
         this(false, DEFAULT_THRESHOLD, DEFAULT_MAX_ITERATIONS);
     }
 
+    /** Residual streams equalized too. */
     public CrossLayerEqualization(boolean keepRelu6, double threshold, int maxIterations) {
+        this(keepRelu6, threshold, maxIterations, true);
+    }
+
+    /**
+     * @param residual also equalize residual streams ({@link ResidualStream}): one scale per channel shared
+     *                 by every layer writing into and reading from the stream
+     */
+    public CrossLayerEqualization(boolean keepRelu6, double threshold, int maxIterations, boolean residual) {
         super(PAIR, "not equalized");
+        this.residual = residual;
         if (!(threshold > 0) || maxIterations < 1) {
             throw new DfqException("cross-layer equalization needs a threshold > 0 and at least 1 iteration, got "
                     + "threshold " + threshold + " and " + maxIterations + " iterations");
@@ -90,7 +107,11 @@ public final class CrossLayerEqualization extends PatternJointRule {
     public void rewrite(Matches matches, GraphEditor editor, RewriteLog log) {
         GraphView g = matches.view();
         List<LayerPair> pairs = LayerPair.of(matches).pairs();
-        if (pairs.isEmpty()) {
+        ResidualStream.Search search = residual ? ResidualStream.findAll(g)
+                : new ResidualStream.Search(List.of(), Map.of());
+        List<ResidualStream> streams = search.streams();
+        search.refused().forEach((t, why) -> log.add(name(), "residual stream not equalized: " + why, List.of(t)));
+        if (pairs.isEmpty() && streams.isEmpty()) {
             log.add(name(), "no layer pairs to equalize");
             return;
         }
@@ -118,6 +139,9 @@ public final class CrossLayerEqualization extends PatternJointRule {
                 it++;
             }
             iterations = Math.max(iterations, it);
+            if (!streams.isEmpty()) {
+                continue; // converged together with the streams below
+            }
             unconverged += maxLog < threshold ? 0 : 1;
             worst = Math.max(worst, maxLog);
             if (component.size() > 1) {
@@ -132,6 +156,43 @@ public final class CrossLayerEqualization extends PatternJointRule {
                 log.add(name(), (component.size() == 2 ? "triplet" : "chain of " + chain.size() + " layers")
                         + " equalized jointly: " + String.join(" -> ", chain), chain,
                         RewriteLog.values("pairs", component.size(), "iterations", it));
+            }
+        }
+        List<double[]> streamTotal = new ArrayList<>();
+        for (ResidualStream st : streams) {
+            double[] ones = new double[edits.weights(st.writers().get(0)).outChannels()];
+            Arrays.fill(ones, 1);
+            streamTotal.add(ones);
+        }
+        if (!streams.isEmpty()) {
+            // the streams and every pair swept together: a stream's writers and readers belong to pairs too
+            // streams couple the pairs of many blocks and settle slowly: 1% is far below what quantization sees
+            double joint = Math.max(threshold, STREAM_THRESHOLD);
+            int it = 0;
+            double maxLog = Double.POSITIVE_INFINITY;
+            while (it < maxIterations && maxLog >= joint) {
+                maxLog = 0;
+                for (int k = 0; k < streams.size(); k++) {
+                    maxLog = Math.max(maxLog, equalize(streams.get(k), edits, streamTotal.get(k)));
+                }
+                for (int k = 0; k < pairs.size(); k++) {
+                    maxLog = Math.max(maxLog, equalize(pairs.get(k), edits, total.get(k)));
+                }
+                it++;
+            }
+            iterations = Math.max(iterations, it);
+            unconverged += maxLog < joint ? 0 : 1;
+            worst = Math.max(worst, maxLog);
+        }
+        for (int k = 0; k < streams.size(); k++) {
+            ResidualStream st = streams.get(k);
+            double[] t = streamTotal.get(k);
+            logStream(log, st, edits, t);
+            for (WeightLayer w : st.writers()) {
+                ChannelStats stats = g.stats(w.output());
+                if (stats != null) {
+                    editor.setStats(w.output(), stats.divide(t));
+                }
             }
         }
         for (int k = 0; k < pairs.size(); k++) {
@@ -149,6 +210,11 @@ public final class CrossLayerEqualization extends PatternJointRule {
                 forgotten += editor.forgetRecordedRange(t) ? 1 : 0;
             }
         }
+        for (ResidualStream st : streams) {
+            for (String t : st.tensors()) {
+                forgotten += editor.forgetRecordedRange(t) ? 1 : 0;
+            }
+        }
         if (forgotten > 0) {
             log.add(name(), "dropped the recorded ranges of " + forgotten
                     + " rescaled activations (no longer valid; use statistics or calibration)", List.of(),
@@ -156,6 +222,7 @@ public final class CrossLayerEqualization extends PatternJointRule {
         }
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("pairs", pairs.size());
+        v.put("residualStreams", streams.size());
         v.put("maxIterations", iterations);
         v.put("converged", unconverged == 0);
         v.put("maxAbsLogScale", worst);
@@ -235,6 +302,69 @@ public final class CrossLayerEqualization extends PatternJointRule {
             }
         }
         return maxLog;
+    }
+
+    /**
+     * One equalization step of a residual stream: s_i = sqrt(r1_i / r2_i) with r1_i the largest range of
+     * output channel i over its writers and r2_i that of input channel i over its readers; returns max |log s_i|.
+     */
+    private static double equalize(ResidualStream st, LayerEdits edits, double[] total) {
+        int n = total.length;
+        double[] r1 = new double[n];
+        double[] r2 = new double[n];
+        for (WeightLayer w : st.writers()) {
+            max(r1, edits.weights(w).outAbsMax());
+        }
+        for (WeightLayer r : st.readers()) {
+            max(r2, edits.weights(r).inAbsMax());
+        }
+        double[] s = new double[n];
+        double[] inv = new double[n];
+        double maxLog = 0;
+        for (int i = 0; i < n; i++) {
+            s[i] = r1[i] > 0 && r2[i] > 0 && Double.isFinite(r1[i]) && Double.isFinite(r2[i]) ? Math.sqrt(r1[i] / r2[i]) : 1;
+            if (!(s[i] > 0) || Double.isInfinite(s[i])) {
+                s[i] = 1;
+            }
+            inv[i] = 1 / s[i];
+            total[i] *= s[i];
+            maxLog = Math.max(maxLog, Math.abs(Math.log(s[i])));
+        }
+        for (WeightLayer w : st.writers()) {
+            edits.weights(w).scaleOut(inv);
+            double[] b = edits.bias(w);
+            for (int i = 0; i < n; i++) {
+                b[i] *= inv[i];
+            }
+        }
+        for (WeightLayer r : st.readers()) {
+            edits.weights(r).scaleIn(s);
+        }
+        return maxLog;
+    }
+
+    private static void max(double[] into, double[] v) {
+        if (v.length != into.length) {
+            throw new DfqException("residual stream channels do not line up: " + v.length + " and " + into.length);
+        }
+        for (int i = 0; i < v.length; i++) {
+            into[i] = Math.max(into[i], v[i]);
+        }
+    }
+
+    private void logStream(RewriteLog log, ResidualStream st, LayerEdits edits, double[] total) {
+        double min = Arrays.stream(total).min().orElse(1);
+        double max = Arrays.stream(total).max().orElse(1);
+        List<String> layers = new ArrayList<>();
+        st.writers().forEach(w -> layers.add(w.output()));
+        st.readers().forEach(r -> layers.add(r.output()));
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("channels", total.length);
+        v.put("writers", st.writers().size());
+        v.put("readers", st.readers().size());
+        v.put("minScale", min);
+        v.put("maxScale", max);
+        log.add(name(), "equalized residual stream: " + st.describe(), layers, v);
     }
 
     private void logPair(GraphView g, RewriteLog log, LayerPair p, LayerEdits edits, double[] total,

@@ -67,6 +67,28 @@ class ExecutionPlanTest {
     }
 
     @Test
+    void elementwiseChainsRunTileByTileToTheSameValues() {
+        // d * 4 -> rint -> max -> min -> / 4 is a chain of five elementwise ops: in tiles of 7 elements
+        // (the last one shorter), of 1000, or each op over the whole array, the values are SameDiff's
+        SyntheticNets n = net();
+        Network net = n.builder().build("prob");
+        List<String> vars = List.of("levels", "sum", "prob");
+        Map<String, INDArray> expected = sameDiffs(net, n.calibration(), vars);
+        for (int tile : new int[] {7, 1000, 0, ExecutionPlan.DEFAULT_TILE}) {
+            net.setElementwiseTile(tile);
+            for (int pass = 0; pass < 2; pass++) {
+                Map<String, INDArray> got = net.run(n.calibration(), vars);
+                for (String v : vars) {
+                    assertEquals(expected.get(v), got.get(v), v + ", tile " + tile + ", pass " + pass);
+                }
+            }
+        }
+        ExecutionPlan p = ExecutionPlan.prepare(net.sameDiff(), net.input(), n.calibration(), List.of("prob"),
+                ExecutionPlan.fingerprint(net.sameDiff()), 7);
+        assertEquals(1, p.chains(), "the rounding's chain");
+    }
+
+    @Test
     void aPlanFollowsChangedConstantsAndReplacedOps() {
         // an editor's network shares the graph it goes on editing: a plan made before an edit must
         // not run the graph as it was

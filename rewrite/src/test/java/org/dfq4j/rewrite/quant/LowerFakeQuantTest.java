@@ -71,24 +71,80 @@ class LowerFakeQuantTest {
         assertEquals(4, l.lowered());
         assertEquals(5, l.total());
         assertEquals(0, g.ops().stream().filter(o -> g.kind(o) == OpKind.FAKE_QUANT).count());
-        assertEquals(clip ? 1 : 0, g.ops().stream().filter(o -> g.kind(o) == OpKind.MINIMUM).count());
+        assertEquals(clip ? 1 : 0, g.ops().stream()
+                .filter(o -> g.kind(o) == OpKind.MINIMUM || g.kind(o) == OpKind.MAXIMUM).count());
 
         INDArray got = l.network().output(batch);
         assertTrue(SyntheticNets.relativeError(got, expected) < 1e-4, "error " + SyntheticNets.relativeError(got, expected));
 
-        // the lowered tensor holds the integer levels: times the scale, the fake-quant's output
+        // the lowered tensor holds the integer levels times the unit: times s / unit, the fake-quant's output
         GraphView qg = GraphView.of(q);
         String fq = qg.consumers(clip ? "clip" : "d1").get(0);
         String y = qg.output(fq);
+        ActivationQuantizer aq = ActivationQuantizer.of(qg, fq);
+        double unit = LowerFakeQuant.unit(aq.lowLevel(), aq.highLevel());
+        assertEquals(-LowerFakeQuant.STEP, unit, "levels [0, 255]: the even bound is the low one");
         INDArray real = q.run(batch, List.of(y)).get(y);
-        INDArray levels = l.network().run(batch, List.of(y)).get(y);
+        INDArray levels = l.network().run(batch, List.of(y)).get(y).div(unit);
         assertEquals(levels, Transforms.round(levels), "integers");
-        double scale = ActivationQuantizer.of(qg, fq).scale();
+
+        // and bit for bit what the four-op rounding computes, in every lowered tensor and the output
+        LowerFakeQuant.Lowered four = LowerFakeQuant.withFourOpRounding(q);
+        assertEquals(four.network().run(batch, List.of(y)).get(y), levels);
+        assertEquals(four.network().output(batch), got);
+        double scale = aq.scale();
         INDArray diff = Transforms.abs(levels.mul(scale).sub(real)).div(scale);
         double flipped = diff.gt(0.5).castTo(DataType.DOUBLE).meanNumber().doubleValue();
         assertTrue(diff.maxNumber().doubleValue() < 1 + 1e-3, "at most one level apart");
         assertTrue(flipped < 1e-3, "levels that differ by rounding: " + flipped);
         assertTrue(levels.minNumber().doubleValue() >= 0 && levels.maxNumber().doubleValue() <= 255);
+    }
+
+    @Test
+    void channelsLastTilesOfTheClipAndRoundingComputeWhatOpByOpDoes() {
+        // lowered and channels-last, the per-channel clip max(x, t) and the rounding run as one chain
+        // in tiles of whole channel rows: the values must be those of each op over the whole array
+        SyntheticNets s = new SyntheticNets("lower", 73, 3, 12);
+        Network q = quantizedChain(s, true);
+        Network nhwc = org.dfq4j.rewrite.execution.ChannelsLast.of(LowerFakeQuant.of(q).network()).network();
+        INDArray batch = s.calibration().mul(1.5);
+        String y = GraphView.of(q).output(GraphView.of(q).consumers("clip").get(0));
+        nhwc.setElementwiseTile(0);
+        Map<String, INDArray> opByOp = nhwc.run(batch, List.of(y, nhwc.outputs().get(0)));
+        for (int tile : new int[] {9, 64, 1000}) {
+            nhwc.setElementwiseTile(tile);
+            Map<String, INDArray> tiled = nhwc.run(batch, List.of(y, nhwc.outputs().get(0)));
+            assertEquals(opByOp, tiled, "tiles of " + tile);
+        }
+        assertTrue(SyntheticNets.relativeError(opByOp.get(nhwc.outputs().get(0)), q.output(batch)) < 1e-4);
+    }
+
+    @Test
+    void mobileNetV2EqualizedAndQuantizedLowersToTheFourOpValuesBitForBit() {
+        // the paper's structure with ReLU6 kept as per-channel clips (--equalize), calibrated 8-bit
+        // ranges: three-op rounding in tiles, channels-last, against the four-op rounding op by op
+        SyntheticNets s = new SyntheticNets("mobilenetv2", 61, 3, 16);
+        Network net = org.dfq4j.rewrite.testing.SyntheticMobileNetV2.build(s, 10);
+        Network q = Pipeline.of(RewriteDriver.of(new org.dfq4j.rewrite.transform.FoldBatchNorm()),
+                org.dfq4j.rewrite.transform.CrossLayerEqualization.keepingRelu6(),
+                new QuantizeWeights(QuantScheme.perTensor(8, false)),
+                new InsertFakeQuant(8, RangeSource.calibration(List.of(s.calibration()))),
+                RewriteDriver.of(new FoldClampsIntoFakeQuant())).run(net).network();
+        LowerFakeQuant.Lowered three = LowerFakeQuant.of(q);
+        LowerFakeQuant.Lowered four = LowerFakeQuant.withFourOpRounding(q);
+        GraphView g = GraphView.of(three.network());
+        assertTrue(g.ops().stream().anyMatch(o -> g.kind(o) == OpKind.MAXIMUM), "per-channel clips, max for u < 0");
+        Network fast = org.dfq4j.rewrite.execution.ChannelsLast.of(three.network()).network();
+        Network reference = org.dfq4j.rewrite.execution.ChannelsLast.of(four.network()).network();
+        reference.setElementwiseTile(0);
+        INDArray batch = s.calibration().mul(1.2);
+        INDArray expected = reference.output(batch);
+        assertEquals(expected, fast.output(batch));
+        assertEquals(expected, four.network().output(batch), "channels-last changes nothing either");
+        // (against the fake-quant ops themselves this deep random network differs by the levels that
+        // float rounding moves and ties, which the earlier tests bound layer by layer)
+        System.out.printf("lowered against fake-quant ops, relative error %.3g%n",
+                SyntheticNets.relativeError(expected, q.output(batch)));
     }
 
     @Test
@@ -133,6 +189,41 @@ class LowerFakeQuantTest {
         } finally {
             f.delete();
         }
+    }
+
+    @Test
+    void threeOpRoundingIsTheFourOpRoundingTimesTheUnitAndSavesAndLoads() throws IOException {
+        // ties (k + 0.5), values next to them, both bounds, far outside, for level ranges of each parity
+        float[] ties = {-300.5f, -128.5f, -127.5f, -3.5f, -2.5f, -0.5f, 0.5f, 1.5f, 2.5f, 126.5f, 127.5f, 251.5f,
+                252.5f, 254.5f, 255.5f, 0.49999997f, 0.50000006f, 1.4999999f, 2.5000002f, -1e9f, 1e9f, 4.2e6f, 0f};
+        INDArray random = Nd4j.rand(DataType.FLOAT, 20_000).muli(700).subi(350);
+        INDArray in = Nd4j.concat(0, Nd4j.createFromArray(ties), random, Transforms.round(random).addi(0.5));
+        int[][] ranges = {{0, 255}, {-3, 252}, {-128, 127}, {-255, 0}, {-1, 254}, {0, 65535}, {-40000, 25535}};
+        for (int[] r : ranges) {
+            double unit = LowerFakeQuant.unit(r[0], r[1]);
+            assertEquals(LowerFakeQuant.STEP, Math.abs(unit), "levels " + r[0] + ".." + r[1]);
+            SameDiff sd = SameDiff.create();
+            SDVariable x = sd.placeHolder("x", DataType.FLOAT, in.length());
+            String three = LowerFakeQuant.roundToLevels(x.mul(unit), r[0], r[1], unit).div(unit).name();
+            String four = LowerFakeQuant.roundToLevels(x, r[0], r[1]).name();
+            INDArray reference = Transforms.min(Transforms.max(Nd4j.exec(new Rint(in, in.ulike())), r[0]), r[1]);
+            Map<String, INDArray> out = sd.output(Map.of("x", in), three, four);
+            assertEquals(reference, out.get(four), "four ops, levels " + r[0] + ".." + r[1]);
+            assertEquals(reference, out.get(three), "three ops, levels " + r[0] + ".." + r[1]);
+            // add, relu6, subtract against add, max, min, subtract (and the two multiplications by the unit)
+            assertEquals(1, sd.getOps().values().stream().filter(o -> o.getOp().opName().equals("relu6")).count());
+            assertEquals(9, sd.getOps().size());
+            File f = File.createTempFile("levels3", ".sd");
+            try {
+                sd.save(f, false);
+                SameDiff loaded = SameDiff.load(f, false);
+                assertEquals(reference, loaded.output(Map.of("x", in), three).get(three));
+            } finally {
+                f.delete();
+            }
+        }
+        // both bounds odd (a narrow symmetric range): the four-op form, whose ties go to even levels
+        assertEquals(1.0, LowerFakeQuant.unit(-127, 127));
     }
 
     @Test

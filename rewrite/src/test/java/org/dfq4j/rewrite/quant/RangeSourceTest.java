@@ -161,7 +161,7 @@ class RangeSourceTest {
         INDArray first = all.get(NDArrayIndex.interval(0, 3)).dup();
         INDArray rest = all.get(NDArrayIndex.interval(3, all.size(0))).dup();
         RangeSource src = RangeSource.calibration(List.of(first, rest));
-        assertEquals("calib:" + all.size(0), src.name());
+        assertEquals("calib-minmax:" + all.size(0), src.name());
         Map<String, RangeSource.PointRange> r = ranges(c.net(), src);
         Map<String, INDArray> direct = c.net().run(all, List.copyOf(r.keySet()));
         for (String t : r.keySet()) {
@@ -175,6 +175,12 @@ class RangeSourceTest {
     @Test
     void specsAreParsedByName() {
         assertEquals(RangeSpec.batchNorm(), RangeSpec.parse("bn"));
+        assertEquals(RangeSpec.batchNormMse(), RangeSpec.parse("bn:mse"));
+        assertEquals("bn:mse", RangeSpec.batchNormMse().toString());
+        assertEquals(RangeSpec.batchNorm(6), RangeSpec.parse("bn"));
+        assertEquals(RangeSpec.calibrationMinMax(), RangeSpec.parse("calib:minmax"));
+        assertEquals("calib:minmax", RangeSpec.calibrationMinMax().toString());
+        assertEquals("calib", RangeSpec.parse("calib:mse").toString());
         assertEquals(RangeSpec.batchNorm(3), RangeSpec.parse("BN:3"));
         assertEquals("bn:3", RangeSpec.parse("bn:3").toString());
         assertEquals("model", RangeSpec.parse("model").toString());
@@ -193,7 +199,7 @@ class RangeSourceTest {
         List<INDArray> batches = List.of(images.get(NDArrayIndex.interval(0, 2)), images.get(NDArrayIndex.interval(2, 4)));
         assertInstanceOf(RangeSource.BatchNorm.class, RangeSource.batchNorm(6, INPUT));
         CalibratedRanges calib = CalibratedRanges.first(batches, 3);
-        assertEquals("calib:3", calib.name());
+        assertEquals("calib-minmax:3", calib.name());
         assertEquals(List.of(2L, 1L), calib.batches().stream().map(b -> b.size(0)).toList());
         assertThrows(DfqException.class, () -> CalibratedRanges.first(batches, 5));
         assertThrows(DfqException.class, () -> CalibratedRanges.first(batches, 0));

@@ -37,6 +37,7 @@ class MobileNetV2PipelineTest {
         List<RewriteLog.Entry> cle = r.log().entries("CrossLayerEqualization");
         RewriteLog.Entry summary = cle.get(cle.size() - 1);
         System.out.println(summary.line());
+
         assertEquals(Boolean.TRUE, summary.values().get("converged"), summary.line());
         // expand -> dw -> project in 16 blocks, stem -> dw -> project in block 0, the projections of the two
         // single-block stages into the next conv, and head -> logits

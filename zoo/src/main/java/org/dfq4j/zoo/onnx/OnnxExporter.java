@@ -200,14 +200,18 @@ public final class OnnxExporter {
     /** A lowered network holds ops ONNX cannot express and weights off their int8 grid: say so first. */
     private void refuseLowered() {
         for (String op : g.ops()) {
-            if (isLowered(g.kind(op))) {
+            if (isLowered(g.kind(op)) || g.kind(op) == OpKind.RELU6
+                    && g.attributes(op).scalar().orElse(Double.NaN) != 0) {
                 throw refuse(op, "the network was lowered for ND4J (LowerFakeQuant: scales folded into the weights, "
                         + "rounding by scalar ops); export the network before LowerFakeQuant, with its fake-quant ops");
             }
         }
     }
 
-    /** The scalar clips only LowerFakeQuant's rounding to levels puts into dfq4j's graphs. */
+    /**
+     * The scalar clips only LowerFakeQuant's rounding to levels puts into dfq4j's graphs (its usual
+     * form is a relu6 with a cutoff near 6, which {@link #refuseLowered} checks too).
+     */
     private static boolean isLowered(OpKind kind) {
         return kind == OpKind.MAX_SCALAR || kind == OpKind.MIN_SCALAR;
     }

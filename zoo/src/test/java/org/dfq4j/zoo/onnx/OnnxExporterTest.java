@@ -25,7 +25,11 @@ import org.dfq4j.rewrite.graph.Padding;
 import org.dfq4j.rewrite.quant.ActivationQuantizer;
 import org.dfq4j.rewrite.quant.LowerFakeQuant;
 import org.dfq4j.rewrite.quant.QuantScheme;
+import org.dfq4j.rewrite.quant.QuantizedTensor;
 import org.dfq4j.rewrite.quant.RangeSpec;
+import org.dfq4j.rewrite.quant.Rounding;
+import org.dfq4j.rewrite.engine.Rewritten;
+import org.dfq4j.rewrite.graph.WeightLayer;
 import org.dfq4j.rewrite.view.GraphView;
 import org.dfq4j.zoo.mobilenet.SyntheticImages;
 import org.junit.jupiter.api.Test;
@@ -208,6 +212,55 @@ class OnnxExporterTest {
         GraphView g = GraphView.of(back);
         assertTrue(g.ops().stream().anyMatch(op -> g.kind(op) == OpKind.FAKE_QUANT));
         assertSameOutputs(q, back, 1e-6);
+    }
+
+    /**
+     * Data-free rounding moves weights to a level other than their nearest, and MSE clipping picks
+     * activation ranges inside min/max: the file must hold exactly those levels and scales, so that
+     * dfq4j's reader gets the simulated network back weight for weight, not a re-rounded one.
+     */
+    @Test
+    void dataFreeRoundedLevelsAndMseRangesExportAsSimulated() throws Exception {
+        QuantScheme scheme = QuantScheme.perChannel(4, false);
+        DfqRecipe r = DfqRecipe.builder().equalize(true).weights(scheme).rounding(Rounding.DATAFREE)
+                .activationRanges(RangeSpec.calibration()).calibrationImages(4).build();
+        Calibration calib = Calibration.of(List.of(SyntheticImages.generate(4, 3, 17, 15, 9)), "generated images");
+        Quantizer quantizer = Quantizer.builder(r).calibration(calib).inputRange(-1, 1).build();
+        Rewritten prepared = quantizer.floatPipeline(block(7));
+        Network q = quantizer.quantize(prepared).network();
+        Path file = Files.write(dir.resolve("datafree.onnx"), OnnxExporter.export(q).bytes());
+        Network back = OnnxReader.read(file);
+        GraphView gq = GraphView.of(q);
+        GraphView gb = GraphView.of(back);
+        GraphView gp = GraphView.of(prepared.network());
+        List<WeightLayer> layers = gq.weightLayers();
+        List<WeightLayer> read = gb.weightLayers(); // the reader names ops after the file's nodes: match by order
+        assertEquals(6, layers.size());
+        assertEquals(layers.stream().map(WeightLayer::kind).toList(), read.stream().map(WeightLayer::kind).toList());
+        long moved = 0;
+        for (int i = 0; i < layers.size(); i++) {
+            WeightLayer l = layers.get(i);
+            WeightLayer b = read.get(i);
+            INDArray simulated = gq.constant(l.weights()).castTo(DataType.FLOAT);
+            INDArray restored = gb.constant(b.weights()).castTo(DataType.FLOAT);
+            assertArrayEquals(simulated.shape(), restored.shape(), l.op() + " / " + b.op());
+            // the same float32 values: the same integer levels times the same float32 scales
+            assertArrayEquals(simulated.dup('c').data().asFloat(), restored.dup('c').data().asFloat(), 0f, l.op());
+            INDArray nearest = QuantizedTensor.of(gp.constant(l.weights()), scheme, l.kind(), Rounding.NEAREST).values()
+                    .castTo(DataType.FLOAT);
+            moved += simulated.neq(nearest).castTo(DataType.INT).sumNumber().longValue();
+        }
+        assertTrue(moved > 0, "data-free rounding moved no weight off its nearest level: the test would not see re-rounding");
+        // the activation quantizers (MSE-chosen ranges) come back with the same scales and zero points (the file
+        // repeats a quantizer before a per-channel clip, so the reader finds one more of the same)
+        assertEquals(new java.util.HashSet<>(fakeQuantizers(gq)), new java.util.HashSet<>(fakeQuantizers(gb)));
+        assertFalse(fakeQuantizers(gq).isEmpty());
+        assertSameOutputs(q, back, 1e-6);
+    }
+
+    private static List<ActivationQuantizer> fakeQuantizers(GraphView g) {
+        return g.ops().stream().filter(op -> g.kind(op) == OpKind.FAKE_QUANT).map(op -> ActivationQuantizer.of(g, op))
+                .toList();
     }
 
     @Test
