@@ -100,6 +100,19 @@ class SparkTableTest {
     }
 
     /**
+     * {@code --holdout} on Spark: every executor recomputes the same split from the photograph list and
+     * calibrates on the held-out photographs (fetched by URI before they are read), the driver's shards
+     * cover the rest: the single-machine table.
+     */
+    @Test
+    void holdoutOnSparkIsTheSingleMachineTable() throws Exception {
+        List<String> args = new ArrayList<>(classification());
+        args.addAll(List.of("--holdout", "3"));
+        String out = assertSameTable(args, uris(args, photos, classes), "local[2]", List.of("--shards", "2"));
+        assertTrue(out.contains("4 photographs from " + photos + ":"), out);
+    }
+
+    /**
      * The photographs and the class file by {@code file:} URI, read through Hadoop's file system: the
      * driver lists the folder (names only), the executors fetch the photographs of their shards.
      */
