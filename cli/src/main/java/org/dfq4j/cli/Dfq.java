@@ -36,9 +36,8 @@ public final class Dfq implements Runnable {
      * or running out of memory, {@code dfq: internal error: ...} (exit 1) for a bug.
      */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(new Dfq()).setCaseInsensitiveEnumValuesAllowed(true);
+        CommandLine cl = commandLine(err);
         cl.setOut(out);
-        cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> failure(ex, out, err));
         cl.setParameterExceptionHandler((ex, a) -> {
             String hint = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
@@ -55,6 +54,13 @@ public final class Dfq implements Runnable {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** The command line parser of every {@code dfq} command, its errors to {@code err}. */
+    static CommandLine commandLine(PrintWriter err) {
+        CommandLine cl = new CommandLine(new Dfq()).setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setErr(err);
+        return cl;
     }
 
     /** The one line and the exit code for what a command threw. */

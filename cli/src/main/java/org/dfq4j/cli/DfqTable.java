@@ -4,7 +4,14 @@ import com.fasterxml.jackson.annotation.JsonAnyGetter;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.io.PrintWriter;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -12,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.dfq4j.rewrite.Calibration;
+import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.QuantizedNetwork;
 import org.dfq4j.rewrite.Quantizer;
@@ -21,6 +29,10 @@ import org.dfq4j.rewrite.graph.Network;
 import org.dfq4j.rewrite.graph.TensorRange;
 import org.dfq4j.rewrite.quant.QuantScheme;
 import org.dfq4j.rewrite.quant.RangeSpec;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The reference project's README table for one model: rows original / replace relu6 / +equalization /
@@ -146,64 +158,211 @@ final class DfqTable {
         return possible ? new Row(name, recipe.build(), null) : new Row(name, null, why);
     }
 
-    /** Runs every row on a copy of {@code original}; fidelity is measured against the first row's FP32 run. */
-    List<Result> run(Network original, List<Row> rows) {
-        boolean withActivations = !rows.isEmpty() && rows.get(0).recipe().activationRanges()
+    /** Whether the table has a W8A8 column: the rows' activation ranges are not "none" for this network. */
+    static boolean withActivations(Network original, List<Row> rows) {
+        return !rows.isEmpty() && rows.get(0).recipe().activationRanges()
                 .resolve(DfqRecipe.hasStatistics(original)).kind() != RangeSpec.Kind.NONE;
+    }
+
+    /** The precisions of every row. */
+    static List<Precision> precisions(boolean withActivations) {
+        return withActivations ? List.of(Precision.FP32, Precision.W8, Precision.W8A8)
+                : List.of(Precision.FP32, Precision.W8);
+    }
+
+    /**
+     * The cells of a table: every precision of every row that can run, the reference (the first row's
+     * FP32 run, which fidelity is measured against) first.
+     */
+    static List<TableCell> cells(List<Row> rows, boolean withActivations) {
+        List<TableCell> cells = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            if (rows.get(i).recipe() != null) {
+                for (Precision p : precisions(withActivations)) {
+                    cells.add(new TableCell(i, p));
+                }
+            }
+        }
+        return cells;
+    }
+
+    /**
+     * Runs every row on a copy of {@code original}, on all photographs at once (one shard); fidelity is
+     * measured against the first row's FP32 run.
+     */
+    List<Result> run(Network original, List<Row> rows) {
+        List<Precision> precisions = precisions(withActivations(original, rows));
         List<Result> results = new ArrayList<>();
-        Task.Score reference = null;
+        Serializable reference = null;
         for (Row row : rows) {
-            if (row.recipe() == null) {
-                results.add(new Result(row, null, null, null, "", 0, List.of(row.unavailable()), new RewriteLog(),
-                        Map.of()));
-                progress.printf("%-38s n/a: %s%n", row.name(), row.unavailable());
-                progress.flush();
-                continue;
+            Map<Precision, List<TablePiece>> pieces = new EnumMap<>(Precision.class);
+            Map<String, List<TablePiece>> extra = new LinkedHashMap<>();
+            if (row.recipe() != null) {
+                List<TablePiece> made = evaluate(original, row, precisions, extraBits, task, reference);
+                if (reference == null) {
+                    reference = made.get(0).outputs();
+                }
+                for (int k = 0; k < precisions.size(); k++) {
+                    pieces.put(precisions.get(k), List.of(made.get(k).withoutOutputs()));
+                }
+                for (int k = 0; k < extraBits.size(); k++) {
+                    extra.put(extraBits.get(k).label(), List.of(made.get(precisions.size() + k).withoutOutputs()));
+                }
             }
-            Quantizer quantizer = Quantizer.builder(row.recipe()).calibration(calibration).inputRange(inputRange)
-                    .lowered(lower).build();
-            long t0 = System.nanoTime();
-            Rewritten prepared = quantizer.floatPipeline(original);
-            double floatSeconds = (System.nanoTime() - t0) / 1e9;
-            Task.Score fp = task.score(prepared.network(), row.name() + " FP32");
-            if (reference == null) {
-                reference = fp;
-                task.describe(fp).forEach(progress::println);
-            }
-            RewriteLog log = new RewriteLog();
-            log.addAll(prepared.log());
-            Cell fp32 = cell(reference, fp);
-            QuantizedNetwork w8 = quantizer.quantizeWeights(prepared);
-            log.addAll(w8.log());
-            Cell w8cell = cell(reference, task.score(w8.network(), row.name() + " W8"));
-            Cell w8a8cell = null;
-            String range = "none";
-            if (withActivations) {
-                QuantizedNetwork q = quantizer.quantize(prepared);
-                range = q.ranges();
-                log.addAll(q.log());
-                w8a8cell = cell(reference, task.score(q.executable(), row.name() + " W8A8"));
-            }
-            Map<String, Cell> extra = new LinkedHashMap<>();
-            for (Bits b : extraBits) {
-                DfqRecipe other = row.recipe().toBuilder().weights(new QuantScheme(b.weights(), row.recipe().weights()
-                        .symmetric(), row.recipe().weights().perChannel(), row.recipe().weights().channelAxis()))
-                        .activationBits(b.activations()).build();
-                QuantizedNetwork q = Quantizer.builder(other).calibration(calibration).inputRange(inputRange)
-                        .lowered(lower).build().quantize(prepared);
-                extra.put(b.label(), cell(reference, task.score(q.executable(), row.name() + " " + b.label())));
-            }
-            Result r = new Result(row, fp32, w8cell, w8a8cell, range, floatSeconds + w8.seconds(), notes(log), log,
-                    extra);
-            results.add(r);
-            progress.printf("%-38s %s%n", row.name(), summary(r));
-            progress.flush();
+            results.add(result(row, pieces, extra));
         }
         return results;
     }
 
-    private Cell cell(Task.Score reference, Task.Score s) {
-        return new Cell(s.metrics(), task.fidelity(reference, s), s.imagesPerSecond());
+    /**
+     * Row {@code row} at {@code precisions} on the photographs of {@code on} (this table's task or a
+     * slice of it): the float pipeline on a copy of {@code original}, then each precision's network,
+     * run and tallied. Fidelity is against {@code reference} (the reference run's outputs on the same
+     * photographs); when null, the first precision's run is the reference and its piece keeps its
+     * outputs. The one evaluation of a table, on one machine or on a cluster's executors.
+     */
+    List<TablePiece> evaluate(Network original, Row row, List<Precision> precisions, Task on, Serializable reference) {
+        return evaluate(original, row, precisions, List.of(), on, reference);
+    }
+
+    /**
+     * As {@link #evaluate(Network, Row, List, Task, Serializable)}, then one piece per extra bit width
+     * ({@code --bits}: weights and activations quantized, the row's scheme otherwise) after the
+     * precisions' pieces, on the same float pipeline.
+     */
+    List<TablePiece> evaluate(Network original, Row row, List<Precision> precisions, List<Bits> bits, Task on,
+                              Serializable reference) {
+        Quantizer quantizer = Quantizer.builder(row.recipe()).calibration(calibration).inputRange(inputRange)
+                .lowered(lower).build();
+        long t0 = System.nanoTime();
+        Rewritten prepared = quantizer.floatPipeline(original);
+        double floatSeconds = (System.nanoTime() - t0) / 1e9;
+        List<TablePiece> pieces = new ArrayList<>();
+        Serializable ref = reference;
+        for (Precision p : precisions) {
+            Network net = prepared.network();
+            RewriteLog log = prepared.log();
+            String ranges = "";
+            double seconds = floatSeconds;
+            if (p != Precision.FP32) {
+                QuantizedNetwork q = p == Precision.W8 ? quantizer.quantizeWeights(prepared) : quantizer.quantize(prepared);
+                net = p == Precision.W8 ? q.network() : q.executable();
+                log = q.log();
+                ranges = p == Precision.W8 ? "" : q.ranges();
+                seconds = q.seconds();
+            }
+            Task.Run run = on.run(net, row.name() + " " + p, ref);
+            pieces.add(new TablePiece(run.tally(), ref == null ? run.outputs() : null, log, ranges, seconds, 0,
+                    fingerprint(net), List.of(), ref == null ? run.described() : List.of()));
+            if (ref == null) {
+                ref = run.outputs();
+            }
+        }
+        for (Bits b : bits) {
+            DfqRecipe other = row.recipe().toBuilder().weights(new QuantScheme(b.weights(), row.recipe().weights()
+                    .symmetric(), row.recipe().weights().perChannel(), row.recipe().weights().channelAxis()))
+                    .activationBits(b.activations()).build();
+            QuantizedNetwork q = Quantizer.builder(other).calibration(calibration).inputRange(inputRange)
+                    .lowered(lower).build().quantize(prepared);
+            Network net = q.executable();
+            Task.Run run = on.run(net, row.name() + " " + b.label(), ref);
+            pieces.add(new TablePiece(run.tally(), ref == null ? run.outputs() : null, q.log(), q.ranges(), q.seconds(),
+                    0, fingerprint(net), List.of(), ref == null ? run.described() : List.of()));
+            if (ref == null) {
+                ref = run.outputs();
+            }
+        }
+        return pieces;
+    }
+
+    /**
+     * The table from every cell's pieces, each cell's in photograph order (shards combined by their
+     * tallies' {@code plus}); the progress line of each row as it is assembled.
+     *
+     * @throws DfqException when the shards of a cell evaluated different networks (the rewrite is not
+     *     deterministic across the machines that made them)
+     */
+    List<Result> assemble(List<Row> rows, Map<TableCell, List<TablePiece>> pieces) {
+        List<Result> results = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            Map<Precision, List<TablePiece>> row = new EnumMap<>(Precision.class);
+            for (Precision p : Precision.values()) {
+                List<TablePiece> ps = pieces.get(new TableCell(i, p));
+                if (ps != null) {
+                    row.put(p, ps);
+                }
+            }
+            results.add(result(rows.get(i), row, Map.of()));
+        }
+        return results;
+    }
+
+    private Result result(Row row, Map<Precision, List<TablePiece>> pieces, Map<String, List<TablePiece>> extraPieces) {
+        if (row.recipe() == null) {
+            progress.printf("%-38s n/a: %s%n", row.name(), row.unavailable());
+            progress.flush();
+            return new Result(row, null, null, null, "", 0, List.of(row.unavailable()), new RewriteLog(), Map.of());
+        }
+        // the reference run's describe lines (as dfq eval prints them), shard by shard, each said once
+        pieces.get(Precision.FP32).stream().flatMap(p -> p.described().stream()).distinct().forEach(progress::println);
+        TablePiece fp32 = pieces.get(Precision.FP32).get(0);
+        TablePiece w8 = pieces.get(Precision.W8).get(0);
+        List<TablePiece> w8a8 = pieces.get(Precision.W8A8);
+        RewriteLog log = new RewriteLog();
+        log.addAll(fp32.log());
+        log.addAll(w8.log());
+        if (w8a8 != null) {
+            log.addAll(w8a8.get(0).log());
+        }
+        Map<String, Cell> extra = new LinkedHashMap<>();
+        extraPieces.forEach((label, ps) -> extra.put(label, cell(row, label, ps)));
+        Result r = new Result(row, cell(row, Precision.FP32, pieces), cell(row, Precision.W8, pieces),
+                w8a8 == null ? null : cell(row, Precision.W8A8, pieces), w8a8 == null ? "none" : w8a8.get(0).ranges(),
+                fp32.rewriteSeconds() + w8.rewriteSeconds(), notes(log), log, extra);
+        progress.printf("%-38s %s%n", row.name(), summary(r));
+        progress.flush();
+        return r;
+    }
+
+    private static Cell cell(Row row, Precision p, Map<Precision, List<TablePiece>> pieces) {
+        return cell(row, p.toString(), pieces.get(p));
+    }
+
+    /** The cell of column {@code p} (a precision or an extra bit width's label) from its shards' pieces. */
+    private static Cell cell(Row row, String p, List<TablePiece> ps) {
+        Task.Tally t = ps.get(0).tally();
+        for (TablePiece piece : ps.subList(1, ps.size())) {
+            if (!piece.fingerprint().equals(ps.get(0).fingerprint())) {
+                throw new DfqException("row '" + row.name() + "' " + p + " was rewritten differently on different"
+                        + " machines (network fingerprints " + ps.get(0).fingerprint().substring(0, 12) + " and "
+                        + piece.fingerprint().substring(0, 12) + "); give every executor the same ND4J natives and"
+                        + " thread count");
+            }
+            t = t.plus(piece.tally());
+        }
+        return new Cell(t.metrics(), t.fidelity(), t.images() / t.seconds());
+    }
+
+    /** SHA-256 of a network's ops and arrays, in graph order. */
+    static String fingerprint(Network net) {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        SameDiff sd = net.sameDiff();
+        sd.getOps().forEach((name, op) -> sha.update((name + ":" + op.getOp().opName() + ";").getBytes(StandardCharsets.UTF_8)));
+        for (SDVariable v : sd.variables()) {
+            sha.update((v.name() + ":" + v.getVariableType() + ";").getBytes(StandardCharsets.UTF_8));
+            INDArray a = v.getVariableType() == VariableType.CONSTANT || v.getVariableType() == VariableType.VARIABLE
+                    ? v.getArr() : null;
+            if (a != null) {
+                sha.update(Arrays.toString(a.shape()).getBytes(StandardCharsets.UTF_8));
+                sha.update(a.dup('c').data().asBytes());
+            }
+        }
+        return HexFormat.of().formatHex(sha.digest());
     }
 
     /** The whole-graph summary lines of a log (one per transform), e.g. "equalized 34 layer pairs". */

@@ -1,6 +1,8 @@
 package org.dfq4j.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.function.BiConsumer;
 import org.dfq4j.eval.runtime.Backend;
 import org.dfq4j.rewrite.DfqRecipe;
@@ -54,6 +56,19 @@ final class Experiment {
         plan.check();
         TaskOptions.Built built = task.withoutUndecodable(all, run.batch, System.err);
         built.reportSkipped(out);
+        return started(backend, built, withRewrites);
+    }
+
+    /**
+     * What a cluster worker starts a table from: the same as {@link #start} without output checks,
+     * progress or decoding every photograph (the same default preprocessing for the model's format);
+     * {@code skipped} are the photographs the driver left out.
+     */
+    Started startWorker(Map<Path, String> skipped) {
+        return started(run.apply(), task.forModel(model.path).build(run.batch, null, skipped), false);
+    }
+
+    private Started started(Backend backend, TaskOptions.Built built, boolean withRewrites) {
         Network network = model.read();
         DfqRecipe.Builder b = withRewrites ? rewrites.applyTo(DfqRecipe.builder()) : DfqRecipe.builder();
         // --holdout N: the N held-out photographs are the calibration set, all of them used unless --calib says

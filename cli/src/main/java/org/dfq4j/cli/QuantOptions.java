@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.dfq4j.eval.data.PhotographCalibration;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.Calibration;
@@ -105,6 +106,15 @@ final class QuantOptions {
     /** As above, with the photographs {@code --holdout} set apart (none: empty). */
     Calibration calibration(Preprocessing pre, List<Path> evaluationPhotographs, List<Path> heldOut, boolean skipBad,
                             PrintWriter warn) {
+        return calibration(pre, evaluationPhotographs, heldOut, skipBad, warn, files -> { });
+    }
+
+    /**
+     * As {@link #calibration(Preprocessing, List, List, boolean, PrintWriter)}, telling {@code beforeReading}
+     * which photographs are about to be read (a cluster worker fetches them first).
+     */
+    Calibration calibration(Preprocessing pre, List<Path> evaluationPhotographs, List<Path> heldOut, boolean skipBad,
+                            PrintWriter warn, Consumer<List<Path>> beforeReading) {
         boolean held = !heldOut.isEmpty();
         if (held && calibImages != null) {
             throw new DfqException("--holdout and --calib-images both name the calibration photographs: give one");
@@ -150,6 +160,7 @@ final class QuantOptions {
                     }
                     warned = true;
                 }
+                beforeReading.accept(photos.files().subList(0, Math.min(n, photos.size())));
                 return photos.batches(n, inputShape);
             }
 

@@ -1,9 +1,13 @@
 package org.dfq4j.cli;
 
+import com.google.common.base.Preconditions;
+import java.io.Serializable;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.dfq4j.eval.overlay.OverlayWriter;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.eval.runtime.Runner;
@@ -67,6 +71,78 @@ interface Task {
 
     /** Scores a runner (ND4J or ONNX Runtime). */
     Score score(Runner runner, String label);
+
+    /**
+     * Additive statistics of one run over some of the task's photographs (a shard): counts, confusion
+     * matrices, detection lists, and the same against a reference run of the same photographs. Runs
+     * over consecutive shards combine with {@link #plus} (in photograph order) into exactly the tally
+     * of one run over all of them, so a table computed shard by shard, anywhere, equals one computed
+     * in one piece.
+     */
+    interface Tally extends Serializable {
+
+        /** This tally followed by {@code next}, which covers the photographs after this one's. */
+        Tally plus(Tally next);
+
+        /** The task's metrics, as {@link Score#metrics()}. */
+        Map<String, Double> metrics();
+
+        /** Agreement with the reference run, as {@link Task#fidelity}. */
+        Map<String, Double> fidelity();
+
+        /** Photographs counted. */
+        int images();
+
+        /** Wall time of the runs counted. */
+        double seconds();
+    }
+
+    /**
+     * A run for a table: its tally, what later runs of the same photographs compare with when this
+     * run is their reference (serializable, so it can live on another machine), and its
+     * {@link #describe} lines.
+     */
+    record Run(Tally tally, Serializable outputs, List<String> described) {
+
+        public Run {
+            described = List.copyOf(described);
+        }
+    }
+
+    /**
+     * Runs {@code net} on this task's photographs and tallies it, with fidelity against
+     * {@code reference} (the {@link Run#outputs()} of a run on the same photographs), or against
+     * itself when null.
+     */
+    default Run run(Network net, String label, Serializable reference) {
+        Score s = score(net, label);
+        Serializable mine = outputs(s);
+        return new Run(tally(s, reference == null ? mine : reference), mine, describe(s));
+    }
+
+    /** What a score leaves for fidelity comparisons, in serializable form. */
+    Serializable outputs(Score score);
+
+    /** The tally of a score, with fidelity against {@code reference} (outputs of a run on the same photographs). */
+    Tally tally(Score score, Serializable reference);
+
+    /** Number of photographs. */
+    int size();
+
+    /** The files a run reads (photographs, and masks where there are), in photograph order. */
+    List<Path> files();
+
+    /** The same task on its photographs {@code from} (inclusive) to {@code to} (exclusive), in the same order. */
+    Task slice(int from, int to);
+
+    /** The files outside {@code from..to-1} of {@code files}: what a slice leaves out. */
+    static Set<Path> outside(List<Path> files, int from, int to) {
+        Preconditions.checkArgument(0 <= from && from < to && to <= files.size(), "slice %s..%s of %s photographs",
+                from, to, files.size());
+        Set<Path> out = new HashSet<>(files.subList(0, from));
+        out.addAll(files.subList(to, files.size()));
+        return out;
+    }
 
     /** Agreement of {@code test} with {@code reference} (same photographs), in display order. */
     Map<String, Double> fidelity(Score reference, Score test);

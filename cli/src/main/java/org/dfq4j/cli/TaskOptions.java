@@ -165,7 +165,8 @@ final class TaskOptions {
         return bad.isEmpty() ? built : build(batch, progress, bad);
     }
 
-    private Built build(int batch, PrintStream progress, Map<Path, String> bad) {
+    /** The task without the photographs {@code bad} (found undecodable before); progress to {@code progress} (or none). */
+    Built build(int batch, PrintStream progress, Map<Path, String> bad) {
         Preprocessing pre = preprocessing();
         switch (task) {
             case CLASSIFICATION -> {

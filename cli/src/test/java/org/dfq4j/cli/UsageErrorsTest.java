@@ -35,6 +35,13 @@ class UsageErrorsTest {
     }
 
     @Test
+    void tableBitsIsRefusedWithSpark() {
+        // checked before the model is read: m.onnx need not exist
+        dfq("table", "--model", "m.onnx", "--images", "x", "--bits", "6/8", "--spark", "local[1]")
+                .failsWithOneLine("--bits is not supported with --spark");
+    }
+
+    @Test
     void aHintStaysOnTheSameLine() {
         dfq("bench", "--runs", "many").failsWithOneLine("--runs", "dfq bench --help");
     }

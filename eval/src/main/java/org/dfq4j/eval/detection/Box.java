@@ -4,7 +4,7 @@ package org.dfq4j.eval.detection;
  * An axis-aligned box in TFLite's corner order {@code [ymin, xmin, ymax, xmax]}, in coordinates
  * normalized to the photograph (0..1; decoded boxes may reach slightly outside).
  */
-public record Box(float ymin, float xmin, float ymax, float xmax) {
+public record Box(float ymin, float xmin, float ymax, float xmax) implements java.io.Serializable {
 
     /** Height times width; 0 for an empty or inverted box. */
     public float area() {

@@ -11,7 +11,7 @@ import java.util.Objects;
  *     output class is this minus the background offset.
  * @param score the class score the detection was selected with
  */
-public record Detection(Box box, int classId, float score) {
+public record Detection(Box box, int classId, float score) implements java.io.Serializable {
 
     public Detection {
         Objects.requireNonNull(box);

@@ -10,7 +10,7 @@ import java.util.Objects;
  * @param difficult VOC's "difficult" flag (COCO's iscrowd): a detection matching it is neither a
  *     true nor a false positive, and it is not counted among the objects to find
  */
-public record GroundTruthBox(Box box, int classId, boolean difficult) {
+public record GroundTruthBox(Box box, int classId, boolean difficult) implements java.io.Serializable {
 
     public GroundTruthBox {
         Objects.requireNonNull(box);

@@ -1,5 +1,7 @@
 package org.dfq4j.eval.metric;
 
+import java.io.Serializable;
+import java.math.BigDecimal;
 import java.util.Arrays;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -43,33 +45,75 @@ public final class Fidelity {
         return 100.0 * same / reference.size();
     }
 
-    /** SQNR accumulated over batches, so that whole runs need not be kept in memory. */
-    public static final class Sqnr {
-        private double signal;
-        private double noise;
+    /**
+     * SQNR accumulated over batches, so that whole runs need not be kept in memory. Each output row
+     * (one photograph's outputs) is summed in double in element order and the row sums are added
+     * exactly, so runs over parts of the photographs combine ({@link #plus}) into exactly the SQNR
+     * of one run over all of them, whatever the batches or parts.
+     */
+    public static final class Sqnr implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private BigDecimal signal = BigDecimal.ZERO;
+        private BigDecimal noise = BigDecimal.ZERO;
         private long count;
 
-        /** Adds a batch of reference and test outputs of the same shape. */
+        /** Adds a batch of reference and test outputs of the same shape (rows = first dimension). */
         public void add(INDArray reference, INDArray test) {
             Preconditions.checkArgument(Arrays.equals(reference.shape(), test.shape()),
                     "shapes differ: %s vs %s", Arrays.toString(reference.shape()), Arrays.toString(test.shape()));
             double[] r = reference.castTo(DataType.DOUBLE).dup('c').data().asDouble();
             double[] t = test.castTo(DataType.DOUBLE).dup('c').data().asDouble();
-            for (int i = 0; i < r.length; i++) {
-                double d = r[i] - t[i];
-                signal += r[i] * r[i];
-                noise += d * d;
+            int rows = reference.rank() == 0 ? 1 : (int) reference.size(0);
+            int width = rows == 0 ? 0 : r.length / rows;
+            for (int row = 0; row < rows; row++) {
+                addRow(r, t, row * width, width);
             }
-            count += r.length;
+        }
+
+        /** Adds one row: {@code length} values of both from {@code offset}. */
+        public void add(float[] reference, float[] test, int offset, int length) {
+            double[] r = new double[length];
+            double[] t = new double[length];
+            for (int i = 0; i < length; i++) {
+                r[i] = reference[offset + i];
+                t[i] = test[offset + i];
+            }
+            addRow(r, t, 0, length);
+        }
+
+        private void addRow(double[] r, double[] t, int offset, int length) {
+            double s = 0;
+            double n = 0;
+            for (int i = offset; i < offset + length; i++) {
+                double d = r[i] - t[i];
+                s += r[i] * r[i];
+                n += d * d;
+            }
+            accumulate(s, n, length);
+        }
+
+        private void accumulate(double s, double n, int length) {
+            signal = signal.add(new BigDecimal(s));
+            noise = noise.add(new BigDecimal(n));
+            count += length;
+        }
+
+        /** A new accumulator holding this one's outputs and {@code other}'s. */
+        public Sqnr plus(Sqnr other) {
+            Sqnr sum = new Sqnr();
+            sum.signal = signal.add(other.signal);
+            sum.noise = noise.add(other.noise);
+            sum.count = count + other.count;
+            return sum;
         }
 
         /** The SQNR in dB so far; +infinity when no difference was seen. */
         public double db() {
             Preconditions.checkState(count > 0, "no outputs added");
-            if (noise == 0) {
+            if (noise.signum() == 0) {
                 return Double.POSITIVE_INFINITY;
             }
-            return 10 * Math.log10(signal / noise);
+            return 10 * Math.log10(signal.doubleValue() / noise.doubleValue());
         }
     }
 }

@@ -16,9 +16,12 @@ import com.google.common.base.Preconditions;
  *   <li>pixel accuracy = trace / all counted pixels.
  * </ul>
  *
- * Counts are longs, so millions of images do not overflow. Mutable: one instance per run.
+ * Counts are longs, so millions of images do not overflow. Matrices of disjoint sets of images add
+ * ({@link #plus}). Mutable: one instance per run.
  */
-public final class ConfusionMatrix {
+public final class ConfusionMatrix implements java.io.Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     private final int classes;
     private final long[] counts;
@@ -63,6 +66,16 @@ public final class ConfusionMatrix {
             }
             counts[t * classes + p]++;
         }
+    }
+
+    /** A new matrix counting this one's pixels and {@code other}'s (of as many classes). */
+    public ConfusionMatrix plus(ConfusionMatrix other) {
+        Preconditions.checkArgument(other.classes == classes, "%s classes added to %s", other.classes, classes);
+        ConfusionMatrix sum = new ConfusionMatrix(classes);
+        for (int i = 0; i < counts.length; i++) {
+            sum.counts[i] = counts[i] + other.counts[i];
+        }
+        return sum;
     }
 
     /** Pixels of class {@code truth} predicted as {@code predicted}. */

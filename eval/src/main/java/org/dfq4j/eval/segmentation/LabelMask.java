@@ -13,7 +13,9 @@ import org.dfq4j.rewrite.DfqException;
  * A per-pixel class map: {@code width x height} class ids 0..254 in row-major order, with
  * {@link #IGNORE} (255) marking pixels that no metric counts (VOC's object boundaries). Immutable.
  */
-public final class LabelMask {
+public final class LabelMask implements java.io.Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     /** The class id of pixels left out of every metric. */
     public static final int IGNORE = 255;

@@ -11,9 +11,12 @@ import java.util.Objects;
  * What a rewrite applied, in order: one entry per rule application, transform step or skipped
  * candidate, naming the rule or transform, the ops or layers it touched and its key numbers (counts,
  * scales, ratios). This is the provenance the CLI reports. Printable one line per entry; the
- * entries are records, written to JSON as they are (values in the order they were given).
+ * entries are records, written to JSON as they are (values in the order they were given). Serializable
+ * (numbers and strings), so a log made on one machine can be reported on another.
  */
-public final class RewriteLog {
+public final class RewriteLog implements java.io.Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     /**
      * One thing that happened.
@@ -23,7 +26,8 @@ public final class RewriteLog {
      * @param targets the ops, layers or variables concerned
      * @param values  key numbers or short strings, in insertion order (e.g. "minScale" -> 0.31)
      */
-    public record Entry(String step, String message, List<String> targets, Map<String, Object> values) {
+    public record Entry(String step, String message, List<String> targets, Map<String, Object> values)
+            implements java.io.Serializable {
         public Entry {
             Objects.requireNonNull(step);
             Objects.requireNonNull(message);
