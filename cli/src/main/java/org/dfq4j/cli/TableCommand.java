@@ -96,8 +96,8 @@ final class TableCommand implements Callable<Integer> {
             results = table.run(net, rows);
         } else {
             TableJob job = new TableJob(spec.root().commandLine().getParseResult().originalArgs(),
-                    List.copyOf(built.skipped().keySet()), DfqTable.cells(rows, withActivations), built.task().size(),
-                    shards, inputs);
+                    List.copyOf(built.skipped().keySet()), DfqTable.cells(rows, withActivations, table.extraBits()),
+                    built.task().size(), shards, inputs);
             Map<TableCell, List<TablePiece>> pieces = new LinkedHashMap<>();
             scheduler.run(job, spark, out).forEach((cell, ps) -> pieces.put(cell, ps.stream()
                     .map(p -> p.renamed(this::display)).toList()));
