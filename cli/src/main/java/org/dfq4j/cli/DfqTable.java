@@ -122,6 +122,11 @@ final class DfqTable {
         this.extraBits = List.copyOf(extraBits);
     }
 
+    /** The extra bit widths ({@code --bits}), in the order given. */
+    List<Bits> extraBits() {
+        return extraBits;
+    }
+
     /** The labels of the extra columns, e.g. ["W6A8", "W4A8"]. */
     List<String> extraLabels() {
         return extraBits.stream().map(Bits::label).toList();
@@ -171,15 +176,19 @@ final class DfqTable {
     }
 
     /**
-     * The cells of a table: every precision of every row that can run, the reference (the first row's
-     * FP32 run, which fidelity is measured against) first.
+     * The cells of a table: every precision of every row that can run, then that row's extra bit widths
+     * ({@code extraBits}, each once), the reference (the first row's FP32 run, which fidelity is measured
+     * against) first.
      */
-    static List<TableCell> cells(List<Row> rows, boolean withActivations) {
+    static List<TableCell> cells(List<Row> rows, boolean withActivations, List<Bits> extraBits) {
         List<TableCell> cells = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
             if (rows.get(i).recipe() != null) {
                 for (Precision p : precisions(withActivations)) {
                     cells.add(new TableCell(i, p));
+                }
+                for (Bits b : new LinkedHashSet<>(extraBits)) {
+                    cells.add(TableCell.extra(i, b));
                 }
             }
         }
@@ -292,7 +301,14 @@ final class DfqTable {
                     row.put(p, ps);
                 }
             }
-            results.add(result(rows.get(i), row, Map.of()));
+            Map<String, List<TablePiece>> extra = new LinkedHashMap<>();
+            for (Bits b : extraBits) {
+                List<TablePiece> ps = pieces.get(TableCell.extra(i, b));
+                if (ps != null) {
+                    extra.put(b.label(), ps);
+                }
+            }
+            results.add(result(rows.get(i), row, extra));
         }
         return results;
     }

@@ -46,7 +46,7 @@ final class TableCommand implements Callable<Integer> {
 
     @Option(names = "--bits", paramLabel = "W/A[,W/A...]",
             description = "extra columns for other bit widths, weights/activations quantized, e.g. 8/8,6/8,4/8 "
-                    + "(with --rounding datafree for 6 bits and fewer; not yet with --spark)")
+                    + "(with --rounding datafree for 6 bits and fewer; with --spark each is a cell of its own)")
     String bits;
 
     /** With --spark: the inputs on a shared file system this command reads through local mirrors, or null. */
@@ -61,10 +61,6 @@ final class TableCommand implements Callable<Integer> {
         }
         if (shards != null && (spark == null || shards < 1)) {
             throw new DfqException(spark == null ? "--shards needs --spark" : "--shards must be at least 1, got " + shards);
-        }
-        if (spark != null && bits != null) {
-            throw new DfqException("--bits is not supported with --spark yet; run the table without --spark for the "
-                    + "extra bit widths");
         }
         if (bits != null) {
             DfqTable.Bits.parse(bits); // a bad --bits fails before the model is read
@@ -96,8 +92,8 @@ final class TableCommand implements Callable<Integer> {
             results = table.run(net, rows);
         } else {
             TableJob job = new TableJob(spec.root().commandLine().getParseResult().originalArgs(),
-                    List.copyOf(built.skipped().keySet()), DfqTable.cells(rows, withActivations), built.task().size(),
-                    shards, inputs);
+                    List.copyOf(built.skipped().keySet()), DfqTable.cells(rows, withActivations, table.extraBits()),
+                    built.task().size(), shards, inputs);
             Map<TableCell, List<TablePiece>> pieces = new LinkedHashMap<>();
             scheduler.run(job, spark, out).forEach((cell, ps) -> pieces.put(cell, ps.stream()
                     .map(p -> p.renamed(this::display)).toList()));

@@ -16,12 +16,12 @@ import org.dfq4j.rewrite.graph.Network;
 import picocli.CommandLine;
 
 /**
- * A {@code dfq table} split into pieces for a cluster: a piece is one cell (row, precision) on one
- * shard (a run of consecutive photographs). Serializable and small: it holds the command line, not
- * the model or the photographs. A worker (cluster executor) parses the same command line, reads the
- * model and the photographs of its shard itself and runs the single-machine table's orchestration
- * ({@link DfqTable#evaluate}) on them, rewrite and calibration included, so every worker makes the
- * same networks (their fingerprints are checked when the pieces are combined).
+ * A {@code dfq table} split into pieces for a cluster: a piece is one cell (row, precision or extra
+ * bit width) on one shard (a run of consecutive photographs). Serializable and small: it holds the
+ * command line, not the model or the photographs. A worker (cluster executor) parses the same command
+ * line, reads the model and the photographs of its shard itself and runs the single-machine table's
+ * orchestration ({@link DfqTable#evaluate}) on them, rewrite and calibration included, so every worker
+ * makes the same networks (their fingerprints are checked when the pieces are combined).
  */
 public final class TableJob implements Serializable {
 
@@ -116,8 +116,12 @@ public final class TableJob implements Serializable {
         if (inputs != null) {
             inputs.fetch(slice.files());
         }
-        TablePiece piece = table.evaluate(mine, w.rows().get(cell.row()), List.of(cell.precision()), slice,
-                reference == null ? null : reference.outputs()).get(0);
+        DfqTable.Row row = w.rows().get(cell.row());
+        Serializable outputs = reference == null ? null : reference.outputs();
+        // an extra bit width's cell evaluates its own bits (the cell's), on the row's float pipeline
+        TablePiece piece = (cell.bits() == null
+                ? table.evaluate(mine, row, List.of(cell.precision()), slice, outputs)
+                : table.evaluate(mine, row, List.of(), List.of(cell.extraBits()), slice, outputs)).get(0);
         return piece.fromWorker(opened[0] ? w.setupSeconds() : 0, warnings.toString().lines().toList());
     }
 

@@ -34,8 +34,9 @@ import scala.Tuple2;
 public final class SparkTableScheduler implements TableScheduler {
 
     /**
-     * Test hook, a Spark property: {@code ROW:PRECISION:SHARD} (e.g. {@code 0:W8:1}) makes the first
-     * attempt of that piece's task fail, to check that Spark's retry gives the same table.
+     * Test hook, a Spark property: {@code ROW:COLUMN:SHARD} (e.g. {@code 0:W8:1}, or {@code 0:W6A8:1}
+     * for an extra bit width's cell) makes the first attempt of that piece's task fail, to check that
+     * Spark's retry gives the same table.
      */
     public static final String FAIL_ONCE = "spark.dfq.test.failOnce";
 
@@ -88,7 +89,7 @@ public final class SparkTableScheduler implements TableScheduler {
     static Made make(TableJob job, TableCell cell, TableJob.Shard shard, TablePiece reference, String failOnce) {
         TaskContext task = TaskContext.get();
         int attempt = task == null ? 0 : task.attemptNumber();
-        if (attempt == 0 && failOnce.equals(cell.row() + ":" + cell.precision() + ":" + shard.index())) {
+        if (attempt == 0 && failOnce.equals(cell.row() + ":" + cell.column() + ":" + shard.index())) {
             throw new IllegalStateException("failure injected by " + FAIL_ONCE + "=" + failOnce + " (first attempt)");
         }
         long t0 = System.nanoTime();

@@ -161,6 +161,41 @@ class SparkTableTest {
         }
     }
 
+    /**
+     * {@code --bits}: each extra bit width is a cell of its own (one task per row, bit width and shard);
+     * the extra columns, the JSON "bits" maps and the Markdown are the single-machine run's.
+     */
+    @Test
+    void extraBitWidthsOnSparkAreTheSingleMachineColumns() throws Exception {
+        Path md = dir.resolve("bits-single.md");
+        Path sparkMd = dir.resolve("bits-spark.md");
+        List<String> args = new ArrayList<>(classification());
+        args.addAll(List.of("--bits", "6/8,4/8", "--markdown", md.toString()));
+        List<String> sparkRun = new ArrayList<>(args);
+        sparkRun.set(sparkRun.indexOf(md.toString()), sparkMd.toString());
+        String out = assertSameTable(args, sparkRun, "local[2]", List.of("--shards", "2"));
+        // 7 rows of 5 cells (FP32, W8, W8A8, W6A8, W4A8; no BatchNorm: +absorption cannot run) on 2 shards
+        assertTrue(out.contains("in 2 shards x 35 cells = 70 tasks"), out);
+        assertTrue(out.contains(" | W6A8 ") && out.contains(" | W4A8 "), "the rows' progress lines: " + out);
+        assertTrue(table(out).contains("W6A8") && table(out).contains("W4A8"), out);
+        assertEquals(Files.readString(md), Files.readString(sparkMd), "the Markdown table");
+        assertTrue(Files.readString(sparkMd).contains("W4A8 top1"), Files.readString(sparkMd));
+    }
+
+    /** A task of an extra bit width's cell that fails once is retried: the table is still exact. */
+    @Test
+    void anExtraBitWidthTaskThatFailsOnceIsRetried() throws Exception {
+        List<String> args = new ArrayList<>(classification());
+        args.addAll(List.of("--bits", "6/8"));
+        System.setProperty(SparkTableScheduler.FAIL_ONCE, "0:W6A8:1");
+        try {
+            String out = assertSameTable(args, "local[2,2]", List.of("--shards", "3"));
+            assertTrue(out.contains("spark: 1 task succeeded after Spark retried a failed attempt"), out);
+        } finally {
+            System.clearProperty(SparkTableScheduler.FAIL_ONCE);
+        }
+    }
+
     @Test
     void segmentationOnSparkIsExactlyTheSingleMachineTable() throws Exception {
         assertSameTable(List.of("table", "--task", "segmentation", "--model", segmenter.toString(), "--images",
