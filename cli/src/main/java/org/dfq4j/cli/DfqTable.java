@@ -260,12 +260,9 @@ final class DfqTable {
                 ranges = p == Precision.W8 ? "" : q.ranges();
                 seconds = q.seconds();
             }
-            Task.Run run = on.run(net, row.name() + " " + p, ref);
-            pieces.add(new TablePiece(run.tally(), ref == null ? run.outputs() : null, log, ranges, seconds, 0,
-                    fingerprint(net), List.of(), ref == null ? run.described() : List.of()));
-            if (ref == null) {
-                ref = run.outputs();
-            }
+            TablePiece piece = piece(on, net, row.name() + " " + p, log, ranges, seconds, ref);
+            pieces.add(piece);
+            ref = ref == null ? piece.outputs() : ref;
         }
         for (Bits b : bits) {
             DfqRecipe other = row.recipe().toBuilder().weights(new QuantScheme(b.weights(), row.recipe().weights()
@@ -274,14 +271,23 @@ final class DfqTable {
             QuantizedNetwork q = Quantizer.builder(other).calibration(calibration).inputRange(inputRange)
                     .lowered(lower).build().quantize(prepared);
             Network net = q.executable();
-            Task.Run run = on.run(net, row.name() + " " + b.label(), ref);
-            pieces.add(new TablePiece(run.tally(), ref == null ? run.outputs() : null, q.log(), q.ranges(), q.seconds(),
-                    0, fingerprint(net), List.of(), ref == null ? run.described() : List.of()));
-            if (ref == null) {
-                ref = run.outputs();
-            }
+            TablePiece piece = piece(on, net, row.name() + " " + b.label(), q.log(), q.ranges(), q.seconds(), ref);
+            pieces.add(piece);
+            ref = ref == null ? piece.outputs() : ref;
         }
         return pieces;
+    }
+
+    /**
+     * One cell's piece: {@code net} run on {@code on} and tallied against {@code reference}; with no
+     * reference, this run is the reference, and its piece keeps its outputs and describe lines.
+     */
+    private static TablePiece piece(Task on, Network net, String name, RewriteLog log, String ranges, double seconds,
+                                    Serializable reference) {
+        Task.Run run = on.run(net, name, reference);
+        boolean isReference = reference == null;
+        return new TablePiece(run.tally(), isReference ? run.outputs() : null, log, ranges, seconds, 0, fingerprint(net),
+                List.of(), isReference ? run.described() : List.of());
     }
 
     /**

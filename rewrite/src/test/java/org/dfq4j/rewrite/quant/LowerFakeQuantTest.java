@@ -181,11 +181,15 @@ class LowerFakeQuantTest {
         SDVariable x2 = sd2.placeHolder("x", DataType.FLOAT, 1000);
         String y2 = LowerFakeQuant.roundToLevels(x2, -3, 252).name();
         assertEquals(reference, sd2.output(Map.of("x", random), y2).get(y2));
+        assertEquals(expected, savedAndLoaded(sd).output(Map.of("x", in), y).get(y));
+    }
+
+    /** {@code sd} saved to a file and loaded back. */
+    private static SameDiff savedAndLoaded(SameDiff sd) throws IOException {
         File f = File.createTempFile("levels", ".sd");
         try {
             sd.save(f, false);
-            SameDiff loaded = SameDiff.load(f, false);
-            assertEquals(expected, loaded.output(Map.of("x", in), y).get(y));
+            return SameDiff.load(f, false);
         } finally {
             f.delete();
         }
@@ -213,14 +217,7 @@ class LowerFakeQuantTest {
             // add, relu6, subtract against add, max, min, subtract (and the two multiplications by the unit)
             assertEquals(1, sd.getOps().values().stream().filter(o -> o.getOp().opName().equals("relu6")).count());
             assertEquals(9, sd.getOps().size());
-            File f = File.createTempFile("levels3", ".sd");
-            try {
-                sd.save(f, false);
-                SameDiff loaded = SameDiff.load(f, false);
-                assertEquals(reference, loaded.output(Map.of("x", in), three).get(three));
-            } finally {
-                f.delete();
-            }
+            assertEquals(reference, savedAndLoaded(sd).output(Map.of("x", in), three).get(three));
         }
         // both bounds odd (a narrow symmetric range): the four-op form, whose ties go to even levels
         assertEquals(1.0, LowerFakeQuant.unit(-127, 127));
