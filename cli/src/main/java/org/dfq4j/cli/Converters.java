@@ -1,5 +1,6 @@
 package org.dfq4j.cli;
 
+import java.util.OptionalDouble;
 import java.util.function.Function;
 import org.dfq4j.eval.image.Preprocessing;
 import org.dfq4j.rewrite.DfqException;
@@ -49,6 +50,27 @@ final class Converters {
                     }
                 }
                 throw new DfqException("unknown rounding '" + v + "'; use nearest or datafree");
+            });
+        }
+    }
+
+    /** {@code --equalize-strength}: auto (empty) or a number in (0, 1]. */
+    static final class Strength extends Parsed<OptionalDouble> {
+        Strength() {
+            super(v -> {
+                if (v.trim().equalsIgnoreCase("auto")) {
+                    return OptionalDouble.empty();
+                }
+                double beta;
+                try {
+                    beta = Double.parseDouble(v.trim());
+                } catch (NumberFormatException e) {
+                    beta = Double.NaN;
+                }
+                if (!(beta > 0 && beta <= 1)) {
+                    throw new DfqException("'" + v + "' is not an equalization strength; use auto or a number in (0, 1]");
+                }
+                return OptionalDouble.of(beta);
             });
         }
     }

@@ -44,6 +44,9 @@ final class Experiment {
      * then reads the model and builds the recipe (rewrites as given or not).
      */
     Started start(PrintWriter out, boolean withRewrites, ForceOption force, BiConsumer<OutputPlan, Task> outputs) {
+        if (withRewrites) {
+            RecipeOptions.requireEqualizationForStrength(rewrites.applyTo(DfqRecipe.builder()).build());
+        }
         if (task.holdout != null && quant.calibImages != null) {
             throw new org.dfq4j.rewrite.DfqException(
                     "--holdout and --calib-images both name the calibration photographs: give one");

@@ -43,6 +43,21 @@ class UsageErrorsTest {
     }
 
     @Test
+    void anEqualizationStrengthOutsideZeroToOne() {
+        for (String bad : new String[] {"0", "1.5", "-1", "half"}) {
+            dfq("eval", "--model", "m.onnx", "--images", "x", "--equalize", "--equalize-strength", bad)
+                    .failsWithOneLine("--equalize-strength", bad, "(0, 1]");
+        }
+    }
+
+    @Test
+    void anEqualizationStrengthWithoutEqualization() {
+        // checked on the recipe, before the model is read (m.onnx need not exist)
+        dfq("eval", "--model", "m.onnx", "--images", "x", "--equalize-strength", "0.5")
+                .failsWithOneLine("--equalize-strength", "--equalize");
+    }
+
+    @Test
     void aHintStaysOnTheSameLine() {
         dfq("bench", "--runs", "many").failsWithOneLine("--runs", "dfq bench --help");
     }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.OptionalDouble;
 import org.dfq4j.rewrite.engine.Pipeline;
 import org.dfq4j.rewrite.engine.RewriteDriver;
 import org.dfq4j.rewrite.engine.Rule;
@@ -55,10 +56,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param rounding          how weights are rounded: to nearest, or {@link Rounding#DATAFREE}
  * @param equalizeResidual  with {@code equalize}, also equalize residual streams (off by default: it raises
  *                          weight SQNR but unbalanced the residual sums' channels and cost W8A8 accuracy on MobileNetV2)
+ * @param equalizeStrength  with {@code equalize}, beta in (0, 1]: each converged per-channel scale S_i becomes
+ *                          S_i^beta ({@link CrossLayerEqualization}); empty: {@link Quantizer} chooses beta among
+ *                          {@link #STRENGTHS} by the output SQNR on the calibration images (1 when there are none)
  */
 public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, Correction correction,
                         QuantScheme weights, int activationBits, RangeSpec activationRanges, int calibrationImages,
-                        List<Rule> rules, Rounding rounding, boolean equalizeResidual) {
+                        List<Rule> rules, Rounding rounding, boolean equalizeResidual, OptionalDouble equalizeStrength) {
 
     /** Bias correction (METHOD.md sections 5 and 6). */
     public enum Correction {
@@ -83,12 +87,19 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
     /** The default number of calibration images. */
     public static final int DEFAULT_CALIBRATION_IMAGES = 32;
 
+    /** The equalization strengths {@link Quantizer} chooses among, full equalization first. */
+    public static final List<Double> STRENGTHS = List.of(1.0, 0.875, 0.75, 0.625, 0.5);
+
     public DfqRecipe {
         Objects.requireNonNull(correction, "correction");
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(activationRanges, "activationRanges");
         Objects.requireNonNull(rounding, "rounding");
+        Objects.requireNonNull(equalizeStrength, "equalizeStrength");
         rules = List.copyOf(rules);
+        if (equalizeStrength.isPresent() && !(equalizeStrength.getAsDouble() > 0 && equalizeStrength.getAsDouble() <= 1)) {
+            throw new DfqException("equalization strength must be in (0, 1], got " + equalizeStrength.getAsDouble());
+        }
         if (activationBits < QuantScheme.MIN_BITS || activationBits > QuantScheme.MAX_BITS) {
             throw new DfqException("activation bit width " + activationBits + " is not supported; use "
                     + QuantScheme.MIN_BITS + " to " + QuantScheme.MAX_BITS + " bits");
@@ -107,7 +118,8 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
     public Builder toBuilder() {
         return new Builder().replaceRelu6(replaceRelu6).equalize(equalize).absorb(absorb).correction(correction)
                 .weights(weights).activationBits(activationBits).activationRanges(activationRanges)
-                .calibrationImages(calibrationImages).rules(rules).rounding(rounding).equalizeResidual(equalizeResidual);
+                .calibrationImages(calibrationImages).rules(rules).rounding(rounding).equalizeResidual(equalizeResidual)
+                .equalizeStrength(equalizeStrength);
     }
 
     /**
@@ -125,7 +137,10 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         return correction.empirical() || activationRanges.resolve(hasStatistics).needsCalibration();
     }
 
-    /** Fold BatchNorm; the extra rules; then, as asked, ReLU6 to ReLU, dead channels and equalization, absorption. */
+    /**
+     * Fold BatchNorm; the extra rules; then, as asked, ReLU6 to ReLU, dead channels and equalization, absorption
+     * (a strength left to choose is 1 here: {@link Quantizer#floatPipeline} is what chooses it).
+     */
     public Pipeline floatPipeline() {
         List<Transform> t = new ArrayList<>();
         t.add(RewriteDriver.of(new FoldBatchNorm()));
@@ -138,7 +153,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         if (equalize) {
             t.add(new EliminateDeadChannels());
             t.add(new CrossLayerEqualization(!replaceRelu6, CrossLayerEqualization.DEFAULT_THRESHOLD,
-                    CrossLayerEqualization.DEFAULT_MAX_ITERATIONS, equalizeResidual));
+                    CrossLayerEqualization.DEFAULT_MAX_ITERATIONS, equalizeResidual, equalizeStrength.orElse(1)));
         }
         if (absorb) {
             t.add(new AbsorbHighBias());
@@ -181,7 +196,9 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
             steps.add("replace relu6");
         }
         if (equalize) {
-            steps.add(equalizeResidual ? "equalize with residual streams" : "equalize");
+            steps.add((equalizeResidual ? "equalize with residual streams" : "equalize") + (equalizeStrength.isEmpty()
+                    ? " (strength chosen on calibration images)" : equalizeStrength.getAsDouble() == 1 ? ""
+                    : String.format(Locale.ROOT, " (strength %s)", equalizeStrength.getAsDouble())));
         }
         if (absorb) {
             steps.add("absorb");
@@ -208,6 +225,22 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         private final List<Rule> rules = new ArrayList<>();
         private Rounding rounding = Rounding.NEAREST;
         private boolean equalizeResidual;
+        private OptionalDouble equalizeStrength = OptionalDouble.of(1);
+
+        /**
+         * With equalization, each converged per-channel scale S_i becomes S_i^beta, beta in (0, 1]
+         * (default 1: full equalization, the paper).
+         */
+        public Builder equalizeStrength(double beta) {
+            equalizeStrength = OptionalDouble.of(beta);
+            return this;
+        }
+
+        /** As {@link #equalizeStrength(double)}; empty: chosen by {@link Quantizer} on the calibration images. */
+        public Builder equalizeStrength(OptionalDouble beta) {
+            equalizeStrength = Objects.requireNonNull(beta);
+            return this;
+        }
 
         /** With equalization, also equalize residual streams (default false). */
         public Builder equalizeResidual(boolean v) {
@@ -288,7 +321,7 @@ public record DfqRecipe(boolean replaceRelu6, boolean equalize, boolean absorb, 
         /** The recipe; throws {@link DfqException} for an impossible setting. */
         public DfqRecipe build() {
             return new DfqRecipe(replaceRelu6, equalize, absorb, correction, weights, activationBits, activationRanges,
-                    calibrationImages, rules, rounding, equalizeResidual);
+                    calibrationImages, rules, rounding, equalizeResidual, equalizeStrength);
         }
     }
 }

@@ -1,7 +1,11 @@
 package org.dfq4j.rewrite;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Rewritten;
@@ -30,6 +34,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class Quantizer {
 
+    /** The rewrite log's step name for the choice of an equalization strength. */
+    public static final String CHOOSE_STRENGTH = "ChooseEqualizationStrength";
+
     private final DfqRecipe recipe;
     private final Calibration calibration;
     private final TensorRange inputRange;
@@ -44,6 +51,19 @@ public final class Quantizer {
         this.inputRange = b.inputRange;
         this.customRanges = b.rangeSource;
         this.lower = b.lower;
+    }
+
+    /** {@code other}'s configuration with another recipe, sharing its loaded calibration images. */
+    private Quantizer(Quantizer other, DfqRecipe recipe) {
+        this.recipe = recipe;
+        this.calibration = other.calibration;
+        this.inputRange = other.inputRange;
+        this.customRanges = other.customRanges;
+        this.lower = false;
+        synchronized (other) {
+            this.loaded = other.loaded;
+            this.loadedShape = other.loadedShape;
+        }
     }
 
     /** A quantizer for {@code recipe}, to configure. */
@@ -71,14 +91,84 @@ public final class Quantizer {
 
     /**
      * The float rewrites of the recipe on a copy of {@code original} (absorption is refused on a
-     * network without BatchNorm statistics).
+     * network without BatchNorm statistics). An equalization strength left to choose is chosen here:
+     * each of {@link DfqRecipe#STRENGTHS} is rewritten and quantized as the recipe says, and the one
+     * whose outputs on the calibration images are closest to FP32 (highest SQNR) is kept; without
+     * calibration images (a data-free recipe) it is 1.
      */
     public Rewritten floatPipeline(Network original) {
         if (recipe.absorb() && !DfqRecipe.hasStatistics(original)) {
             throw new DfqException("high-bias absorption needs BatchNorm statistics, and network '" + original.name()
                     + "' has none (BN-folded at export)");
         }
+        if (recipe.equalize() && recipe.equalizeStrength().isEmpty()) {
+            return chooseStrength(original);
+        }
         return recipe.floatPipeline().run(original);
+    }
+
+    private Rewritten chooseStrength(Network original) {
+        if (!recipe.needsCalibration(DfqRecipe.hasStatistics(original))) {
+            Rewritten r = recipe.toBuilder().equalizeStrength(1).build().floatPipeline().run(original);
+            r.log().add(CHOOSE_STRENGTH, "strength 1 (full equalization): a data-free recipe has no "
+                    + "calibration images to choose on");
+            return r;
+        }
+        List<INDArray> images = calibrationImages(original.inputShape());
+        List<List<INDArray>> reference = new ArrayList<>();
+        Rewritten best = null;
+        double bestDb = Double.NEGATIVE_INFINITY;
+        double bestStrength = 1;
+        Map<String, Object> tried = new LinkedHashMap<>();
+        List<String> said = new ArrayList<>();
+        for (double beta : DfqRecipe.STRENGTHS) {
+            Quantizer candidate = new Quantizer(this, recipe.toBuilder().equalizeStrength(beta).build());
+            Rewritten prepared = candidate.recipe.floatPipeline().run(original);
+            if (reference.isEmpty()) {
+                // every strength computes the same float function: one reference serves them all
+                images.forEach(b -> reference.add(outputs(prepared.network(), b)));
+            }
+            Network quantized = candidate.quantize(prepared).network();
+            double db = outputSqnrDb(reference, quantized, images);
+            tried.put(String.format(Locale.ROOT, "sqnrDb@%s", beta), db);
+            said.add(String.format(Locale.ROOT, "%s: %.2f", beta, db));
+            if (db > bestDb) {
+                best = prepared;
+                bestDb = db;
+                bestStrength = beta;
+            }
+        }
+        int n = images.stream().mapToInt(b -> (int) b.size(0)).sum();
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("strength", bestStrength);
+        v.put("images", n);
+        v.putAll(tried);
+        best.log().add(CHOOSE_STRENGTH, String.format(Locale.ROOT,
+                "strength %s chosen by output SQNR against FP32 on %d calibration images (%s dB)", bestStrength, n,
+                String.join(", ", said)), List.of(), v);
+        return best;
+    }
+
+    /** A network's outputs on a batch, in the order of {@link Network#outputs()}. */
+    private static List<INDArray> outputs(Network net, INDArray batch) {
+        Map<String, INDArray> out = net.run(batch);
+        return net.outputs().stream().map(out::get).toList();
+    }
+
+    /** SQNR in dB of a network's outputs against reference outputs, summed over every output and image. */
+    private static double outputSqnrDb(List<List<INDArray>> reference, Network net, List<INDArray> images) {
+        double signal = 0;
+        double noise = 0;
+        for (int k = 0; k < images.size(); k++) {
+            List<INDArray> out = outputs(net, images.get(k));
+            for (int o = 0; o < out.size(); o++) {
+                double r = reference.get(k).get(o).norm2Number().doubleValue();
+                double d = reference.get(k).get(o).sub(out.get(o)).norm2Number().doubleValue();
+                signal += r * r;
+                noise += d * d;
+            }
+        }
+        return 10 * Math.log10(signal / noise);
     }
 
     /**

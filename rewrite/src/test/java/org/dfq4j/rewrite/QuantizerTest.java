@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Rewritten;
@@ -141,6 +143,61 @@ class QuantizerTest {
         assertTrue(bn.getMessage().contains("input's value range") && !bn.getMessage().contains("--"), bn.getMessage());
         assertThrows(DfqException.class, () -> DfqRecipe.builder().activationBits(1).build());
         assertThrows(DfqException.class, () -> DfqRecipe.builder().calibrationImages(0).build());
+    }
+
+    @Test
+    void anAutomaticStrengthKeepsTheCandidateClosestToFp32OnTheCalibrationImages() {
+        Net n = block(7);
+        DfqRecipe recipe = DfqRecipe.builder().equalize(true).correction(DfqRecipe.Correction.EMPIRICAL)
+                .activationRanges(RangeSpec.calibration()).calibrationImages(5)
+                .equalizeStrength(OptionalDouble.empty()).build();
+        Counting calibration = new Counting(n.calibration());
+        Rewritten chosen = Quantizer.builder(recipe).calibration(calibration).build().floatPipeline(n.net());
+        assertEquals(1, calibration.calls.get(), "the candidates share one load of the calibration images");
+
+        RewriteLog.Entry e = chosen.log().entries("ChooseEqualizationStrength").get(0);
+        double strength = ((Number) e.values().get("strength")).doubleValue();
+        double best = Double.NEGATIVE_INFINITY;
+        for (double beta : DfqRecipe.STRENGTHS) {
+            best = Math.max(best, ((Number) e.values().get("sqnrDb@" + beta)).doubleValue());
+        }
+        assertEquals(best, ((Number) e.values().get("sqnrDb@" + strength)).doubleValue(), 0.0, e.toString());
+
+        // what was recorded for the winner is what that strength, given outright, gives on the same images
+        List<INDArray> five = calibration.inner.batches(5, n.net().inputShape());
+        Quantizer fixed = Quantizer.builder(recipe.toBuilder().equalizeStrength(strength).build())
+                .calibration(Calibration.of(five, "the same five")).build();
+        Rewritten prepared = fixed.floatPipeline(n.net());
+        Network quantized = fixed.quantize(prepared).network();
+        double signal = 0;
+        double noise = 0;
+        for (INDArray b : five) {
+            INDArray ref = prepared.network().output(b);
+            double r = ref.norm2Number().doubleValue();
+            double d = ref.sub(quantized.output(b)).norm2Number().doubleValue();
+            signal += r * r;
+            noise += d * d;
+        }
+        assertEquals(best, 10 * Math.log10(signal / noise), 0.01);
+        assertEquals(Snapshots.constants(prepared.network()).keySet(), Snapshots.constants(chosen.network()).keySet());
+        INDArray x = n.calibration();
+        double err = SyntheticNets.relativeError(n.net().output(x), chosen.network().output(x));
+        assertTrue(err < 1e-5, "the chosen float network is the FP32 network, off by " + err);
+    }
+
+    @Test
+    void aDataFreeRecipeHasNothingToChooseOnAndEqualizesFully() {
+        Net n = block(8);
+        DfqRecipe auto = DfqRecipe.builder().equalize(true).activationRanges(RangeSpec.none())
+                .equalizeStrength(OptionalDouble.empty()).build();
+        Rewritten r = Quantizer.builder(auto).build().floatPipeline(n.net());
+        assertTrue(r.log().entries("ChooseEqualizationStrength").get(0).message().startsWith("strength 1"));
+        Rewritten full = DfqRecipe.builder().equalize(true).activationRanges(RangeSpec.none()).build()
+                .floatPipeline().run(n.net());
+        Map<String, float[]> a = Snapshots.constants(r.network());
+        Map<String, float[]> b = Snapshots.constants(full.network());
+        assertEquals(b.keySet(), a.keySet());
+        b.forEach((k, v) -> assertTrue(Arrays.equals(v, a.get(k)), k));
     }
 
     /** The steps of a log, in the order they first appear. */

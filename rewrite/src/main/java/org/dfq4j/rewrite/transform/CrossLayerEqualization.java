@@ -44,6 +44,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Residual streams ({@link ResidualStream}, e.g. MobileNetV2's projection convs and the expansion
  * convs that read their sums) are equalized too, with one scale per channel shared by every layer
  * writing into and reading from the stream, swept together with the pairs to convergence.
+ *
+ * <p>A strength beta in (0, 1] stops short of full equalization: once converged, every pair's (and
+ * stream's) accumulated per-channel scale S_i is replaced by S_i^beta (beta = 1: the paper). Any
+ * positive scale keeps FP32 unchanged; a partial one trades weight ranges for activation ranges, since
+ * scaling a channel's weights by 1/S_i scales its activations too, and per-tensor activation
+ * quantization pays for the unequal channels full equalization leaves behind.
  */
 public final class CrossLayerEqualization extends PatternJointRule {
 
@@ -58,6 +64,7 @@ public final class CrossLayerEqualization extends PatternJointRule {
     private final double threshold;
     private final int maxIterations;
     private final boolean residual;
+    private final double strength;
 
     /** ReLU6 stops pairs; threshold 1e-4 on max |log s|, at most 500 sweeps. */
     public CrossLayerEqualization() {
@@ -74,8 +81,20 @@ public final class CrossLayerEqualization extends PatternJointRule {
      *                 by every layer writing into and reading from the stream
      */
     public CrossLayerEqualization(boolean keepRelu6, double threshold, int maxIterations, boolean residual) {
+        this(keepRelu6, threshold, maxIterations, residual, 1);
+    }
+
+    /**
+     * @param strength beta in (0, 1]: each channel's converged scale S_i becomes S_i^beta (1: full equalization)
+     */
+    public CrossLayerEqualization(boolean keepRelu6, double threshold, int maxIterations, boolean residual,
+                                  double strength) {
         super(PAIR, "not equalized");
+        if (!(strength > 0 && strength <= 1)) {
+            throw new DfqException("equalization strength must be in (0, 1], got " + strength);
+        }
         this.residual = residual;
+        this.strength = strength;
         if (!(threshold > 0) || maxIterations < 1) {
             throw new DfqException("cross-layer equalization needs a threshold > 0 and at least 1 iteration, got "
                     + "threshold " + threshold + " and " + maxIterations + " iterations");
@@ -184,6 +203,15 @@ public final class CrossLayerEqualization extends PatternJointRule {
             unconverged += maxLog < joint ? 0 : 1;
             worst = Math.max(worst, maxLog);
         }
+        if (strength != 1) {
+            // S_i -> S_i^beta: scale each pair's and stream's channels once more by S_i^(beta - 1)
+            for (int k = 0; k < pairs.size(); k++) {
+                scale(pairs.get(k), edits, partial(total.get(k)), total.get(k));
+            }
+            for (int k = 0; k < streams.size(); k++) {
+                scale(streams.get(k), edits, partial(streamTotal.get(k)), streamTotal.get(k));
+            }
+        }
         for (int k = 0; k < streams.size(); k++) {
             ResidualStream st = streams.get(k);
             double[] t = streamTotal.get(k);
@@ -227,6 +255,7 @@ public final class CrossLayerEqualization extends PatternJointRule {
         v.put("converged", unconverged == 0);
         v.put("maxAbsLogScale", worst);
         v.put("threshold", threshold);
+        v.put("strength", strength);
         v.put("range", "max|w| per channel");
         log.add(name(), "equalized " + pairs.size() + " layer pairs", List.of(), v);
     }
@@ -261,6 +290,14 @@ public final class CrossLayerEqualization extends PatternJointRule {
         return k;
     }
 
+    private double[] partial(double[] total) {
+        double[] s = new double[total.length];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = Math.pow(total[i], strength - 1);
+        }
+        return s;
+    }
+
     /** One equalization step of a pair; returns max |log s_i|. */
     private static double equalize(LayerPair p, LayerEdits edits, double[] total) {
         LayerWeights w1 = edits.weights(p.first());
@@ -269,7 +306,6 @@ public final class CrossLayerEqualization extends PatternJointRule {
         double[] r2 = w2.inAbsMax();
         int n = r1.length;
         double[] s = new double[n];
-        double[] inv = new double[n];
         double maxLog = 0;
         for (int i = 0; i < n; i++) {
             if (!Double.isFinite(r1[i]) || !Double.isFinite(r2[i])) {
@@ -283,10 +319,22 @@ public final class CrossLayerEqualization extends PatternJointRule {
             if (!(s[i] > 0) || Double.isInfinite(s[i])) {
                 s[i] = 1;
             }
-            inv[i] = 1 / s[i];
-            total[i] *= s[i];
             maxLog = Math.max(maxLog, Math.abs(Math.log(s[i])));
         }
+        scale(p, edits, s, total);
+        return maxLog;
+    }
+
+    /** Divides output channel i of the first layer (and what lies between) by s_i, multiplies the second's input channel i by it. */
+    private static void scale(LayerPair p, LayerEdits edits, double[] s, double[] total) {
+        int n = s.length;
+        double[] inv = new double[n];
+        for (int i = 0; i < n; i++) {
+            inv[i] = 1 / s[i];
+            total[i] *= s[i];
+        }
+        LayerWeights w1 = edits.weights(p.first());
+        LayerWeights w2 = edits.weights(p.second());
         w1.scaleOut(inv);
         double[] b1 = edits.bias(p.first());
         for (int i = 0; i < n; i++) {
@@ -301,7 +349,6 @@ public final class CrossLayerEqualization extends PatternJointRule {
                 }
             }
         }
-        return maxLog;
     }
 
     /**
@@ -319,16 +366,25 @@ public final class CrossLayerEqualization extends PatternJointRule {
             max(r2, edits.weights(r).inAbsMax());
         }
         double[] s = new double[n];
-        double[] inv = new double[n];
         double maxLog = 0;
         for (int i = 0; i < n; i++) {
             s[i] = r1[i] > 0 && r2[i] > 0 && Double.isFinite(r1[i]) && Double.isFinite(r2[i]) ? Math.sqrt(r1[i] / r2[i]) : 1;
             if (!(s[i] > 0) || Double.isInfinite(s[i])) {
                 s[i] = 1;
             }
+            maxLog = Math.max(maxLog, Math.abs(Math.log(s[i])));
+        }
+        scale(st, edits, s, total);
+        return maxLog;
+    }
+
+    /** Divides output channel i of every writer of the stream by s_i, multiplies input channel i of every reader by it. */
+    private static void scale(ResidualStream st, LayerEdits edits, double[] s, double[] total) {
+        int n = s.length;
+        double[] inv = new double[n];
+        for (int i = 0; i < n; i++) {
             inv[i] = 1 / s[i];
             total[i] *= s[i];
-            maxLog = Math.max(maxLog, Math.abs(Math.log(s[i])));
         }
         for (WeightLayer w : st.writers()) {
             edits.weights(w).scaleOut(inv);
@@ -340,7 +396,6 @@ public final class CrossLayerEqualization extends PatternJointRule {
         for (WeightLayer r : st.readers()) {
             edits.weights(r).scaleIn(s);
         }
-        return maxLog;
     }
 
     private static void max(double[] into, double[] v) {
