@@ -138,7 +138,7 @@ final class EvalCommand implements Callable<Integer> {
         t.row("pipeline", RecipeOptions.flags(recipe) + (quantize ? " --quantize: weights " + recipe.weights()
                 + ", activations " + (rangeName.equals("none") ? "float" : recipe.activationBits() + "-bit, ranges "
                 + rangeName) : " (FP32)"));
-        prepared.log().entries("ChooseEqualizationStrength").forEach(e -> t.row("equalization", e.message()));
+        prepared.log().entries(Quantizer.CHOOSE_STRENGTH).forEach(e -> t.row("equalization", e.message()));
         t.row("pipeline time", String.format(Locale.ROOT, "%.2f s", pipelineSeconds));
         if (execution != null) {
             t.row("8-bit execution", execution);

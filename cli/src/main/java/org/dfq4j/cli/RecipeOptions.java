@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.OptionalDouble;
-import org.dfq4j.rewrite.DfqRecipe.Correction;
 import org.dfq4j.rewrite.DfqRecipe;
+import org.dfq4j.rewrite.DfqRecipe.Correction;
 import picocli.CommandLine.Option;
 
 /**

@@ -183,6 +183,30 @@ class CliCommandsTest {
                 "--preprocess", "unit", "--holdout", "6").failsWithOneLine("--holdout 6", "nothing to evaluate");
     }
 
+    @Test
+    @SuppressWarnings("unchecked")
+    void anAutomaticEqualizationStrengthIsPrintedAndReproducedByGivingIt() throws Exception {
+        Path j = dir.resolve("auto.json");
+        String out = dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--equalize", "--correct=empirical", "--quantize", "--act-range", "calib",
+                "--holdout", "2", "--equalize-strength", "auto", "--json", j.toString());
+        assertTrue(out.contains("--equalize --equalize-strength auto --correct=empirical"), out);
+        assertTrue(out.contains("chosen by output SQNR against FP32 on 2 calibration images"), out);
+        Map<String, Object> m = json(j);
+        Map<String, Object> choice = ((List<Map<String, Object>>) m.get("log")).stream()
+                .filter(e -> org.dfq4j.rewrite.Quantizer.CHOOSE_STRENGTH.equals(e.get("step"))).findFirst().orElseThrow();
+        double strength = ((Number) ((Map<String, Object>) choice.get("values")).get("strength")).doubleValue();
+        assertTrue(org.dfq4j.rewrite.DfqRecipe.STRENGTHS.contains(strength), choice.toString());
+        // giving the chosen strength outright is the same run
+        Path j2 = dir.resolve("chosen.json");
+        dfq("eval", "--model", model.toString(), "--images", images.toString(), "--labels", classes.toString(),
+                "--preprocess", "unit", "--equalize", "--correct=empirical", "--quantize", "--act-range", "calib",
+                "--holdout", "2", "--equalize-strength", Double.toString(strength), "--json", j2.toString());
+        Map<String, Object> m2 = json(j2);
+        assertEquals(m.get("top1"), m2.get("top1"));
+        assertEquals(m.get("fidelity"), m2.get("fidelity"));
+    }
+
     private static void copy(Path file, Path folder) {
         try {
             Files.copy(file, folder.resolve(file.getFileName()));
