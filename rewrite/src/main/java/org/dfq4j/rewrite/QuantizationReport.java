@@ -198,16 +198,25 @@ public record QuantizationReport(String network, String rangeSource, int calibra
     }
 
     private static double sqnrDb(INDArray x, INDArray y) {
+        double[] sn = new double[2];
+        addSignalAndNoise(x, y, sn);
+        return sqnrDb(sn);
+    }
+
+    /** Adds sum(x^2) to {@code sn[0]} and sum((x - y)^2) to {@code sn[1]}, in double over x's and y's floats. */
+    static void addSignalAndNoise(INDArray x, INDArray y, double[] sn) {
         float[] a = floats(x);
         float[] b = floats(y);
-        double signal = 0;
-        double noise = 0;
         for (int i = 0; i < a.length; i++) {
             double e = (double) a[i] - b[i];
-            signal += (double) a[i] * a[i];
-            noise += e * e;
+            sn[0] += (double) a[i] * a[i];
+            sn[1] += e * e;
         }
-        return noise == 0 ? Double.POSITIVE_INFINITY : 10 * Math.log10(signal / noise);
+    }
+
+    /** 10 log10(signal / noise) of {@link #addSignalAndNoise} sums; +Infinity for zero noise. */
+    static double sqnrDb(double[] sn) {
+        return sn[1] == 0 ? Double.POSITIVE_INFINITY : 10 * Math.log10(sn[0] / sn[1]);
     }
 
     private static float[] floats(INDArray a) {

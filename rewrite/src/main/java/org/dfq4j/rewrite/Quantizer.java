@@ -157,18 +157,14 @@ public final class Quantizer {
 
     /** SQNR in dB of a network's outputs against reference outputs, summed over every output and image. */
     private static double outputSqnrDb(List<List<INDArray>> reference, Network net, List<INDArray> images) {
-        double signal = 0;
-        double noise = 0;
+        double[] sn = new double[2];
         for (int k = 0; k < images.size(); k++) {
             List<INDArray> out = outputs(net, images.get(k));
             for (int o = 0; o < out.size(); o++) {
-                double r = reference.get(k).get(o).norm2Number().doubleValue();
-                double d = reference.get(k).get(o).sub(out.get(o)).norm2Number().doubleValue();
-                signal += r * r;
-                noise += d * d;
+                QuantizationReport.addSignalAndNoise(reference.get(k).get(o), out.get(o), sn);
             }
         }
-        return 10 * Math.log10(signal / noise);
+        return QuantizationReport.sqnrDb(sn);
     }
 
     /**

@@ -325,14 +325,20 @@ public final class CrossLayerEqualization extends PatternJointRule {
         return maxLog;
     }
 
-    /** Divides output channel i of the first layer (and what lies between) by s_i, multiplies the second's input channel i by it. */
-    private static void scale(LayerPair p, LayerEdits edits, double[] s, double[] total) {
-        int n = s.length;
-        double[] inv = new double[n];
-        for (int i = 0; i < n; i++) {
+    /** Multiplies each channel's accumulated scale by s_i; returns 1 / s_i. */
+    private static double[] accumulate(double[] s, double[] total) {
+        double[] inv = new double[s.length];
+        for (int i = 0; i < s.length; i++) {
             inv[i] = 1 / s[i];
             total[i] *= s[i];
         }
+        return inv;
+    }
+
+    /** Divides output channel i of the first layer (and what lies between) by s_i, multiplies the second's input channel i by it. */
+    private static void scale(LayerPair p, LayerEdits edits, double[] s, double[] total) {
+        int n = s.length;
+        double[] inv = accumulate(s, total);
         LayerWeights w1 = edits.weights(p.first());
         LayerWeights w2 = edits.weights(p.second());
         w1.scaleOut(inv);
@@ -381,11 +387,7 @@ public final class CrossLayerEqualization extends PatternJointRule {
     /** Divides output channel i of every writer of the stream by s_i, multiplies input channel i of every reader by it. */
     private static void scale(ResidualStream st, LayerEdits edits, double[] s, double[] total) {
         int n = s.length;
-        double[] inv = new double[n];
-        for (int i = 0; i < n; i++) {
-            inv[i] = 1 / s[i];
-            total[i] *= s[i];
-        }
+        double[] inv = accumulate(s, total);
         for (WeightLayer w : st.writers()) {
             edits.weights(w).scaleOut(inv);
             double[] b = edits.bias(w);

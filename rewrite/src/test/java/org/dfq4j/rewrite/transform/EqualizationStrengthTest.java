@@ -8,42 +8,19 @@ import java.util.List;
 import org.dfq4j.rewrite.DfqException;
 import org.dfq4j.rewrite.DfqRecipe;
 import org.dfq4j.rewrite.engine.Pipeline;
-import org.dfq4j.rewrite.engine.RewriteDriver;
 import org.dfq4j.rewrite.engine.RewriteLog;
 import org.dfq4j.rewrite.engine.Rewritten;
 import org.dfq4j.rewrite.graph.Network;
-import org.dfq4j.rewrite.graph.NetworkBuilder;
-import org.dfq4j.rewrite.graph.Padding;
 import org.dfq4j.rewrite.testing.SyntheticNets;
 import org.junit.jupiter.api.Test;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Partial equalization: every converged per-channel scale S becomes S^beta, and FP32 does not change. */
+/**
+ * Partial equalization: every converged per-channel scale S becomes S^beta, and FP32 does not change, on
+ * {@link ResidualEqualizationTest#stage(long, boolean)} with its ReLU6 triplet: kept clips, a residual stream
+ * and ReLU pairs.
+ */
 class EqualizationStrengthTest {
-
-    /**
-     * conv -> BN -> relu6 -> depthwise -> BN -> relu6 -> proj (x0) -> expand -> BN -> relu -> dw -> BN -> relu
-     * -> proj -> add(x0) -> expand -> BN -> relu -> gap -> fc: a triplet through kept ReLU6 clips, a residual
-     * stream and a chain of ReLU pairs.
-     */
-    private static SyntheticNets net(long seed) {
-        SyntheticNets n = new SyntheticNets("strength", seed, 3, 8);
-        NetworkBuilder b = n.builder();
-        SDVariable x = b.relu6("r1", n.calibratedBatchNorm("bn1", n.conv("conv1", n.input(), 3, 3, 8, 1, Padding.SAME),
-                0.05, 4, -0.5, 2));
-        x = b.relu6("r2", n.calibratedBatchNorm("bn2", n.depthwise("dw0", x, 3, 8, 1, 1, Padding.SAME), 0.05, 4, -0.5, 2));
-        SDVariable x0 = n.calibratedBatchNorm("bn_p0", n.conv("proj0", x, 1, 8, 6, 1, Padding.SAME), 0.05, 4, -0.5, 2);
-        SDVariable e = b.relu("re1", n.calibratedBatchNorm("bn_e1", n.conv("expand1", x0, 1, 6, 12, 1, Padding.SAME),
-                0.05, 4, -0.5, 2));
-        e = b.relu("rd1", n.calibratedBatchNorm("bn_d1", n.depthwise("dw1", e, 3, 12, 1, 1, Padding.SAME), 0.05, 4, -0.5, 2));
-        SDVariable p1 = n.calibratedBatchNorm("bn_p1", n.conv("proj1", e, 1, 12, 6, 1, Padding.SAME), 0.05, 4, -0.5, 2);
-        SDVariable a1 = b.add("a1", p1, x0);
-        SDVariable e2 = b.relu("re2", n.calibratedBatchNorm("bn_e2", n.conv("expand2", a1, 1, 6, 10, 1, Padding.SAME),
-                0.05, 4, -0.5, 2));
-        n.dense("fc", b.flatten("flat", b.globalAvgPool("gap", e2, true), 10), 10, 4);
-        return n;
-    }
 
     private static Rewritten equalized(Network folded, double strength) {
         return Pipeline.of(new CrossLayerEqualization(true, CrossLayerEqualization.DEFAULT_THRESHOLD,
@@ -59,8 +36,8 @@ class EqualizationStrengthTest {
     @Test
     void partialEqualizationRaisesEveryConvergedScaleToBetaAndKeepsFp32() {
         for (long seed : new long[] {5, 17}) {
-            SyntheticNets s = net(seed);
-            Network folded = RewriteDriver.of(new FoldBatchNorm()).run(s.builder().build("fc")).network();
+            SyntheticNets s = ResidualEqualizationTest.stage(seed, true);
+            Network folded = ResidualEqualizationTest.folded(s);
             INDArray x = s.calibration();
             INDArray before = folded.output(x);
             List<RewriteLog.Entry> full = scaled(equalized(folded, 1));

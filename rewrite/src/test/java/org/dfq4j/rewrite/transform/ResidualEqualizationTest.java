@@ -26,11 +26,23 @@ class ResidualEqualizationTest {
      * -> expand1 -> bn -> relu -> dw1 -> bn -> relu -> proj1 -> bn -> add(x0) (a1) -> expand2 -> bn -> relu
      * -> gap -> flatten -> fc. proj0 and proj1 write into the stream, expand1 and expand2 read it.
      */
-    private static SyntheticNets stage(long seed) {
+    static SyntheticNets stage(long seed) {
+        return stage(seed, false);
+    }
+
+    /**
+     * As {@link #stage(long)}; with {@code relu6Triplet}, conv1 -> bn -> relu6 -> dw0 -> bn -> relu6 -> proj0
+     * instead (a triplet through ReLU6s, which equalization keeps as per-channel clips).
+     */
+    static SyntheticNets stage(long seed, boolean relu6Triplet) {
         SyntheticNets n = new SyntheticNets("residual-stage", seed, 3, 8);
         NetworkBuilder b = n.builder();
-        SDVariable x = b.relu("r1", n.calibratedBatchNorm("bn1", n.conv("conv1", n.input(), 3, 3, 8, 1, Padding.SAME),
-                0.05, 4, -0.5, 2));
+        SDVariable c1 = n.calibratedBatchNorm("bn1", n.conv("conv1", n.input(), 3, 3, 8, 1, Padding.SAME), 0.05, 4, -0.5, 2);
+        SDVariable x = relu6Triplet ? b.relu6("r1", c1) : b.relu("r1", c1);
+        if (relu6Triplet) {
+            x = b.relu6("r2", n.calibratedBatchNorm("bn2", n.depthwise("dw0", x, 3, 8, 1, 1, Padding.SAME),
+                    0.05, 4, -0.5, 2));
+        }
         SDVariable x0 = n.calibratedBatchNorm("bn_p0", n.conv("proj0", x, 1, 8, 6, 1, Padding.SAME), 0.05, 4, -0.5, 2);
         SDVariable e = b.relu("re1", n.calibratedBatchNorm("bn_e1", n.conv("expand1", x0, 1, 6, 12, 1, Padding.SAME),
                 0.05, 4, -0.5, 2));
@@ -43,7 +55,7 @@ class ResidualEqualizationTest {
         return n;
     }
 
-    private static Network folded(SyntheticNets n) {
+    static Network folded(SyntheticNets n) {
         return RewriteDriver.of(new FoldBatchNorm()).run(n.builder().build("fc")).network();
     }
 
